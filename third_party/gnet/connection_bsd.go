@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	errorx "github.com/panjf2000/gnet/v2/pkg/errors"
 	"github.com/panjf2000/gnet/v2/pkg/netpoll"
 )
 
@@ -55,3 +56,17 @@ func (c *conn) processIO(_ int, filter netpoll.IOEvent, flags netpoll.IOFlags) (
 	}
 	return
 }
+
+// sluice patch: read pausing is implemented for epoll only; on kqueue the
+// write-interest helpers keep gnet's original behaviour.
+
+func (c *conn) armWrite(edgeTriggered bool) error {
+	return c.loop.poller.ModReadWrite(&c.pollAttachment, edgeTriggered)
+}
+
+func (c *conn) disarmWrite() error {
+	return c.loop.poller.ModRead(&c.pollAttachment, false)
+}
+
+func (c *conn) PauseRead() error  { return errorx.ErrUnsupportedOp }
+func (c *conn) ResumeRead() error { return errorx.ErrUnsupportedOp }

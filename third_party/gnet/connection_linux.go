@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	errorx "github.com/panjf2000/gnet/v2/pkg/errors"
 	"github.com/panjf2000/gnet/v2/pkg/netpoll"
 )
 
@@ -67,4 +68,52 @@ func (c *conn) processIO(_ int, ev netpoll.IOEvent, _ netpoll.IOFlags) error {
 		return el.read(c)
 	}
 	return nil
+}
+
+// The functions below are the sluice patch: read pausing for backpressure.
+
+// armWrite asks the poller for writable events while outbound data is pending,
+// keeping read interest unless reading is paused.
+func (c *conn) armWrite(edgeTriggered bool) error {
+	if c.readPaused {
+		return c.loop.poller.ModWrite(&c.pollAttachment)
+	}
+	return c.loop.poller.ModReadWrite(&c.pollAttachment, edgeTriggered)
+}
+
+// disarmWrite drops write interest once the outbound buffer is empty, leaving
+// read interest as PauseRead/ResumeRead decided.
+func (c *conn) disarmWrite() error {
+	if c.readPaused {
+		return c.loop.poller.ModNone(&c.pollAttachment)
+	}
+	return c.loop.poller.ModRead(&c.pollAttachment, false)
+}
+
+func (c *conn) PauseRead() error {
+	if c.loop.engine.opts.EdgeTriggeredIO || c.isDatagram {
+		return errorx.ErrUnsupportedOp
+	}
+	if c.readPaused || !c.opened {
+		return nil
+	}
+	c.readPaused = true
+	if !c.outboundBuffer.IsEmpty() {
+		return c.loop.poller.ModWrite(&c.pollAttachment)
+	}
+	return c.loop.poller.ModNone(&c.pollAttachment)
+}
+
+func (c *conn) ResumeRead() error {
+	if c.loop.engine.opts.EdgeTriggeredIO || c.isDatagram {
+		return errorx.ErrUnsupportedOp
+	}
+	if !c.readPaused || !c.opened {
+		return nil
+	}
+	c.readPaused = false
+	if !c.outboundBuffer.IsEmpty() {
+		return c.loop.poller.ModReadWrite(&c.pollAttachment, false)
+	}
+	return c.loop.poller.ModRead(&c.pollAttachment, false)
 }

@@ -573,3 +573,9 @@ func (*conn) SetReadDeadline(_ time.Time) error {
 func (*conn) SetWriteDeadline(_ time.Time) error {
 	return errorx.ErrUnsupportedOp
 }
+
+// PauseRead is not supported on Windows (sluice patch).
+func (c *conn) PauseRead() error { return errorx.ErrUnsupportedOp }
+
+// ResumeRead is not supported on Windows (sluice patch).
+func (c *conn) ResumeRead() error { return errorx.ErrUnsupportedOp }

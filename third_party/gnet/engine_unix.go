@@ -79,6 +79,38 @@ func (eng *engine) closeEventLoops() {
 	}
 }
 
+// stopAccepting closes the listeners on the loops that own them (sluice patch):
+// each listener is removed from its poller and closed by a task on that loop, so
+// no accept races with the close and a stale listener fd number can never be
+// mistaken for a listener once the kernel reuses it. With ReusePort every loop owns listeners;
+// otherwise the main reactor (ingress) does.
+func (eng *engine) stopAccepting() error {
+	closeOn := func(el *eventloop) error {
+		return el.poller.Trigger(queue.HighPriority, func(any) error {
+			for fd, ln := range el.listeners {
+				_ = el.poller.Delete(fd)
+				ln.close()
+			}
+			// Replace rather than clear the map: loop 0 shares it with
+			// eng.listeners, which Validate and Stop still consult.
+			el.listeners = map[int]*listener{}
+			return nil
+		}, nil)
+	}
+	var err error
+	if eng.ingress != nil {
+		err = closeOn(eng.ingress)
+	} else {
+		eng.eventLoops.iterate(func(_ int, el *eventloop) bool {
+			if e := closeOn(el); e != nil {
+				err = e
+			}
+			return true
+		})
+	}
+	return err
+}
+
 func (eng *engine) runEventLoops(ctx context.Context, numEventLoop int) error {
 	var el0 *eventloop
 	lns := eng.listeners
@@ -105,6 +137,7 @@ func (eng *engine) runEventLoops(ctx context.Context, numEventLoop int) error {
 		el.buffer = make([]byte, eng.opts.ReadBufferCap)
 		el.connections.init()
 		el.eventHandler = eng.eventHandler
+		el.drainHandler, _ = eng.eventHandler.(OutboundDrainHandler) // sluice patch
 		for _, ln := range lns {
 			if err = el.poller.AddRead(ln.packPollAttachment(el.accept), false); err != nil {
 				return err
@@ -147,6 +180,7 @@ func (eng *engine) activateReactors(ctx context.Context, numEventLoop int) error
 		el.buffer = make([]byte, eng.opts.ReadBufferCap)
 		el.connections.init()
 		el.eventHandler = eng.eventHandler
+		el.drainHandler, _ = eng.eventHandler.(OutboundDrainHandler) // sluice patch
 		eng.eventLoops.register(el)
 	}
 

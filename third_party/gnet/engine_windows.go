@@ -174,3 +174,6 @@ func (eng *engine) sendCmd(_ *asyncCmd, _ bool) error {
 	return errorx.ErrUnsupportedOp
 }
 */
+
+// stopAccepting is not supported on Windows (sluice patch).
+func (eng *engine) stopAccepting() error { return errorx.ErrUnsupportedOp }

@@ -40,13 +40,14 @@ import (
 )
 
 type eventloop struct {
-	listeners    map[int]*listener // listeners
-	idx          int               // loop index in the engine loops list
-	engine       *engine           // engine in loop
-	poller       *netpoll.Poller   // epoll or kqueue
-	buffer       []byte            // read packet buffer whose capacity is set by user, default value is 64KB
-	connections  connMatrix        // loop connections storage
-	eventHandler EventHandler      // user eventHandler
+	listeners    map[int]*listener    // listeners
+	idx          int                  // loop index in the engine loops list
+	engine       *engine              // engine in loop
+	poller       *netpoll.Poller      // epoll or kqueue
+	buffer       []byte               // read packet buffer whose capacity is set by user, default value is 64KB
+	connections  connMatrix           // loop connections storage
+	eventHandler EventHandler         // user eventHandler
+	drainHandler OutboundDrainHandler // sluice patch: eventHandler's optional drain hook, or nil
 }
 
 func (el *eventloop) Register(ctx context.Context, addr net.Addr) (<-chan RegisteredResult, error) {
@@ -239,7 +240,7 @@ func (el *eventloop) open(c *conn) error {
 	}
 
 	if !c.outboundBuffer.IsEmpty() && !el.engine.opts.EdgeTriggeredIO {
-		if err := el.poller.ModReadWrite(&c.pollAttachment, false); err != nil {
+		if err := c.armWrite(false); err != nil {
 			return err
 		}
 	}
@@ -345,7 +346,13 @@ loop:
 	// All data have been sent, it's no need to monitor the writable events for LT mode,
 	// remove the writable event from poller to help the future event-loops if necessary.
 	if !isET && c.outboundBuffer.IsEmpty() {
-		return el.poller.ModRead(&c.pollAttachment, false)
+		if err := c.disarmWrite(); err != nil {
+			return err
+		}
+		if el.drainHandler != nil { // sluice patch
+			return el.handleAction(c, el.drainHandler.OnOutboundDrained(c))
+		}
+		return nil
 	}
 
 	// To prevent infinite writing in ET mode and starving other events,

@@ -111,6 +111,19 @@ func (e Engine) Register(ctx context.Context) (<-chan RegisteredResult, error) {
 	return nil, errorx.ErrInvalidNetworkAddress
 }
 
+// StopAccepting closes every listener of the engine (sluice patch) so that no
+// new connection is accepted, while the event-loops keep serving the
+// connections they already have; it is the first step of a graceful shutdown.
+// It is concurrency-safe and returns once every loop has queued the close; the
+// listeners are closed by their own loops shortly after. Stop still has to be
+// called to end the engine.
+func (e Engine) StopAccepting() error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	return e.eng.stopAccepting()
+}
+
 // Dup returns a copy of the underlying file descriptor of listener.
 // It is the caller's responsibility to close dupFD when finished.
 // Closing listener does not affect dupFD, and closing dupFD does not affect listener.
@@ -465,6 +478,31 @@ type Conn interface {
 
 	// SetWriteDeadline implements net.Conn.
 	SetWriteDeadline(time.Time) error
+
+	// PauseRead stops the event-loop from reading this connection (sluice patch).
+	// Bytes the peer sends stay in the kernel socket buffer, so TCP flow control
+	// pushes back on the peer instead of gnet buffering them without bound.
+	// Write interest is kept while outbound data is pending, and socket errors
+	// still close the connection. It is idempotent, Linux-only (ErrUnsupportedOp
+	// elsewhere and in edge-triggered mode) and not concurrency-safe: call it on
+	// the connection's own event-loop.
+	PauseRead() error
+
+	// ResumeRead undoes PauseRead (sluice patch). Bytes that were already in the
+	// inbound buffer do not produce a new OnTraffic; the caller handles them.
+	// Idempotent, Linux-only, not concurrency-safe.
+	ResumeRead() error
+}
+
+// OutboundDrainHandler is an optional extension of EventHandler (sluice patch).
+// When the handler passed to Run implements it, OnOutboundDrained fires on the
+// connection's event-loop each time the loop's write path has flushed the
+// connection's pending outbound data completely to the socket, that is, when
+// OutboundBuffered went from non-zero to zero after a writable event (or Flush).
+// A direct Write that finds the buffer empty never triggers it. It runs
+// level-triggered mode only. The returned Action applies to the connection.
+type OutboundDrainHandler interface {
+	OnOutboundDrained(c Conn) (action Action)
 }
 
 type (

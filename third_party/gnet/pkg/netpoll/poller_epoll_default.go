@@ -239,3 +239,17 @@ func (p *Poller) ModReadWrite(pa *PollAttachment, edgeTriggered bool) error {
 func (p *Poller) Delete(fd int) error {
 	return os.NewSyscallError("epoll_ctl del", unix.EpollCtl(p.fd, unix.EPOLL_CTL_DEL, fd, nil))
 }
+
+// ModWrite modifies the given file descriptor to report writable events only,
+// no readable ones (sluice patch: a connection whose reading is paused).
+func (p *Poller) ModWrite(pa *PollAttachment) error {
+	return os.NewSyscallError("epoll_ctl mod",
+		unix.EpollCtl(p.fd, unix.EPOLL_CTL_MOD, pa.FD, &unix.EpollEvent{Fd: int32(pa.FD), Events: WriteEvents}))
+}
+
+// ModNone keeps the file descriptor registered with no readable or writable
+// interest; epoll still reports EPOLLERR and EPOLLHUP (sluice patch).
+func (p *Poller) ModNone(pa *PollAttachment) error {
+	return os.NewSyscallError("epoll_ctl mod",
+		unix.EpollCtl(p.fd, unix.EPOLL_CTL_MOD, pa.FD, &unix.EpollEvent{Fd: int32(pa.FD)}))
+}

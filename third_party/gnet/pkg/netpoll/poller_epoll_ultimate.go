@@ -246,3 +246,20 @@ func (p *Poller) ModReadWrite(pa *PollAttachment, edgeTriggered bool) error {
 func (p *Poller) Delete(fd int) error {
 	return os.NewSyscallError("epoll_ctl del", epollCtl(p.fd, unix.EPOLL_CTL_DEL, fd, nil))
 }
+
+// ModWrite modifies the given file descriptor to report writable events only,
+// no readable ones (sluice patch: a connection whose reading is paused).
+func (p *Poller) ModWrite(pa *PollAttachment) error {
+	var ev epollevent
+	ev.events = WriteEvents
+	convertPollAttachment(unsafe.Pointer(&ev.data), pa)
+	return os.NewSyscallError("epoll_ctl mod", epollCtl(p.fd, unix.EPOLL_CTL_MOD, pa.FD, &ev))
+}
+
+// ModNone keeps the file descriptor registered with no readable or writable
+// interest; epoll still reports EPOLLERR and EPOLLHUP (sluice patch).
+func (p *Poller) ModNone(pa *PollAttachment) error {
+	var ev epollevent
+	convertPollAttachment(unsafe.Pointer(&ev.data), pa)
+	return os.NewSyscallError("epoll_ctl mod", epollCtl(p.fd, unix.EPOLL_CTL_MOD, pa.FD, &ev))
+}
