@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -308,3 +309,6 @@ func (el *eventloop) handleAction(c *conn, action Action) error {
 		return nil
 	}
 }
+
+// DialTCP is not supported on Windows (sluice patch).
+func (el *eventloop) DialTCP(netip.AddrPort, any) (Conn, error) { return nil, errorx.ErrUnsupportedOp }

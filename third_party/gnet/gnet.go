@@ -22,6 +22,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"path"
 	"runtime"
@@ -431,6 +432,17 @@ type EventLoop interface {
 	// It must be called on the same event-loop that the connection belongs to.
 	// This method is not concurrency-safe, you must invoke it on the event loop.
 	Close(Conn) error
+
+	// DialTCP starts a non-blocking TCP connect to addr and registers the
+	// connection on this event-loop at once (sluice patch): no goroutine is
+	// involved, unlike Register/Enroll, whose worker goroutines cannot run
+	// while a busy loop holds the only P. OnOpen runs before DialTCP
+	// returns, with Context() set to ctx. Writes made before the handshake
+	// completes are buffered and flushed when it does; a refused or reset
+	// connect closes the connection (OnClose). There is no timeout: the
+	// caller arms one. TCP_NODELAY is set. Linux-only; not
+	// concurrency-safe: call it on this event-loop.
+	DialTCP(addr netip.AddrPort, ctx any) (Conn, error)
 }
 
 // Conn is an interface of underlying connection.

@@ -71,3 +71,9 @@ func bytes2iovec(bs [][]byte) []unix.Iovec {
 	}
 	return iovecs
 }
+
+// RawRead, RawWrite and RawWritev are the sluice patch's raw I/O calls; on
+// kqueue platforms they keep gnet's scheduler-aware calls.
+func RawRead(fd int, p []byte) (int, error)       { return unix.Read(fd, p) }
+func RawWrite(fd int, p []byte) (int, error)      { return unix.Write(fd, p) }
+func RawWritev(fd int, iov [][]byte) (int, error) { return Writev(fd, iov) }
