@@ -1,0 +1,128 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// ID is an object id as APISIX accepts it: a string matching
+// ^[a-zA-Z0-9-_.]+$ (1–64 bytes) or an integer ≥ 1. It is kept as the string
+// form; Raw remembers whether it was sent as a number, so it is echoed back
+// the way it came.
+type ID struct {
+	S      string
+	Number bool
+}
+
+var idPattern = regexp.MustCompile(`^[a-zA-Z0-9-_.]+$`)
+
+func (id ID) String() string { return id.S }
+
+// IsZero reports whether the id is absent.
+func (id ID) IsZero() bool { return id.S == "" }
+
+// UnmarshalJSON accepts a string or a positive integer.
+func (id *ID) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		if err := ValidateID(s); err != nil {
+			return err
+		}
+		*id = ID{S: s}
+		return nil
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || n < 1 {
+		return fmt.Errorf("%w: id %s must be a string or an integer >= 1", ErrInvalid, b)
+	}
+	*id = ID{S: strconv.FormatInt(n, 10), Number: true}
+	return nil
+}
+
+// MarshalJSON writes the id back in the form it was received.
+func (id ID) MarshalJSON() ([]byte, error) {
+	if id.Number {
+		return []byte(id.S), nil
+	}
+	return json.Marshal(id.S)
+}
+
+// ValidateID checks a string id against APISIX's id pattern.
+func ValidateID(s string) error {
+	if len(s) < 1 || len(s) > 64 || !idPattern.MatchString(s) {
+		return fmt.Errorf("%w: id %q does not match ^[a-zA-Z0-9-_.]+$ (1-64 chars)", ErrInvalid, s)
+	}
+	return nil
+}
+
+// Seconds is a duration written in config as a number of seconds (floats
+// allowed), as APISIX's timeouts are.
+type Seconds time.Duration
+
+// UnmarshalJSON reads a JSON number of seconds.
+func (s *Seconds) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("%w: want a number of seconds, got %s", ErrInvalid, b)
+	}
+	*s = Seconds(f * float64(time.Second))
+	return nil
+}
+
+// MarshalJSON writes the duration as seconds.
+func (s Seconds) MarshalJSON() ([]byte, error) {
+	return strconv.AppendFloat(nil, time.Duration(s).Seconds(), 'f', -1, 64), nil
+}
+
+// Duration returns s as a time.Duration.
+func (s Seconds) Duration() time.Duration { return time.Duration(s) }
+
+// Timeout is APISIX's timeout object: all three fields required, > 0.
+type Timeout struct {
+	Connect Seconds `json:"connect"`
+	Send    Seconds `json:"send"`
+	Read    Seconds `json:"read"`
+}
+
+func (t *Timeout) validate() error {
+	if t.Connect <= 0 || t.Send <= 0 || t.Read <= 0 {
+		return fmt.Errorf("%w: timeout connect, send and read are required and must be > 0", ErrInvalid)
+	}
+	return nil
+}
+
+// MethodSet is a bit set of APISIX's route methods. Bit i is the i-th name
+// of MethodNames; the order matches http1.Method (a test in engine pins it).
+type MethodSet uint16
+
+// MethodNames is APISIX's method enum, in bit order (bit 0 is unused: any
+// other method).
+var MethodNames = [...]string{"", "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "PURGE"}
+
+// ParseMethods turns method names into a set; an empty list means "any"
+// and yields the zero set.
+func ParseMethods(names []string) (MethodSet, error) {
+	var s MethodSet
+	for _, n := range names {
+		found := false
+		for i := 1; i < len(MethodNames); i++ {
+			if MethodNames[i] == n {
+				s |= 1 << i
+				found = true
+				break
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("%w: method %q is not one of GET POST PUT DELETE PATCH HEAD OPTIONS CONNECT TRACE PURGE", ErrInvalid, n)
+		}
+	}
+	return s, nil
+}

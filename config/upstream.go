@@ -1,0 +1,241 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Balancer is an upstream's load-balancing algorithm, decoded once.
+type Balancer uint8
+
+// Balancers APISIX implements.
+const (
+	RoundRobin Balancer = iota
+	CHash
+	EWMA
+	LeastConn
+)
+
+var balancerNames = [...]string{"roundrobin", "chash", "ewma", "least_conn"}
+
+func (b Balancer) String() string { return balancerNames[b] }
+
+// PassHost says which Host header goes upstream.
+type PassHost uint8
+
+// pass_host values.
+const (
+	PassHostPass    PassHost = iota // the client's Host, as received
+	PassHostNode                    // the node's host (and port if not the scheme default)
+	PassHostRewrite                 // upstream_host
+)
+
+var passHostNames = [...]string{"pass", "node", "rewrite"}
+
+func (p PassHost) String() string { return passHostNames[p] }
+
+// Node is one upstream server after normalisation.
+type Node struct {
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	Weight   int    `json:"weight"`
+	Priority int    `json:"priority,omitempty"`
+}
+
+// Addr returns "host:port" (IPv6 hosts keep their brackets).
+func (n *Node) Addr() string { return n.Host + ":" + strconv.Itoa(n.Port) }
+
+// Keepalive is an upstream's keepalive_pool; zero fields take the engine's
+// defaults (APISIX: 320 idle connections, 1000 requests, 60 s idle).
+type Keepalive struct {
+	Size        int     `json:"size,omitempty"`
+	IdleTimeout Seconds `json:"idle_timeout,omitempty"`
+	Requests    int     `json:"requests,omitempty"`
+}
+
+// Upstream is an APISIX upstream object.
+type Upstream struct {
+	ID            ID                `json:"id,omitzero"`
+	Name          string            `json:"name,omitempty"`
+	Desc          string            `json:"desc,omitempty"`
+	Labels        map[string]string `json:"labels,omitempty"`
+	Type          string            `json:"type,omitempty"`
+	Nodes         Nodes             `json:"nodes"`
+	Retries       *int              `json:"retries,omitempty"`
+	RetryTimeout  *Seconds          `json:"retry_timeout,omitempty"`
+	Timeout       *Timeout          `json:"timeout,omitempty"`
+	Scheme        string            `json:"scheme,omitempty"`
+	PassHostName  string            `json:"pass_host,omitempty"`
+	UpstreamHost  string            `json:"upstream_host,omitempty"`
+	HashOn        string            `json:"hash_on,omitempty"`
+	Key           string            `json:"key,omitempty"`
+	KeepalivePool *Keepalive        `json:"keepalive_pool,omitempty"`
+	CreateTime    int64             `json:"create_time,omitempty"`
+	UpdateTime    int64             `json:"update_time,omitempty"`
+
+	// Decoded forms, set by Normalize.
+	Balancer Balancer `json:"-"`
+	PassHost PassHost `json:"-"`
+}
+
+// Nodes is the nodes field: APISIX accepts a map {"host:port": weight} or an
+// array of {host, port, weight, priority}. Both decode into a list sorted
+// for determinism (map form by address, array form in given order).
+type Nodes []Node
+
+var hostPattern = regexp.MustCompile(`^\*?[0-9a-zA-Z-._\[\]:]+$`)
+
+// UnmarshalJSON accepts both node forms.
+func (ns *Nodes) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '{' {
+		var m map[string]int
+		if err := json.Unmarshal(b, &m); err != nil {
+			return fmt.Errorf("%w: nodes: %v", ErrInvalid, err)
+		}
+		out := make(Nodes, 0, len(m))
+		for addr, w := range m {
+			host, port, err := splitNodeAddr(addr)
+			if err != nil {
+				return err
+			}
+			out = append(out, Node{Host: host, Port: port, Weight: w})
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Addr() < out[j].Addr() })
+		*ns = out
+		return nil
+	}
+	var list []struct {
+		Host     string         `json:"host"`
+		Port     *int           `json:"port"`
+		Weight   *int           `json:"weight"`
+		Priority int            `json:"priority"`
+		Metadata map[string]any `json:"metadata"`
+	}
+	if err := json.Unmarshal(b, &list); err != nil {
+		return fmt.Errorf("%w: nodes: %v", ErrInvalid, err)
+	}
+	out := make(Nodes, 0, len(list))
+	for _, n := range list {
+		if n.Host == "" || n.Weight == nil {
+			return fmt.Errorf("%w: nodes: host and weight are required", ErrInvalid)
+		}
+		port := 0
+		if n.Port != nil {
+			port = *n.Port
+		}
+		out = append(out, Node{Host: n.Host, Port: port, Weight: *n.Weight, Priority: n.Priority})
+	}
+	*ns = out
+	return nil
+}
+
+// splitNodeAddr splits "host[:port]"; a missing port is filled from the
+// scheme later (80/443).
+func splitNodeAddr(addr string) (string, int, error) {
+	if strings.HasPrefix(addr, "[") {
+		end := strings.IndexByte(addr, ']')
+		if end < 0 {
+			return "", 0, fmt.Errorf("%w: invalid node address %q", ErrInvalid, addr)
+		}
+		if end == len(addr)-1 {
+			return addr, 0, nil
+		}
+		if addr[end+1] != ':' {
+			return "", 0, fmt.Errorf("%w: invalid node address %q", ErrInvalid, addr)
+		}
+		p, err := strconv.Atoi(addr[end+2:])
+		if err != nil {
+			return "", 0, fmt.Errorf("%w: invalid port in node address %q", ErrInvalid, addr)
+		}
+		return addr[:end+1], p, nil
+	}
+	if strings.Count(addr, ":") > 1 {
+		return "", 0, fmt.Errorf("%w: IPv6 address must be enclosed with '[' and ']'", ErrInvalid)
+	}
+	host, portStr, found := strings.Cut(addr, ":")
+	if !found {
+		return host, 0, nil
+	}
+	p, err := strconv.Atoi(portStr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%w: invalid port in node address %q", ErrInvalid, addr)
+	}
+	return host, p, nil
+}
+
+// Normalize validates u and fills its decoded fields and defaults.
+func (u *Upstream) Normalize() error {
+	switch u.Type {
+	case "", "roundrobin":
+		u.Balancer = RoundRobin
+	case "chash":
+		u.Balancer = CHash
+	case "ewma":
+		u.Balancer = EWMA
+	case "least_conn":
+		u.Balancer = LeastConn
+	default:
+		return fmt.Errorf("%w: upstream type %q is not one of chash, roundrobin, ewma, least_conn", ErrInvalid, u.Type)
+	}
+	if u.Type == "" {
+		u.Type = "roundrobin"
+	}
+	defaultPort := 80
+	switch u.Scheme {
+	case "", "http":
+		u.Scheme = "http"
+	case "https", "grpc", "grpcs":
+		return fmt.Errorf("%w: upstream scheme %q is not supported by sluice yet", ErrInvalid, u.Scheme)
+	default:
+		return fmt.Errorf("%w: upstream scheme %q is not one of http, https, grpc, grpcs", ErrInvalid, u.Scheme)
+	}
+	switch u.PassHostName {
+	case "", "pass":
+		u.PassHost = PassHostPass
+	case "node":
+		u.PassHost = PassHostNode
+	case "rewrite":
+		u.PassHost = PassHostRewrite
+		if u.UpstreamHost == "" {
+			return fmt.Errorf("%w: `upstream_host` can't be empty when `pass_host` is `rewrite`", ErrInvalid)
+		}
+	default:
+		return fmt.Errorf("%w: pass_host %q is not one of pass, node, rewrite", ErrInvalid, u.PassHostName)
+	}
+	if u.Balancer == CHash && u.Key == "" && u.HashOn != "consumer" {
+		return fmt.Errorf("%w: missing key", ErrInvalid)
+	}
+	for i := range u.Nodes {
+		n := &u.Nodes[i]
+		if !hostPattern.MatchString(n.Host) {
+			return fmt.Errorf("%w: invalid node host %q", ErrInvalid, n.Host)
+		}
+		if strings.Count(n.Host, ":") > 0 && !strings.HasPrefix(n.Host, "[") {
+			return fmt.Errorf("%w: IPv6 address must be enclosed with '[' and ']'", ErrInvalid)
+		}
+		if n.Port == 0 {
+			n.Port = defaultPort
+		}
+		if n.Port < 1 || n.Port > 65535 {
+			return fmt.Errorf("%w: node %s: port must be 1-65535", ErrInvalid, n.Host)
+		}
+		if n.Weight < 0 {
+			return fmt.Errorf("%w: node %s: weight must be >= 0", ErrInvalid, n.Addr())
+		}
+	}
+	if u.Timeout != nil {
+		if err := u.Timeout.validate(); err != nil {
+			return err
+		}
+	}
+	if u.Retries != nil && *u.Retries < 0 {
+		return fmt.Errorf("%w: retries must be >= 0", ErrInvalid)
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+package sync
+
+import (
+	"net/http"
+	"net/netip"
+	stdsync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluicegw/sluice/balancer"
+	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/plugin"
+	"github.com/sluicegw/sluice/trie"
+)
+
+// Snapshot is one immutable version of the running configuration.
+type Snapshot struct {
+	// Version increases with every published snapshot (the etcd revision
+	// for etcd sources, a counter for files).
+	Version int64
+	// GlobalRules runs before every route's chain, and on unmatched requests.
+	GlobalRules *plugin.Chain
+
+	router    *trie.Router[*Route]
+	routes    map[string]*Route
+	upstreams map[string]*Upstream
+}
+
+// Match returns the route for q, or nil. Safe from any goroutine; allocates
+// nothing.
+func (s *Snapshot) Match(q *trie.Query) *Route {
+	r, _ := s.router.Match(q)
+	return r
+}
+
+// Routes returns the number of routable routes.
+func (s *Snapshot) Routes() int { return len(s.routes) }
+
+// Route is a compiled, routable route.
+type Route struct {
+	ID   string
+	Conf *config.Route
+	// Upstream is where requests go; nil when Status is set.
+	Upstream *Upstream
+	// Status, when non-zero, is what the route answers instead of proxying:
+	// 502 for an unknown upstream_id, 503 for a route with no upstream
+	// (APISIX's behaviour).
+	Status int
+	// Timeout is the effective timeout: route's, else upstream's; zero
+	// fields mean the engine's defaults.
+	Timeout Timeouts
+	// Plugins runs in each phase after the global rules.
+	Plugins *plugin.Chain
+}
+
+// Timeouts are upstream timeouts; a zero field means "engine default".
+type Timeouts struct {
+	Connect, Send, Read time.Duration
+}
+
+// Upstream is a compiled upstream: nodes with identities and a picker.
+type Upstream struct {
+	ID     string // empty for inline upstreams
+	Conf   *config.Upstream
+	Nodes  []Node
+	Picker balancer.Picker
+	// Retries is how many other nodes a failed connection may move on to:
+	// the configured retries, or len(Nodes)-1 (APISIX's default).
+	Retries int
+	Timeout Timeouts
+}
+
+// Node is one upstream server.
+type Node struct {
+	// ID is stable for an address across snapshots: keepalive pools and
+	// other per-node runtime state are keyed by it.
+	ID NodeID
+	// Addr is "host:port", what is dialled.
+	Addr string
+	// IP is the node's address when its host is an IP literal (dialled on
+	// the event loop itself); invalid for host names, which need DNS.
+	IP netip.AddrPort
+	// HostHeader is the Host value pass_host "node" sends: the host, plus
+	// ":port" when the port is not 80.
+	HostHeader []byte
+}
+
+// NodeID identifies an upstream address for the life of the process.
+type NodeID uint32
+
+// nodeIDs interns node addresses into NodeIDs. Ids are never reused, so a
+// pool keyed by id can never be handed a connection to another address.
+type nodeIDs struct {
+	mu  stdsync.Mutex // guards ids
+	ids map[string]NodeID
+}
+
+func (n *nodeIDs) of(addr string) NodeID {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if id, ok := n.ids[addr]; ok {
+		return id
+	}
+	if n.ids == nil {
+		n.ids = make(map[string]NodeID)
+	}
+	id := NodeID(len(n.ids))
+	n.ids[addr] = id
+	return id
+}
+
+// Store publishes snapshots to the request path (RCU): Load is one atomic
+// pointer load, Publish one atomic store.
+type Store struct {
+	cur atomic.Pointer[Snapshot]
+}
+
+// NewStore returns a store holding an empty snapshot (every request 404s
+// until a source publishes).
+func NewStore() *Store {
+	s := &Store{}
+	s.cur.Store(&Snapshot{router: trie.New[*Route](nil)})
+	return s
+}
+
+// Load returns the current snapshot. Safe from any goroutine; a request
+// loads once and uses that snapshot to the end.
+func (s *Store) Load() *Snapshot { return s.cur.Load() }
+
+// Publish makes next the current snapshot. Only the source's goroutine
+// calls it; next must not be modified afterwards.
+func (s *Store) Publish(next *Snapshot) { s.cur.Store(next) }
+
+// statusNoUpstream is APISIX's answer for a route without any upstream.
+const statusNoUpstream = http.StatusServiceUnavailable
