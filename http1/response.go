@@ -11,7 +11,10 @@ type Response struct {
 	StatusLine Span
 
 	Body          BodyKind
-	ContentLength int64 // when Body == BodyLength
+	ContentLength int64 // the Content-Length value, when HasLength
+	// HasLength and Chunked say what the framing fields declared, even when
+	// the response has no body (HEAD, 304): a proxy passes them on.
+	HasLength, Chunked bool
 
 	// KeepAlive reports whether the upstream connection may carry another
 	// request after this response (and its body) completes.
@@ -75,6 +78,8 @@ func (r *Response) Parse(head []byte, method Method, lim *Limits) error {
 	} else {
 		r.KeepAlive = conn.keepAlive && !conn.close
 	}
+	r.HasLength, r.ContentLength = cl.present, cl.n
+	r.Chunked = te.present && te.elements == 1 && te.chunked == 1
 	switch {
 	case r.Status < 200 || r.Status == 204 || r.Status == 304 || method == MethodHead:
 		// RFC 9112 §6.3(1): no body whatever the framing fields say; they
@@ -90,7 +95,7 @@ func (r *Response) Parse(head []byte, method Method, lim *Limits) error {
 		}
 		r.Body = BodyChunked
 	case cl.present:
-		r.Body, r.ContentLength = BodyLength, cl.n
+		r.Body = BodyLength
 		if cl.n == 0 {
 			r.Body = BodyNone
 		}

@@ -41,8 +41,11 @@ func TestResponseDataDriven(t *testing.T) {
 		var out strings.Builder
 		fmt.Fprintf(&out, "version=%d status=%d line=%q interim=%v keepalive=%v body=%s", r.Version, r.Status,
 			r.StatusLine.Of(head), r.Interim(), r.KeepAlive, r.Body)
-		if r.Body == BodyLength {
+		if r.HasLength {
 			fmt.Fprintf(&out, " length=%d", r.ContentLength)
+		}
+		if r.Chunked {
+			out.WriteString(" declared-chunked")
 		}
 		out.WriteString("\n")
 		for _, h := range r.Headers {

@@ -89,6 +89,7 @@ type Reply struct {
 	ContentType []byte // omitted when empty
 	Body        []byte
 	Close       bool   // add "Connection: close"
+	HeadOnly    bool   // answering HEAD: Content-Length of Body, but no body
 	Server      []byte // "Server" value, omitted when empty
 	Date        []byte // "Date" value (AppendDate's format), omitted when empty
 	// Extra holds complete field lines ("Name: value\r\n") to add verbatim.
@@ -113,17 +114,14 @@ func AppendReply(dst []byte, r *Reply) []byte {
 	}
 	dst = append(dst, r.Extra...)
 	dst = append(dst, CRLF...)
+	if r.HeadOnly {
+		return dst
+	}
 	return append(dst, r.Body...)
 }
 
-// AppendErrorReply appends the gateway's own error response for status: the
-// HTML error page, Content-Type text/html.
-func AppendErrorReply(dst []byte, status int, close bool, server, date []byte) []byte {
-	return AppendReply(dst, &Reply{
-		Status: status, ContentType: htmlContentType, Body: ErrorPage(status),
-		Close: close, Server: server, Date: date,
-	})
-}
+// HTMLContentType is the Content-Type of the gateway's error pages.
+var HTMLContentType = htmlContentType
 
 // AppendDate appends t in the IMF-fixdate format of the Date header
 // (RFC 9110 §5.6.7), e.g. "Tue, 15 Nov 1994 08:12:31 GMT".
