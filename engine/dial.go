@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+// dialJob asks a dialer goroutine to connect up to addr and enroll the
+// connection on up's loop.
+type dialJob struct {
+	up      *upConn
+	addr    string
+	timeout time.Duration
+}
+
+// startDialers runs Options.Dialers goroutines that perform upstream
+// connects: a connect blocks, so it leaves the loop (DESIGN: blocking work
+// goes to a bounded pool and comes back through the loop). It returns a
+// function that stops them.
+func (s *Server) startDialers() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, s.opts.Dialers)
+	for i := 0; i < s.opts.Dialers; i++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case j := <-s.dialq:
+					s.dial(ctx, j)
+				}
+			}
+		}()
+	}
+	return func() {
+		cancel()
+		for i := 0; i < s.opts.Dialers; i++ {
+			<-done
+		}
+	}
+}
+
+// dial connects and hands the connection to the loop. Success arrives as
+// OnOpen of the upstream connection on its loop; failure as a task on the
+// loop.
+func (s *Server) dial(ctx context.Context, j *dialJob) {
+	d := net.Dialer{Timeout: j.timeout}
+	conn, err := d.DialContext(ctx, "tcp", j.addr)
+	el := j.up.l.el
+	if err == nil {
+		var ch <-chan gnet.RegisteredResult
+		ch, err = el.Enroll(gnet.NewContext(ctx, j.up), conn)
+		if err == nil {
+			// The channel yields once OnOpen ran on the loop; waiting
+			// here (off the loop) keeps this dialer's concurrency honest.
+			if res := <-ch; res.Err != nil {
+				err = res.Err
+			}
+			if err == nil {
+				return
+			}
+		} else {
+			_ = conn.Close() // the enroll failed; nothing else owns conn
+		}
+	}
+	up, timedOut := j.up, isTimeout(err)
+	if e := el.Execute(ctx, gnet.RunnableFunc(func(context.Context) error {
+		up.onDialFailed(timedOut, err)
+		return nil
+	})); e != nil {
+		s.opts.Logger.Error("cannot report a failed upstream connect to its loop", "addr", j.addr, "err", e)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}

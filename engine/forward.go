@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/http1"
+)
+
+var (
+	http11Suffix       = []byte(" HTTP/1.1\r\n")
+	statusPrefix       = []byte("HTTP/1.1 ")
+	chunkedHeader      = []byte("Transfer-Encoding: chunked\r\n")
+	schemeHTTP         = []byte("http")
+	commaSpace         = []byte(", ")
+	hdrHost            = "Host"
+	hdrXRealIP         = "X-Real-IP"
+	hdrXForwardedFor   = "X-Forwarded-For"
+	hdrXForwardedProto = "X-Forwarded-Proto"
+	hdrXForwardedHost  = "X-Forwarded-Host"
+	hdrXForwardedPort  = "X-Forwarded-Port"
+	hdrServer          = "Server"
+)
+
+// lineRuns appends header lines to dst, copying consecutive kept lines as one
+// run (they are contiguous in the head), so an unchanged head costs a single
+// copy however many fields it has.
+type lineRuns struct {
+	start, end int
+}
+
+func (r *lineRuns) keep(h *http1.Header) {
+	s, e := int(h.Line.Off), int(h.Line.Off+h.Line.Len)
+	if r.end > r.start && r.end == s {
+		r.end = e
+		return
+	}
+	r.start, r.end = s, e
+}
+
+func (r *lineRuns) flush(dst, head []byte) []byte {
+	if r.end > r.start {
+		dst = append(dst, head[r.start:r.end]...)
+	}
+	r.start, r.end = 0, 0
+	return dst
+}
+
+// appendUpstreamRequest builds the head sent upstream: the request line in
+// origin-form over HTTP/1.1, the client's fields minus hop-by-hop ones, Host
+// per pass_host, APISIX's X-Real-IP / X-Forwarded-* fields, and canonical
+// framing (RFC 9110 §7.6.1; reference apisix.md §6.4).
+func (cc *clientConn) appendUpstreamRequest(dst, head []byte) []byte {
+	r := &cc.req
+	up := cc.route.Upstream
+	dst = append(dst, r.MethodName.Of(head)...)
+	dst = append(dst, ' ')
+	switch {
+	case r.HostFromTarget: // absolute-form → origin-form
+		if r.Path.Empty() {
+			dst = append(dst, '/')
+		} else {
+			dst = append(dst, r.Path.Of(head)...)
+		}
+		if !r.Query.Empty() {
+			dst = append(dst, '?')
+			dst = append(dst, r.Query.Of(head)...)
+		}
+	default:
+		dst = append(dst, r.Target.Of(head)...)
+	}
+	dst = append(dst, http11Suffix...)
+
+	passHost := up.Conf.PassHost
+	keepHost := passHost == config.PassHostPass && !r.HostFromTarget
+	var (
+		runs      lineRuns
+		sawHost   bool
+		xffFirst  = -1 // index of the first client X-Forwarded-For
+		haveProto bool
+		haveHost  bool
+		havePort  bool
+	)
+	for i := range r.Headers {
+		h := &r.Headers[i]
+		keep := false
+		switch h.Kind {
+		case http1.KindOther, http1.KindServer:
+			keep = true
+		case http1.KindHost:
+			keep, sawHost = keepHost, true
+		case http1.KindXForwardedFor:
+			if xffFirst < 0 {
+				xffFirst = i
+			}
+		case http1.KindXForwardedProto:
+			keep, haveProto = cc.trusted, cc.trusted
+		case http1.KindXForwardedHost:
+			keep, haveHost = cc.trusted, cc.trusted
+		case http1.KindXForwardedPort:
+			keep, havePort = cc.trusted, cc.trusted
+		}
+		// Hop-by-hop fields, X-Real-IP and Forwarded (APISIX clears it) and
+		// Expect (the gateway answers 100-continue itself) are dropped.
+		if keep {
+			runs.keep(h)
+		} else {
+			dst = runs.flush(dst, head)
+		}
+	}
+	dst = runs.flush(dst, head)
+
+	switch {
+	case passHost == config.PassHostNode:
+		dst = http1.AppendHeader(dst, hdrHost, cc.route.Upstream.Nodes[cc.node].HostHeader)
+	case passHost == config.PassHostRewrite:
+		dst = http1.AppendHeader(dst, hdrHost, []byte(up.Conf.UpstreamHost))
+	case r.HostFromTarget || (!sawHost && !r.Host.Empty()):
+		dst = http1.AppendHeader(dst, hdrHost, r.Host.Of(head))
+	case !sawHost || r.Host.Empty():
+		// HTTP/1.0 without Host (or an empty one): the upstream speaks
+		// HTTP/1.1 and needs one; send the node's.
+		dst = http1.AppendHeader(dst, hdrHost, cc.route.Upstream.Nodes[cc.node].HostHeader)
+	}
+
+	dst = http1.AppendHeader(dst, hdrXRealIP, cc.remoteText)
+	dst = append(dst, hdrXForwardedFor...)
+	dst = append(dst, ": "...)
+	if xffFirst >= 0 {
+		for i := xffFirst; i < len(r.Headers); i++ {
+			if h := &r.Headers[i]; h.Kind == http1.KindXForwardedFor {
+				dst = append(dst, h.Value.Of(head)...)
+				dst = append(dst, commaSpace...)
+			}
+		}
+	}
+	dst = append(dst, cc.remoteText...)
+	dst = append(dst, http1.CRLF...)
+	if !haveProto {
+		dst = http1.AppendHeader(dst, hdrXForwardedProto, schemeHTTP)
+	}
+	if !haveHost && !r.Host.Empty() {
+		dst = http1.AppendHeader(dst, hdrXForwardedHost, r.Host.Of(head))
+	}
+	if !havePort {
+		port := cc.localPort
+		if !r.Port.Empty() {
+			port = r.Port.Of(head)
+		}
+		dst = http1.AppendHeader(dst, hdrXForwardedPort, port)
+	}
+
+	switch r.Body {
+	case http1.BodyLength:
+		dst = http1.AppendContentLength(dst, r.ContentLength)
+	case http1.BodyChunked:
+		dst = append(dst, chunkedHeader...)
+	}
+	return append(dst, http1.CRLF...)
+}
+
+// appendResponseHead builds the head sent to the client: the status line as
+// HTTP/1.1, the upstream's fields minus hop-by-hop ones, our Server, and
+// framing for this client (chunked passes through to HTTP/1.1 clients; an
+// HTTP/1.0 client gets the data and a close).
+func (cc *clientConn) appendResponseHead(dst, head []byte) []byte {
+	resp := &cc.up.resp
+	dst = append(dst, statusPrefix...)
+	dst = append(dst, resp.StatusLine.Of(head)...)
+	dst = append(dst, http1.CRLF...)
+	replaceServer := len(cc.l.s.serverHeader) > 0
+	var runs lineRuns
+	for i := range resp.Headers {
+		h := &resp.Headers[i]
+		if !h.Kind.HopByHop() && !(replaceServer && h.Kind == http1.KindServer) {
+			runs.keep(h)
+		} else {
+			dst = runs.flush(dst, head)
+		}
+	}
+	dst = runs.flush(dst, head)
+	if replaceServer {
+		dst = http1.AppendHeader(dst, hdrServer, cc.l.s.serverHeader)
+	}
+	switch {
+	case resp.HasLength && resp.Status != 204:
+		dst = http1.AppendContentLength(dst, resp.ContentLength)
+	case resp.Chunked && !cc.dechunk && cc.req.Version == http1.HTTP11:
+		dst = append(dst, chunkedHeader...)
+	}
+	switch {
+	case cc.closeAfter:
+		dst = http1.AppendConnection(dst, true)
+	case cc.req.Version == http1.HTTP10:
+		dst = http1.AppendConnection(dst, false)
+	}
+	return append(dst, http1.CRLF...)
+}

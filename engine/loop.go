@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/sluicegw/sluice/http1"
+	cfgsync "github.com/sluicegw/sluice/sync"
+)
+
+// loop is the state one gnet event loop owns. Everything in it is touched
+// only by that loop's goroutine (STYLE rule 12: memory belongs to a loop).
+type loop struct {
+	s  *Server
+	el gnet.EventLoop
+	id int // index for per-loop balancer cursors, 0 <= id < Options.Loops
+
+	wheel timerWheel
+	tick  int64  // coarse clock, in Options.Tick units since the server started
+	date  []byte // Date header value, refreshed each second
+	dateS int64  // unix second date was rendered for
+
+	// pools holds idle upstream connections, indexed by NodeID.
+	pools []idlePool
+
+	// Scratch buffers, reused by every request on this loop. gnet copies
+	// what a socket does not take, so handing them to Write is safe.
+	scratch []byte   // heads being built
+	path    []byte   // normalised request path
+	iov     [][]byte // Writev vectors
+
+	freeClients []*clientConn
+	freeUps     []*upConn
+
+	// clients links every open client connection (sentinel: its own
+	// lprev/lnext), so draining can find the idle ones.
+	clients    clientConn
+	numClients int
+}
+
+func newLoop(s *Server, el gnet.EventLoop, id int) *loop {
+	l := &loop{
+		s:       s,
+		el:      el,
+		id:      id,
+		scratch: make([]byte, 0, 4096),
+		path:    make([]byte, 0, 512),
+		iov:     make([][]byte, 0, 4),
+	}
+	l.clients.lprev, l.clients.lnext = &l.clients, &l.clients
+	l.tick = s.ticksSinceStart()
+	l.wheel.init(l.tick)
+	l.refreshDate(time.Now())
+	return l
+}
+
+// ticks converts a duration to wheel ticks, rounding up.
+func (l *loop) ticks(d time.Duration) int64 {
+	t := l.s.opts.Tick
+	return int64((d + t - 1) / t)
+}
+
+// onTick runs on the loop (via EventLoop.Execute from the server ticker):
+// advance the clock and the timers, refresh the Date header, and, when the
+// server is draining, close idle client connections.
+func (l *loop) onTick(now time.Time) {
+	l.tick = l.s.ticksSinceStart()
+	l.wheel.advance(l.tick)
+	l.refreshDate(now)
+	if l.s.draining.Load() {
+		l.drainIdle()
+	}
+	l.s.reportLoop(l.id, l.numClients)
+}
+
+func (l *loop) refreshDate(now time.Time) {
+	if sec := now.Unix(); sec != l.dateS {
+		l.dateS = sec
+		l.date = http1.AppendDate(l.date[:0], now)
+	}
+}
+
+// pool returns the idle pool for node, growing the index as ids appear.
+func (l *loop) pool(id cfgsync.NodeID) *idlePool {
+	if int(id) >= len(l.pools) {
+		grown := make([]idlePool, int(id)+1+len(l.pools)/2)
+		copy(grown, l.pools)
+		l.pools = grown
+	}
+	return &l.pools[id]
+}
+
+// drainIdle closes client connections waiting for a request; busy ones
+// close after their current response (finishExchange checks draining).
+func (l *loop) drainIdle() {
+	for cc := l.clients.lnext; cc != &l.clients; {
+		next := cc.lnext
+		if cc.phase == phaseIdle {
+			cc.enter()
+			cc.closeNow()
+			cc.leave()
+		}
+		cc = next
+	}
+}
