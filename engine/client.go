@@ -58,9 +58,10 @@ type clientConn struct {
 	headOff int // first byte of the head (after skipped empty lines)
 
 	route    *cfgsync.Route
-	node     int    // index of the node in route.Upstream.Nodes
-	tried    uint64 // nodes tried for this request (bit = node index)
-	attempts int    // connect attempts after the first
+	globals  *plugin.Chain // global rules of the snapshot the request was routed on
+	node     int           // index of the node in route.Upstream.Nodes
+	tried    uint64        // nodes tried for this request (bit = node index)
+	attempts int           // connect attempts after the first
 
 	reqBody  http1.Body
 	bodyDone bool // request body fully framed and forwarded (or none)
@@ -188,7 +189,7 @@ func (cc *clientConn) leave() {
 // resetExchange clears per-request state for the next request.
 func (cc *clientConn) resetExchange() {
 	cc.scan.Reset()
-	cc.route = nil
+	cc.route, cc.globals = nil, nil
 	cc.tried, cc.attempts = 0, 0
 	cc.bodyDone, cc.headSent, cc.held, cc.bodySeen = false, false, 0, 0
 	cc.respStarted, cc.headPending, cc.dechunk, cc.closeAfter, cc.upPaused = false, false, false, false, false
@@ -315,10 +316,11 @@ func (cc *clientConn) dispatch(head []byte) {
 		Method:     uint16(cc.req.Method.Bit()),
 		RemoteAddr: cc.remote,
 	}
-	snap := l.s.store.Load()
-	globals := snap.GlobalRules
+	snap := l.s.store.Load() // once per request: every phase sees this snapshot
+	cc.globals = snap.GlobalRules
 	route := snap.Match(&q)
-	if st := cc.runPhases(globals, route, plugin.Rewrite, plugin.Access); st > 0 {
+	cc.route = route
+	if st := cc.runPhases(plugin.Rewrite, plugin.Access); st > 0 {
 		cc.replyError(st, false)
 		return
 	}
@@ -330,19 +332,18 @@ func (cc *clientConn) dispatch(head []byte) {
 		cc.replyError(route.Status, false)
 		return
 	}
-	cc.route = route
 	cc.connect()
 }
 
-// runPhases runs phases of the global rules, then of the route's chain; the
-// first positive status ends the request.
-func (cc *clientConn) runPhases(globals *plugin.Chain, route *cfgsync.Route, phases ...plugin.Phase) int {
+// runPhases runs each phase for the global rules, then for the route (if
+// one matched); the first positive status ends the request.
+func (cc *clientConn) runPhases(phases ...plugin.Phase) int {
 	for _, p := range phases {
-		if st := globals.Run(p, cc); st > 0 {
+		if st := cc.globals.Run(p, cc); st > 0 {
 			return st
 		}
-		if route != nil {
-			if st := route.Plugins.Run(p, cc); st > 0 {
+		if cc.route != nil {
+			if st := cc.route.Plugins.Run(p, cc); st > 0 {
 				return st
 			}
 		}
@@ -482,7 +483,7 @@ func (cc *clientConn) sendRequest() {
 	}
 	buf, _ := cc.c.Peek(-1)
 	head := buf[cc.headOff:cc.headEnd]
-	if st := cc.runPhases(nil, cc.route, plugin.BeforeProxy); st > 0 {
+	if st := cc.runPhases(plugin.BeforeProxy); st > 0 {
 		cc.replyError(st, false)
 		return
 	}
@@ -638,7 +639,7 @@ func (cc *clientConn) reply(r *http1.Reply) {
 		return
 	}
 	cc.detachUpstream()
-	if !cc.bodyDone || !cc.req.KeepAlive || cc.l.s.draining.Load() {
+	if !cc.settleInput() || !cc.req.KeepAlive || cc.l.s.draining.Load() {
 		cc.closeAfter = true
 	}
 	r.Close = r.Close || cc.closeAfter
@@ -655,13 +656,37 @@ func (cc *clientConn) reply(r *http1.Reply) {
 	cc.finishExchange()
 }
 
+// settleInput consumes the current request's bytes that are still buffered
+// because they never reached an established upstream (the gateway answers
+// itself, or the connect failed): the head, and the body when all of it is
+// here. It reports whether the whole request was consumed; if not, the
+// connection cannot be reused (its next bytes are body, not a request).
+func (cc *clientConn) settleInput() bool {
+	if cc.headEnd == 0 {
+		return false // the head did not parse: the input cannot be framed
+	}
+	if cc.headSent {
+		return cc.bodyDone // forwarded bytes were discarded as they went
+	}
+	buf, _ := cc.c.Peek(-1)
+	end := max(cc.held, cc.headEnd)
+	if !cc.bodyDone && end <= len(buf) {
+		n, err := cc.frameRequestBody(buf[end:])
+		if err != nil {
+			return false
+		}
+		end += n
+	}
+	if !cc.bodyDone {
+		return false
+	}
+	_, _ = cc.c.Discard(end)
+	cc.held = 0
+	return true
+}
+
 // replyError answers with the gateway's HTML error page for status.
 func (cc *clientConn) replyError(status int, close bool) {
-	if cc.phase != phaseProxy {
-		// A head that failed to parse: the request never started.
-		cc.phase = phaseProxy
-		close = true
-	}
 	cc.reply(&http1.Reply{Status: status, ContentType: http1.HTMLContentType, Body: http1.ErrorPage(status), Close: close})
 }
 
@@ -692,9 +717,7 @@ func (cc *clientConn) detachUpstream() {
 // finishExchange ends the current request: close, or get ready for the next
 // one (which may already be buffered: pipelining).
 func (cc *clientConn) finishExchange() {
-	if cc.route != nil {
-		cc.runPhases(nil, cc.route, plugin.Log)
-	}
+	cc.runPhases(plugin.Log)
 	cc.l.s.stats.Requests.Add(1)
 	if cc.closeAfter || cc.l.s.draining.Load() {
 		cc.closeGraceful()

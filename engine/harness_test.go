@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ import (
 
 // gateway is a Server under test, listening on loopback.
 type gateway struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	addr  string
 	store *cfgsync.Store
@@ -41,7 +42,7 @@ func freeAddr(t testing.TB) string {
 
 // startGateway runs a server with the given standalone YAML (the #END marker
 // is appended) and options (Listen is filled in).
-func startGateway(t *testing.T, yaml string, opts Options) *gateway {
+func startGateway(t testing.TB, yaml string, opts Options) *gateway {
 	t.Helper()
 	g := &gateway{t: t, store: cfgsync.NewStore(), b: &cfgsync.Builder{Loops: max(opts.Loops, 2)}}
 	if opts.Loops == 0 {
@@ -121,7 +122,7 @@ func (g *gateway) dial() *rawClient {
 
 // rawClient speaks HTTP/1.1 by hand, so tests control every byte.
 type rawClient struct {
-	t *testing.T
+	t testing.TB
 	c net.Conn
 	r *bufio.Reader
 }
@@ -189,6 +190,18 @@ type rawUpstream struct {
 	addr     string
 	ln       net.Listener
 	accepted atomic.Int64
+
+	mu    sync.Mutex // guards conns
+	conns map[net.Conn]struct{}
+}
+
+// closeAll closes every connection the upstream still has open.
+func (u *rawUpstream) closeAll() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for c := range u.conns {
+		_ = c.Close()
+	}
 }
 
 func startRawUpstream(t *testing.T, serve func(c net.Conn)) *rawUpstream {
@@ -197,7 +210,7 @@ func startRawUpstream(t *testing.T, serve func(c net.Conn)) *rawUpstream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &rawUpstream{addr: ln.Addr().String(), ln: ln}
+	u := &rawUpstream{addr: ln.Addr().String(), ln: ln, conns: make(map[net.Conn]struct{})}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -205,8 +218,16 @@ func startRawUpstream(t *testing.T, serve func(c net.Conn)) *rawUpstream {
 				return
 			}
 			u.accepted.Add(1)
+			u.mu.Lock()
+			u.conns[c] = struct{}{}
+			u.mu.Unlock()
 			go func() {
-				defer c.Close()
+				defer func() {
+					u.mu.Lock()
+					delete(u.conns, c)
+					u.mu.Unlock()
+					_ = c.Close()
+				}()
 				serve(c)
 			}()
 		}
@@ -249,4 +270,15 @@ func mustPrefixes(ss ...string) []netip.Prefix {
 		out = append(out, netip.MustParsePrefix(s))
 	}
 	return out
+}
+
+// expectQuiet asserts that nothing more arrives on the connection for a
+// moment: a gateway that answered one request twice would be caught here.
+func (rc *rawClient) expectQuiet() {
+	rc.t.Helper()
+	_ = rc.c.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
+	if b, err := rc.r.Peek(1); err == nil {
+		rc.t.Fatalf("unexpected bytes after the last response: %q...", b)
+	}
+	_ = rc.c.SetReadDeadline(time.Time{})
 }

@@ -529,3 +529,51 @@ func TestHTTP10Client(t *testing.T) {
 	}
 	c.expectClosed()
 }
+
+// Responses the gateway makes itself consume exactly the request they
+// answer: pipelined requests behind them are served, and nothing is answered
+// twice.
+func TestGeneratedRepliesConsumeTheirRequest(t *testing.T) {
+	up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, r.URL.Path) }))
+	dead := freeAddr(t)
+	g := startGateway(t, fmt.Sprintf(`routes:
+  - uri: /live
+    upstream:
+      nodes:
+        %q: 1
+  - uri: /dead
+    upstream:
+      nodes:
+        %q: 1
+`, up.addr, dead), Options{})
+	for _, tc := range []struct {
+		name, first string
+		status      int
+	}{
+		{"404", "GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n", 404},
+		{"404-with-body", "POST /nowhere HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", 404},
+		{"404-chunked-body", "POST /nowhere HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 404},
+		{"502-refused", "GET /dead HTTP/1.1\r\nHost: a\r\n\r\n", 502},
+		{"502-refused-with-body", "PUT /dead HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi", 502},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := g.dial()
+			c.send(tc.first + "GET /live HTTP/1.1\r\nHost: a\r\n\r\n")
+			if resp, _ := c.response("GET"); resp.StatusCode != tc.status {
+				t.Fatalf("first: %d, want %d", resp.StatusCode, tc.status)
+			}
+			if resp, body := c.response("GET"); resp.StatusCode != 200 || body != "/live" {
+				t.Fatalf("second: %d %q", resp.StatusCode, body)
+			}
+			c.expectQuiet()
+		})
+	}
+	t.Run("body-not-here-closes", func(t *testing.T) {
+		c := g.dial()
+		c.send("POST /nowhere HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+		if resp, _ := c.response("POST"); resp.StatusCode != 404 || !resp.Close {
+			t.Fatalf("%d close=%v", resp.StatusCode, resp.Close)
+		}
+		c.expectClosed()
+	})
+}

@@ -345,7 +345,7 @@ func (cc *clientConn) relayResponse() {
 // startResponse writes the response head to the client and sets up body
 // framing; false means the client went away.
 func (cc *clientConn) startResponse(head []byte) bool {
-	if st := cc.runPhases(cc.l.s.store.Load().GlobalRules, cc.route, plugin.HeaderFilter); st > 0 {
+	if st := cc.runPhases(plugin.HeaderFilter); st > 0 {
 		cc.abort(st)
 		return false
 	}
@@ -393,8 +393,8 @@ func (cc *clientConn) streamBody(buf []byte) int {
 		}
 		total += n
 	}
-	if total > 0 && cc.route.Plugins.Has(plugin.BodyFilter) {
-		cc.route.Plugins.Run(plugin.BodyFilter, cc)
+	if total > 0 && (cc.globals.Has(plugin.BodyFilter) || cc.route.Plugins.Has(plugin.BodyFilter)) {
+		cc.runPhases(plugin.BodyFilter)
 	}
 	if !cc.dechunk && total > 0 {
 		l.iov = append(l.iov, buf[:total])

@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"testing"
+)
+
+// fixedUpstream answers every request on a connection with the same small
+// response, allocation-free, so a process-wide allocation count measures
+// the gateway alone.
+func fixedUpstream(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = ln.Close() })
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nhello world\n")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 16<<10)
+				n := 0
+				for {
+					m, err := c.Read(buf[n:])
+					if err != nil {
+						return
+					}
+					n += m
+					// Requests have no body here: one per head.
+					for {
+						i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+						if i < 0 {
+							break
+						}
+						if _, err := c.Write(resp); err != nil {
+							return
+						}
+						n = copy(buf, buf[i+4:n])
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// roundTripper sends one fixed request and reads one response of a known
+// length, without allocating.
+type roundTripper struct {
+	c       net.Conn
+	req     []byte
+	buf     []byte
+	respLen int
+}
+
+func newRoundTripper(tb testing.TB, addr string) *roundTripper {
+	tb.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = c.Close() })
+	rt := &roundTripper{c: c, req: []byte("GET /hello HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: wrk\r\n\r\n"), buf: make([]byte, 4096)}
+	// Learn the response length from the first exchange.
+	if _, err := c.Write(rt.req); err != nil {
+		tb.Fatal(err)
+	}
+	n := 0
+	for !bytes.HasSuffix(rt.buf[:n], []byte("hello world\n")) {
+		m, err := c.Read(rt.buf[n:])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		n += m
+	}
+	rt.respLen = n
+	return rt
+}
+
+func (rt *roundTripper) do() error {
+	if _, err := rt.c.Write(rt.req); err != nil {
+		return err
+	}
+	for n := 0; n < rt.respLen; {
+		m, err := rt.c.Read(rt.buf[n:rt.respLen])
+		if err != nil {
+			return err
+		}
+		n += m
+	}
+	if rt.buf[9] != '2' {
+		return fmt.Errorf("unexpected response %q", rt.buf[:rt.respLen])
+	}
+	return nil
+}
+
+// BenchmarkProxy is one full proxied request over loopback: client write,
+// parse, route, pooled upstream, response relay. Client and upstream run in
+// the same process, so ns/op is not the gateway's cost alone (bench/ has the
+// wrk harness for that); allocs/op is the gateway's, since the test peers
+// do not allocate.
+func BenchmarkProxy(b *testing.B) {
+	up := fixedUpstream(b)
+	g := startGateway(b, routeTo(up), Options{Loops: 1})
+	rt := newRoundTripper(b, g.addr)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rt.do(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
