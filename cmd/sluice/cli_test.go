@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeConf(t *testing.T, config, routes string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if routes != "" {
+		if err := os.WriteFile(filepath.Join(dir, "apisix.yaml"), []byte(routes), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "config.yaml")
+}
+
+const standalone = "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n"
+
+func TestVersionAndUsage(t *testing.T) {
+	if code, out, _ := runCLI("version"); code != 0 || !strings.HasPrefix(out, "sluice "+version) {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	if code, _, errs := runCLI("frobnicate"); code != 2 || !strings.Contains(errs, "unknown command") {
+		t.Fatalf("unknown command: %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(); code != 2 || !strings.Contains(errs, "usage") {
+		t.Fatalf("no command: %d %q", code, errs)
+	}
+	if code, _, _ := runCLI("run", "-no-such-flag"); code != 2 {
+		t.Fatalf("bad flag: exit %d, want 2", code)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := writeConf(t, standalone, "routes:\n  - uri: /a\n    upstream:\n      nodes:\n        \"127.0.0.1:1\": 1\n#END\n")
+	if code, out, errs := runCLI("validate", "-c", good); code != 0 || !strings.Contains(out, "ok (1 routes") {
+		t.Fatalf("good config: %d %q %q", code, out, errs)
+	}
+	for _, tc := range []struct{ name, config, routes, want string }{
+		{"missing-end", standalone, "routes: []\n", "missing valid end flag #END"},
+		{"bad-route", standalone, "routes:\n  - uri: /a\n#END\n", "routes[0]"},
+		{"unknown-field", standalone, "routes:\n  - uri: /a\n    upstream_idd: 1\n#END\n", "unknown field"},
+		{"ipv6-unbracketed", standalone, "routes:\n  - uri: /a\n    upstream:\n      nodes:\n        \"::1:80\": 1\n#END\n", "IPv6 address must be enclosed"},
+		{"bad-role", "deployment:\n  role: bogus\n", "", "deployment.role"},
+		{"bad-listen", "apisix:\n  node_listen: 99999\n" + standalone, "routes: []\n#END\n", "node_listen"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := runCLI("validate", "-c", writeConf(t, tc.config, tc.routes))
+			if code != 1 || !strings.Contains(errs, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 1 and %q", code, errs, tc.want)
+			}
+		})
+	}
+}

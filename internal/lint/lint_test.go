@@ -1,0 +1,213 @@
+package lint
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/sluicegw/sluice"
+
+// allowed is DESIGN.md's import table: which of our packages each package
+// may import (internal/* is open to all). Two rows go beyond DESIGN.md on
+// purpose: engine reads sync's Snapshot and Store (the RCU store lives in
+// sync and the engine is its reader), and sync imports plugin and balancer
+// because building a snapshot compiles plugin chains and upstream pickers,
+// as DESIGN.md's data flow says.
+var allowed = map[string][]string{
+	"cmd/sluice": {"*"},
+	"engine":     {"http1", "trie", "plugin", "lua", "balancer", "config", "sync"},
+	"http1":      {},
+	"trie":       {"expr"},
+	"expr":       {},
+	"config":     {"expr"},
+	"sync":       {"config", "trie", "expr", "plugin", "balancer"},
+	"plugin":     {"expr", "lua", "config"},
+	"lua":        {},
+	"balancer":   {"config"},
+	"admin":      {"config", "sync"},
+	"e2e":        {},
+	"bench":      {"*"},
+}
+
+// forbiddenNames are dumping-ground package names (STYLE anti-patterns).
+var forbiddenNames = []string{"util", "utils", "common", "helpers", "misc", "base"}
+
+type pkgFiles struct {
+	dir   string // relative to the module root
+	files map[string]*ast.File
+	tests map[string]*ast.File
+}
+
+func moduleRoot(t *testing.T) string {
+	dir, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
+		t.Fatalf("module root not found from %s", dir)
+	}
+	return dir
+}
+
+// packages parses every Go package of the module except third_party.
+func packages(t *testing.T) []*pkgFiles {
+	root := moduleRoot(t)
+	fset := token.NewFileSet()
+	byDir := map[string]*pkgFiles{}
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			if rel == "third_party" || strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Dir(rel)
+		p := byDir[dir]
+		if p == nil {
+			p = &pkgFiles{dir: dir, files: map[string]*ast.File{}, tests: map[string]*ast.File{}}
+			byDir[dir] = p
+		}
+		if strings.HasSuffix(path, "_test.go") {
+			p.tests[filepath.Base(path)] = f
+		} else {
+			p.files[filepath.Base(path)] = f
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*pkgFiles
+	for _, p := range byDir {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].dir < out[j].dir })
+	return out
+}
+
+func TestImportTable(t *testing.T) {
+	for _, p := range packages(t) {
+		rule, known := allowed[p.dir]
+		if !known && !strings.HasPrefix(p.dir, "internal/") {
+			t.Errorf("%s: package not in the import table (add it to DESIGN.md and here)", p.dir)
+			continue
+		}
+		for name, f := range p.files {
+			for _, imp := range f.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				ours, ok := strings.CutPrefix(path, module+"/")
+				if !ok || strings.HasPrefix(ours, "internal/") {
+					continue
+				}
+				if !permitted(rule, ours) {
+					t.Errorf("%s/%s imports %s, outside its row of the import table", p.dir, name, ours)
+				}
+			}
+		}
+	}
+}
+
+func permitted(rule []string, pkg string) bool {
+	for _, r := range rule {
+		if r == "*" || r == pkg {
+			return true
+		}
+	}
+	return false
+}
+
+func TestEveryPackageHasDocGo(t *testing.T) {
+	for _, p := range packages(t) {
+		if len(p.files) == 0 {
+			continue // test-only directory
+		}
+		if _, ok := p.files["doc.go"]; !ok && p.dir != "cmd/sluice" {
+			t.Errorf("%s has no doc.go saying what it owns", p.dir)
+		}
+	}
+}
+
+func TestForbiddenPatterns(t *testing.T) {
+	for _, p := range packages(t) {
+		for _, bad := range forbiddenNames {
+			if filepath.Base(p.dir) == bad {
+				t.Errorf("%s: package name %q is a dumping ground", p.dir, bad)
+			}
+		}
+		for name, f := range p.files {
+			where := p.dir + "/" + name
+			ast.Inspect(f, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				switch fn := call.Fun.(type) {
+				case *ast.Ident:
+					if fn.Name == "panic" {
+						t.Errorf("%s: panic in non-test code (STYLE rule 11)", where)
+					}
+				case *ast.SelectorExpr:
+					pkg, _ := fn.X.(*ast.Ident)
+					if pkg == nil {
+						return true
+					}
+					switch {
+					case pkg.Name == "fmt" && fn.Sel.Name == "Errorf":
+						checkErrorf(t, where, call)
+					case pkg.Name == "log" && imports(f, "log"):
+						t.Errorf("%s: stdlib log; inject a *slog.Logger (STYLE rule 25)", where)
+					}
+				}
+				return true
+			})
+		}
+	}
+}
+
+// checkErrorf flags fmt.Errorf that formats an error value without %w (a
+// lost error chain). An error may appear with %v only beside a %w marker.
+func checkErrorf(t *testing.T, where string, call *ast.CallExpr) {
+	if len(call.Args) == 0 {
+		return
+	}
+	lit, ok := call.Args[0].(*ast.BasicLit)
+	if !ok {
+		return
+	}
+	format, _ := strconv.Unquote(lit.Value)
+	if strings.Contains(format, "%w") {
+		return
+	}
+	for _, a := range call.Args[1:] {
+		if id, ok := a.(*ast.Ident); ok && (id.Name == "err" || strings.HasSuffix(id.Name, "Err")) {
+			t.Errorf("%s: fmt.Errorf(%q, ...) formats an error without %%w", where, format)
+		}
+	}
+}
+
+func imports(f *ast.File, path string) bool {
+	for _, imp := range f.Imports {
+		if p, _ := strconv.Unquote(imp.Path.Value); p == path {
+			return true
+		}
+	}
+	return false
+}
