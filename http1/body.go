@@ -7,6 +7,12 @@ const maxChunkExtension = 4096
 // maxChunkSize bounds one chunk's size so the arithmetic cannot overflow.
 const maxChunkSize = 1 << 60
 
+// maxChunkSizeDigits bounds the hex digits of a chunk-size, leading zeros
+// included: Go's net/http refuses more than 16, and a size one parser reads
+// as the last chunk and another refuses is ambiguous framing (found by
+// FuzzChunked: "00000000000000000\r\n\r\n").
+const maxChunkSizeDigits = 16
+
 type chunkState uint8
 
 const (
@@ -33,6 +39,7 @@ type Body struct {
 	remaining  int64 // length: body bytes left; chunked: data bytes left in this chunk
 	state      chunkState
 	lineBytes  int // bytes of the current chunk extension or trailer section
+	sizeDigits int // hex digits of the current chunk-size
 	maxTrailer int
 }
 
@@ -104,11 +111,11 @@ func (b *Body) nextChunked(buf []byte) (int, []byte, error) {
 			if v < 0 {
 				return 0, nil, ErrBadChunkSize
 			}
-			b.remaining, b.state = int64(v), stSize
+			b.remaining, b.state, b.sizeDigits = int64(v), stSize, 1
 		case stSize:
 			switch v := hexVal(c); {
 			case v >= 0:
-				if b.remaining >= maxChunkSize>>4 {
+				if b.sizeDigits++; b.remaining >= maxChunkSize>>4 || b.sizeDigits > maxChunkSizeDigits {
 					return 0, nil, ErrBadChunkSize
 				}
 				b.remaining = b.remaining<<4 | int64(v)
