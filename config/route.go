@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/sluicegw/sluice/expr"
 )
 
 // Route is an APISIX route object.
@@ -43,6 +45,7 @@ type Route struct {
 	Hosts       []string       `json:"-"` // host or hosts, lower-cased
 	RemoteAddrs []netip.Prefix `json:"-"` // remote_addr or remote_addrs
 	MethodSet   MethodSet      `json:"-"` // zero: any method
+	VarsExpr    *expr.Expr     `json:"-"` // vars, compiled; nil: no condition
 }
 
 // Enabled reports whether the route is routable (status absent or 1).
@@ -141,6 +144,14 @@ func (r *Route) Normalize() error {
 			return err
 		}
 		r.RemoteAddrs = append(r.RemoteAddrs, p)
+	}
+	ve, err := expr.Compile(r.Vars)
+	if err != nil {
+		return fmt.Errorf("%w: failed to validate the 'vars' expression: %w", ErrInvalid, err)
+	}
+	r.VarsExpr = ve
+	if r.FilterFunc != "" && (len(r.FilterFunc) < 10 || !strings.HasPrefix(r.FilterFunc, "function")) {
+		return fmt.Errorf("%w: property \"filter_func\" validation failed: failed to match pattern \"^function\" with \"%s\"", ErrInvalid, r.FilterFunc)
 	}
 	if r.Status != nil && *r.Status != 0 && *r.Status != 1 {
 		return fmt.Errorf("%w: status must be 0 or 1", ErrInvalid)

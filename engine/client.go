@@ -45,6 +45,7 @@ type clientConn struct {
 	again  bool // buffered bytes may hold another request; parsed in leave
 
 	remote     netip.Addr
+	remotePort int
 	remoteArr  [48]byte
 	remoteText []byte // remote IP as text, in remoteArr
 	portArr    [8]byte
@@ -84,6 +85,8 @@ type clientConn struct {
 	canRetry bool
 	retried  bool
 
+	vars requestVars // expr variables of the request being routed (dispatch only)
+
 	timer     timerNode
 	timerKind clientTimer
 }
@@ -114,7 +117,7 @@ func (l *loop) openClient(c gnet.Conn) {
 		cc.timer.owner = cc
 	}
 	cc.c = c
-	cc.remote = remoteOf(c.RemoteAddr())
+	cc.remote, cc.remotePort = remoteOf(c.RemoteAddr())
 	cc.remoteText = cc.remote.AppendTo(cc.remoteArr[:0])
 	cc.localPort = strconv.AppendInt(cc.portArr[:0], int64(localPortOf(c.LocalAddr())), 10)
 	cc.trusted = false
@@ -287,13 +290,15 @@ func (cc *clientConn) readHead() {
 	cc.headOff, cc.headEnd = start, end
 	cc.phase = phaseProxy
 	cc.l.wheel.cancel(&cc.timer)
-	cc.dispatch(head)
+	cc.dispatch(buf)
 }
 
-// dispatch routes a parsed request and starts the upstream exchange.
-func (cc *clientConn) dispatch(head []byte) {
+// dispatch routes a parsed request (its head is buf[headOff:headEnd]) and
+// starts the upstream exchange.
+func (cc *clientConn) dispatch(buf []byte) {
 	l := cc.l
 	opts := &l.s.opts
+	head := buf[cc.headOff:cc.headEnd]
 	cc.reqBody.Reset(cc.req.Body, cc.req.ContentLength, &opts.Limits)
 	cc.bodyDone = cc.reqBody.Done()
 
@@ -310,15 +315,33 @@ func (cc *clientConn) dispatch(head []byte) {
 		}
 		path = p
 	}
-	q := trie.Query{
+	host := lowerHost(l, cc.req.HostName.Of(head))
+	rev := l.hostRev[:0]
+	for i := len(host) - 1; i >= 0; i-- {
+		rev = append(rev, host[i])
+	}
+	l.hostRev = rev[:0]
+	// The query lives in the loop: matching is synchronous, and a stack
+	// value would escape through cc.vars.params.
+	q := &l.query
+	*q = trie.Query{
 		Path:       path,
-		Host:       lowerHost(l, cc.req.HostName.Of(head)),
+		Host:       host,
+		HostRev:    rev,
+		HostHeader: cc.req.Host.Of(head),
 		Method:     uint16(cc.req.Method.Bit()),
 		RemoteAddr: cc.remote,
+		Vars:       &cc.vars,
+	}
+	cc.vars = requestVars{cc: cc, head: head, uri: path, params: &q.Params}
+	if cc.req.Body == http1.BodyLength && int64(len(buf)-cc.headEnd) >= cc.req.ContentLength {
+		cc.vars.body = buf[cc.headEnd : int64(cc.headEnd)+cc.req.ContentLength]
 	}
 	snap := l.s.store.Load() // once per request: every phase sees this snapshot
 	cc.globals = snap.GlobalRules
-	route := snap.Match(&q)
+	route := snap.Match(q)
+	cc.vars = requestVars{} // it points into the read buffer: drop it now
+	q.Vars = nil
 	cc.route = route
 	if st := cc.runPhases(plugin.Rewrite, plugin.Access); st > 0 {
 		cc.replyError(st, false)
@@ -351,16 +374,18 @@ func (cc *clientConn) runPhases(phases ...plugin.Phase) int {
 	return 0
 }
 
-// lowerHost returns host lower-cased, copying only when it has upper case.
+// lowerHost returns host lower-cased, copying (into the loop's host
+// buffer) only when it has upper case.
 func lowerHost(l *loop, host []byte) []byte {
 	for i, c := range host {
 		if 'A' <= c && c <= 'Z' {
-			b := append(l.path[len(l.path):], host...)
+			b := append(l.host[:0], host...)
 			for j := i; j < len(b); j++ {
 				if 'A' <= b[j] && b[j] <= 'Z' {
 					b[j] += 'a' - 'A'
 				}
 			}
+			l.host = b[:0]
 			return b
 		}
 	}

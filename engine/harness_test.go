@@ -96,7 +96,11 @@ func (g *gateway) load(yaml string) {
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	g.store.Publish(g.b.Build(time.Now().UnixNano(), objs))
+	snap, skipped := g.b.Build(time.Now().UnixNano(), objs)
+	if len(skipped) > 0 {
+		g.t.Fatalf("routes left out: %v", skipped)
+	}
+	g.store.Publish(snap)
 }
 
 // routeTo returns YAML for one catch-all route to the given upstream nodes.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluicegw/sluice/http1"
 	cfgsync "github.com/sluicegw/sluice/sync"
+	"github.com/sluicegw/sluice/trie"
 )
 
 // loop is the state one gnet event loop owns. Everything in it is touched
@@ -26,9 +27,12 @@ type loop struct {
 
 	// Scratch buffers, reused by every request on this loop. gnet copies
 	// what a socket does not take, so handing them to Write is safe.
-	scratch []byte   // heads being built
-	path    []byte   // normalised request path
-	iov     [][]byte // Writev vectors
+	scratch []byte     // heads being built
+	path    []byte     // normalised request path
+	host    []byte     // lower-cased request host
+	hostRev []byte     // the host reversed (host-first routing)
+	iov     [][]byte   // Writev vectors
+	query   trie.Query // the request being routed; valid during dispatch only
 
 	freeClients []*clientConn
 	freeUps     []*upConn
@@ -46,6 +50,8 @@ func newLoop(s *Server, el gnet.EventLoop, id int) *loop {
 		id:      id,
 		scratch: make([]byte, 0, 4096),
 		path:    make([]byte, 0, 512),
+		host:    make([]byte, 0, 256),
+		hostRev: make([]byte, 0, 256),
 		iov:     make([][]byte, 0, 4),
 	}
 	l.clients.lprev, l.clients.lnext = &l.clients, &l.clients

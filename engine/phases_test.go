@@ -41,7 +41,7 @@ func publishWithHooks(g *gateway, yaml string, rec *recorder, rejectAt plugin.Ph
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	snap := g.b.Build(time.Now().UnixNano(), objs)
+	snap, _ := g.b.Build(time.Now().UnixNano(), objs)
 	globals, route := &plugin.Chain{}, &plugin.Chain{}
 	for p := plugin.Phase(0); p < plugin.NumPhases; p++ {
 		status := 0
@@ -108,7 +108,7 @@ func TestPhaseHooksRunInOrder(t *testing.T) {
 
 // withoutRoutes builds an empty snapshot whose global rules record.
 func withoutRoutes(g *gateway, rec *recorder) *cfgsync.Snapshot {
-	snap := g.b.Build(time.Now().UnixNano(), &cfgsync.Objects{})
+	snap, _ := g.b.Build(time.Now().UnixNano(), &cfgsync.Objects{})
 	globals := &plugin.Chain{}
 	for p := plugin.Phase(0); p < plugin.NumPhases; p++ {
 		globals.Add(p, rec.hook("global:"+p.String(), 0))

@@ -246,13 +246,13 @@ func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	return s.opts.Tick, gnet.None
 }
 
-// remoteOf returns a connection's peer address.
-func remoteOf(a net.Addr) netip.Addr {
+// remoteOf returns a connection's peer address and port.
+func remoteOf(a net.Addr) (netip.Addr, int) {
 	if ta, ok := a.(*net.TCPAddr); ok {
 		ip, _ := netip.AddrFromSlice(ta.IP)
-		return ip.Unmap()
+		return ip.Unmap(), ta.Port
 	}
-	return netip.Addr{}
+	return netip.Addr{}, 0
 }
 
 // localPortOf returns a connection's local port.

@@ -71,7 +71,7 @@ func (c *codingList) add(head []byte, v Span) {
 			continue
 		}
 		c.elements++
-		c.last = equalFold(head[s:e], "chunked")
+		c.last = EqualFoldLower(head[s:e], "chunked")
 		if c.last {
 			c.chunked++
 		} else {
@@ -122,11 +122,11 @@ func (ct *connectionTokens) add(head []byte, v Span) error {
 		tok := head[s:e]
 		switch {
 		case s == e:
-		case equalFold(tok, "close"):
+		case EqualFoldLower(tok, "close"):
 			ct.close = true
-		case equalFold(tok, "keep-alive"):
+		case EqualFoldLower(tok, "keep-alive"):
 			ct.keepAlive = true
-		case equalFold(tok, "upgrade"):
+		case EqualFoldLower(tok, "upgrade"):
 			ct.upgrade = true
 		default:
 			switch kindOf(tok) {

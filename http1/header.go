@@ -65,71 +65,71 @@ type Header struct {
 func kindOf(name []byte) HeaderKind {
 	switch len(name) {
 	case 2:
-		if equalFold(name, "te") {
+		if EqualFoldLower(name, "te") {
 			return KindTE
 		}
 	case 4:
-		if equalFold(name, "host") {
+		if EqualFoldLower(name, "host") {
 			return KindHost
 		}
 	case 6:
-		if equalFold(name, "expect") {
+		if EqualFoldLower(name, "expect") {
 			return KindExpect
 		}
-		if equalFold(name, "server") {
+		if EqualFoldLower(name, "server") {
 			return KindServer
 		}
 	case 7:
-		if equalFold(name, "upgrade") {
+		if EqualFoldLower(name, "upgrade") {
 			return KindUpgrade
 		}
 	case 9:
-		if equalFold(name, "x-real-ip") {
+		if EqualFoldLower(name, "x-real-ip") {
 			return KindXRealIP
 		}
-		if equalFold(name, "forwarded") {
+		if EqualFoldLower(name, "forwarded") {
 			return KindForwarded
 		}
 	case 10:
-		if equalFold(name, "connection") {
+		if EqualFoldLower(name, "connection") {
 			return KindConnection
 		}
-		if equalFold(name, "keep-alive") {
+		if EqualFoldLower(name, "keep-alive") {
 			return KindKeepAlive
 		}
 	case 14:
-		if equalFold(name, "content-length") {
+		if EqualFoldLower(name, "content-length") {
 			return KindContentLength
 		}
 	case 15:
-		if equalFold(name, "x-forwarded-for") {
+		if EqualFoldLower(name, "x-forwarded-for") {
 			return KindXForwardedFor
 		}
 	case 16:
-		if equalFold(name, "x-forwarded-host") {
+		if EqualFoldLower(name, "x-forwarded-host") {
 			return KindXForwardedHost
 		}
-		if equalFold(name, "x-forwarded-port") {
+		if EqualFoldLower(name, "x-forwarded-port") {
 			return KindXForwardedPort
 		}
-		if equalFold(name, "proxy-connection") {
+		if EqualFoldLower(name, "proxy-connection") {
 			return KindProxyConnection
 		}
 	case 17:
-		if equalFold(name, "transfer-encoding") {
+		if EqualFoldLower(name, "transfer-encoding") {
 			return KindTransferEncoding
 		}
-		if equalFold(name, "x-forwarded-proto") {
+		if EqualFoldLower(name, "x-forwarded-proto") {
 			return KindXForwardedProto
 		}
 	}
 	return KindOther
 }
 
-// equalFold compares b with lower, a lower-case ASCII string, folding only
-// ASCII letters. Unicode folding (strings.EqualFold maps 'ſ' to 's' and the
+// EqualFoldLower compares b with lower, a lower-case ASCII string, folding
+// only ASCII letters. Unicode folding (strings.EqualFold maps 'ſ' to 's' and the
 // Kelvin sign to 'k') would let look-alike names pass as framing headers.
-func equalFold(b []byte, lower string) bool {
+func EqualFoldLower(b []byte, lower string) bool {
 	if len(b) != len(lower) {
 		return false
 	}

@@ -135,7 +135,7 @@ func (r *Request) Parse(head []byte, lim *Limits) error {
 				return err
 			}
 		case KindExpect:
-			expect = equalFold(f.value.Of(head), "100-continue")
+			expect = EqualFoldLower(f.value.Of(head), "100-continue")
 		case KindUpgrade:
 			upg = true
 		}
@@ -259,9 +259,9 @@ func (r *Request) parseTarget(head []byte, ts, te int) error {
 	}
 	var scheme int
 	switch {
-	case len(t) > 7 && equalFold(t[:7], "http://"):
+	case len(t) > 7 && EqualFoldLower(t[:7], "http://"):
 		scheme = 7
-	case len(t) > 8 && equalFold(t[:8], "https://"):
+	case len(t) > 8 && EqualFoldLower(t[:8], "https://"):
 		scheme = 8
 	default:
 		return ErrBadTarget

@@ -1,6 +1,8 @@
 package sync
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"runtime"
@@ -26,14 +28,26 @@ type Builder struct {
 	// Loops is how many event loops pickers must keep cursors for.
 	// Zero means GOMAXPROCS.
 	Loops int
+	// Mode is the router flavour (apisix.router.http).
+	Mode trie.Mode
+	// FilterFunc compiles a route's filter_func (Lua source) into a router
+	// filter. Nil means no Lua support: such routes are left out, with an
+	// error saying why.
+	FilterFunc func(src string) (trie.Filter, error)
 
 	nodes nodeIDs
 }
 
+// ErrFilterFuncUnsupported: a route has a filter_func and this build has no
+// Lua to run it.
+var ErrFilterFuncUnsupported = errors.New("sync: filter_func needs Lua, which this build does not run")
+
 // Build compiles objs into a snapshot with the given version. References are
 // resolved here: a route whose upstream_id is unknown answers 502, one with
-// no upstream at all answers 503, as APISIX does.
-func (b *Builder) Build(version int64, objs *Objects) *Snapshot {
+// no upstream at all answers 503, as APISIX does. A route that cannot be
+// routed at all (a filter_func without Lua, a path pattern with too many
+// parameters) is left out; skipped lists why, one error per route.
+func (b *Builder) Build(version int64, objs *Objects) (snap *Snapshot, skipped []error) {
 	loops := b.Loops
 	if loops <= 0 {
 		loops = runtime.GOMAXPROCS(0)
@@ -46,10 +60,36 @@ func (b *Builder) Build(version int64, objs *Objects) *Snapshot {
 	for _, u := range objs.Upstreams {
 		s.upstreams[u.ID.S] = b.compileUpstream(u, loops)
 	}
-	entries := make([]trie.Route[*Route], 0, len(objs.Routes))
-	for _, rc := range objs.Routes {
+	entries := make([]*trie.Route[*Route], 0, len(objs.Routes))
+	for seq, rc := range objs.Routes {
 		if !rc.Enabled() {
 			continue
+		}
+		te := &trie.Route[*Route]{
+			ID:          rc.ID.S,
+			Paths:       rc.Paths,
+			Hosts:       rc.Hosts,
+			Methods:     uint16(rc.MethodSet),
+			RemoteAddrs: rc.RemoteAddrs,
+			Vars:        rc.VarsExpr,
+			Priority:    rc.Priority,
+			Seq:         seq,
+		}
+		if err := b.Mode.CheckPaths(rc.Paths...); err != nil {
+			skipped = append(skipped, fmt.Errorf("sync: route %s: %w", rc.ID.S, err))
+			continue
+		}
+		if rc.FilterFunc != "" {
+			if b.FilterFunc == nil {
+				skipped = append(skipped, fmt.Errorf("route %s: %w", rc.ID.S, ErrFilterFuncUnsupported))
+				continue
+			}
+			f, err := b.FilterFunc(rc.FilterFunc)
+			if err != nil {
+				skipped = append(skipped, fmt.Errorf("sync: route %s: filter_func: %w", rc.ID.S, err))
+				continue
+			}
+			te.Filter = f
 		}
 		r := &Route{ID: rc.ID.S, Conf: rc}
 		switch {
@@ -74,18 +114,18 @@ func (b *Builder) Build(version int64, objs *Objects) *Snapshot {
 			r.Timeout = timeoutsOf(rc.Timeout)
 		}
 		s.routes[r.ID] = r
-		entries = append(entries, trie.Route[*Route]{
-			ID:          r.ID,
-			Paths:       rc.Paths,
-			Hosts:       rc.Hosts,
-			Methods:     uint16(rc.MethodSet),
-			RemoteAddrs: rc.RemoteAddrs,
-			Priority:    rc.Priority,
-			Value:       r,
-		})
+		te.Value = r
+		entries = append(entries, te)
 	}
-	s.router = trie.New(entries)
-	return s
+	router, err := trie.New(b.Mode, entries)
+	if err != nil {
+		// CheckPaths vetted every path, so this is a bug, not bad config:
+		// serve nothing rather than a half-built router.
+		skipped = append(skipped, fmt.Errorf("sync: building the router: %w", err))
+		router, _ = trie.New[*Route](b.Mode, nil)
+	}
+	s.router = router
+	return s, skipped
 }
 
 // Route returns the compiled route with the given id, or nil.

@@ -119,7 +119,8 @@ type Store struct {
 // until a source publishes).
 func NewStore() *Store {
 	s := &Store{}
-	s.cur.Store(&Snapshot{router: trie.New[*Route](nil)})
+	empty, _ := trie.New[*Route](trie.HostURI, nil)
+	s.cur.Store(&Snapshot{router: empty})
 	return s
 }
 

@@ -73,7 +73,10 @@ func (y *YAMLSource) load(fi os.FileInfo) error {
 	}
 	y.version++
 	start := time.Now()
-	snap := y.Builder.Build(y.version, objs)
+	snap, skipped := y.Builder.Build(y.version, objs)
+	for _, err := range skipped {
+		y.logger().Error("route left out", "file", y.Path, "err", err)
+	}
 	y.Store.Publish(snap)
 	y.logger().Info("config loaded", "file", y.Path, "version", snap.Version,
 		"routes", len(objs.Routes), "upstreams", len(objs.Upstreams), "took", time.Since(start))

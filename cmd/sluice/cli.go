@@ -16,6 +16,7 @@ import (
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/engine"
 	cfgsync "github.com/sluicegw/sluice/sync"
+	"github.com/sluicegw/sluice/trie"
 )
 
 // version is set at link time (-ldflags "-X main.version=...").
@@ -159,11 +160,15 @@ func runGateway(f *commonFlags, lg *slog.Logger) error {
 		return err
 	}
 	opts := engineOptions(local, lg)
+	mode, err := trie.ParseMode(local.APISIX.Router.HTTP)
+	if err != nil {
+		return err
+	}
 	store := cfgsync.NewStore()
 	src := &cfgsync.YAMLSource{
 		Path:    local.StandaloneFile(),
 		Store:   store,
-		Builder: &cfgsync.Builder{Loops: opts.Loops},
+		Builder: &cfgsync.Builder{Loops: opts.Loops, Mode: mode},
 		Logger:  lg.With("component", "sync"),
 	}
 	if err := src.Load(); err != nil {
