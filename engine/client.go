@@ -340,10 +340,13 @@ func (cc *clientConn) dispatch(buf []byte) {
 	snap := l.s.store.Load() // once per request: every phase sees this snapshot
 	cc.globals = snap.GlobalRules
 	route := snap.Match(q)
-	cc.vars = requestVars{} // it points into the read buffer: drop it now
-	q.Vars = nil
 	cc.route = route
-	if st := cc.runPhases(plugin.Rewrite, plugin.Access); st > 0 {
+	// Rewrite and access hooks may read request variables (uri_param_*
+	// among them), so they stay until those phases are done; they point
+	// into the read buffer and the loop's query, so not a moment longer.
+	st := cc.runPhases(plugin.Rewrite, plugin.Access)
+	cc.vars, q.Vars = requestVars{}, nil
+	if st > 0 {
 		cc.replyError(st, false)
 		return
 	}
