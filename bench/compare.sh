@@ -5,29 +5,35 @@
 # round runs wrk (warm-up, then a timed run with --latency) against:
 #   direct  the origin itself (no proxy: the ceiling),
 #   nginx   nginx proxy_pass with upstream keepalive, 1 worker,
-#   sluice  sluice, its loops pinned like nginx's worker.
+#   sluice  sluice, its loops pinned like nginx's worker, one route;
+#   sluice-scale (when SCALE_ROUTES > 0) the same sluice with SCALE_ROUTES
+#           routes loaded, the benchmarked one among them.
 # The proxy under test runs on CPU $PROXY_CPU; wrk and the origin on CPU
 # $LOAD_CPU. Targets alternate within each round so drift hits all alike;
 # the table reports the median of the rounds. CPU per request is the proxy's
 # utime+stime (/proc/PID/stat) over the timed run divided by requests.
 #
 # Usage: bench/compare.sh            (defaults below; override by env)
-#   DURATION=10 WARMUP=2 CONNS=64 ROUNDS=3 ROUTES=1 bench/compare.sh
-# ROUTES>1 loads that many routes (the benchmarked one among them) to show
-# routing cost at scale. Writes bench/results/compare-<UTC time>.json.
+#   DURATION=10 WARMUP=2 CONNS=64 ROUNDS=3 SCALE_ROUTES=100000 bench/compare.sh
+# Every target is asked for $BENCH_PATH (a prefix route of sluice's).
+# Writes bench/results/compare-<UTC time>.json.
 set -euo pipefail
 
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CONNS=${CONNS:-64}
 ROUNDS=${ROUNDS:-3}
-ROUTES=${ROUTES:-1}
+SCALE_ROUTES=${SCALE_ROUTES:-0}
+BENCH_PATH=${BENCH_PATH:-/svc7/api/v1/res707/item}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 ORIGIN_PORT=${ORIGIN_PORT:-18080}
 NGINX_PORT=${NGINX_PORT:-18081}
 SLUICE_PORT=${SLUICE_PORT:-18082}
-TARGETS=${TARGETS:-"direct nginx sluice"}
+SCALE_PORT=${SCALE_PORT:-18083}
+default_targets="direct nginx sluice"
+[ "$SCALE_ROUTES" -gt 0 ] && default_targets="$default_targets sluice-scale"
+TARGETS=${TARGETS:-$default_targets}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
@@ -85,32 +91,43 @@ http {
   }
 }
 EOF
-cat >"$work/config.yaml" <<EOF
+# sluice_conf DIR PORT ROUTES writes config.yaml and apisix.yaml there: ROUTES
+# routes like /svcN/api/v1/resM/*, always including the benchmarked one.
+sluice_conf() {
+	mkdir -p "$1"
+	cat >"$1/config.yaml" <<EOF
 apisix:
   node_listen:
     - ip: 127.0.0.1
-      port: $SLUICE_PORT
+      port: $2
 deployment:
   role: data_plane
   role_data_plane:
     config_provider: yaml
 EOF
-{
-	echo "routes:"
-	for ((i = 1; i < ROUTES; i++)); do
-		printf '  - id: r%d\n    uri: /svc%d/api/v1/res%d/*\n    upstream_id: origin\n' "$i" $((i % 997)) "$i"
-	done
-	printf '  - id: hello\n    uri: /hello\n    upstream_id: origin\n'
-	printf 'upstreams:\n  - id: origin\n    nodes:\n      "127.0.0.1:%d": 1\n#END\n' "$ORIGIN_PORT"
-} >"$work/apisix.yaml"
+	{
+		echo "routes:"
+		printf '  - id: bench\n    uri: /svc7/api/v1/res707/*\n    upstream_id: origin\n'
+		awk -v n="$3" 'BEGIN { for (i = 1; i < n; i++) if (i != 707) printf "  - id: r%d\n    uri: /svc%d/api/v1/res%d/*\n    upstream_id: origin\n", i, i % 1000, i }'
+		printf 'upstreams:\n  - id: origin\n    nodes:\n      "127.0.0.1:%d": 1\n#END\n' "$ORIGIN_PORT"
+	} >"$1/apisix.yaml"
+}
+sluice_conf "$work/one" "$SLUICE_PORT" 1
+if [ "$SCALE_ROUTES" -gt 0 ]; then sluice_conf "$work/scale" "$SCALE_PORT" "$SCALE_ROUTES"; fi
 
 taskset -c "$LOAD_CPU" nginx -c "$work/origin.conf" &
 pids+=($!)
 taskset -c "$PROXY_CPU" nginx -c "$work/proxy.conf" &
 pids+=($!)
-taskset -c "$PROXY_CPU" "$work/sluice" run -c "$work/config.yaml" -log-level warn 2>"$work/logs/sluice.log" &
+taskset -c "$PROXY_CPU" "$work/sluice" run -c "$work/one/config.yaml" -log-level warn 2>"$work/logs/sluice.log" &
 sluice_pid=$!
 pids+=($sluice_pid)
+scale_pid=
+if [ "$SCALE_ROUTES" -gt 0 ]; then
+	taskset -c "$PROXY_CPU" "$work/sluice" run -c "$work/scale/config.yaml" -log-level warn 2>"$work/logs/sluice-scale.log" &
+	scale_pid=$!
+	pids+=($scale_pid)
+fi
 
 wait_port() {
 	for _ in $(seq 1 300); do
@@ -123,13 +140,15 @@ wait_port() {
 wait_port "$ORIGIN_PORT"
 wait_port "$NGINX_PORT"
 wait_port "$SLUICE_PORT"
+if [ -n "$scale_pid" ]; then wait_port "$SCALE_PORT"; fi
 
-port_of() { case $1 in direct) echo "$ORIGIN_PORT" ;; nginx) echo "$NGINX_PORT" ;; sluice) echo "$SLUICE_PORT" ;; esac; }
+port_of() { case $1 in direct) echo "$ORIGIN_PORT" ;; nginx) echo "$NGINX_PORT" ;; sluice) echo "$SLUICE_PORT" ;; sluice-scale) echo "$SCALE_PORT" ;; esac; }
 pid_of() {
 	case $1 in
 	direct) echo "" ;;
 	nginx) pgrep -P "$(cat "$work/proxy.pid")" | head -1 ;; # the worker
 	sluice) echo "$sluice_pid" ;;
+	sluice-scale) echo "$scale_pid" ;;
 	esac
 }
 cpu_ticks() { [ -n "$1" ] && awk '{print $14 + $15}' "/proc/$1/stat" || echo 0; }
@@ -146,7 +165,7 @@ results="$work/results.tsv"
 : >"$results"
 for round in $(seq 1 "$ROUNDS"); do
 	for target in $TARGETS; do
-		url="http://127.0.0.1:$(port_of "$target")/hello"
+		url="http://127.0.0.1:$(port_of "$target")$BENCH_PATH"
 		taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$url" >/dev/null
 		pid=$(pid_of "$target")
 		before=$(cpu_ticks "$pid")
@@ -169,14 +188,14 @@ median() { sort -g | awk '{a[NR] = $1} END { if (NR == 0) exit; if (NR % 2) prin
 col() { awk -F'\t' -v t="$1" -v c="$2" '$1 == t && $c != "-" {print $c}' "$results" | median; }
 
 echo
-printf '%-8s %12s %10s %10s %14s\n' target "req/s" "p50 ms" "p99 ms" "cpu us/req"
+printf '%-13s %12s %10s %10s %14s\n' target "req/s" "p50 ms" "p99 ms" "cpu us/req"
 declare -A med
 for target in $TARGETS; do
 	med[$target.rps]=$(col "$target" 3)
 	med[$target.p50]=$(col "$target" 4)
 	med[$target.p99]=$(col "$target" 5)
 	med[$target.cpu]=$(col "$target" 6)
-	printf '%-8s %12s %10s %10s %14s\n' "$target" "${med[$target.rps]}" "${med[$target.p50]}" "${med[$target.p99]}" "${med[$target.cpu]:--}"
+	printf '%-13s %12s %10s %10s %14s\n' "$target" "${med[$target.rps]}" "${med[$target.p50]}" "${med[$target.p99]}" "${med[$target.cpu]:--}"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "null"; else printf "%.3f", a / b }'; }
 rps_ratio=$(ratio "${med[sluice.rps]:-}" "${med[nginx.rps]:-}")
@@ -184,6 +203,13 @@ cpu_ratio=$(ratio "${med[sluice.cpu]:-}" "${med[nginx.cpu]:-}")
 p99_ratio=$(ratio "${med[sluice.p99]:-}" "${med[nginx.p99]:-}")
 echo
 echo "sluice/nginx: req/s x$rps_ratio, cpu per request x$cpu_ratio, p99 x$p99_ratio (medians of $ROUNDS rounds)"
+scale_json=
+if [ -n "$scale_pid" ]; then
+	scale_rps=$(ratio "${med[sluice-scale.rps]:-}" "${med[sluice.rps]:-}")
+	scale_cpu=$(ratio "${med[sluice-scale.cpu]:-}" "${med[sluice.cpu]:-}")
+	echo "sluice with $SCALE_ROUTES routes / with 1 route: req/s x$scale_rps, cpu per request x$scale_cpu"
+	scale_json=$(printf '  "scale_vs_one_route": {"routes": %s, "rps": %s, "cpu_per_req": %s},' "$SCALE_ROUTES" "$scale_rps" "$scale_cpu")
+fi
 
 mkdir -p "$root/bench/results"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -194,8 +220,8 @@ json="$root/bench/results/compare-$stamp.json"
 		"$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" "$(nproc)" "$(uname -r)"
 	printf '  "versions": {"sluice": "%s", "nginx": "%s", "wrk": "%s"},\n' \
 		"$("$work/sluice" version | awk '{print $2}')" "$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$(wrk -v 2>&1 | awk 'NR == 1 {print $2}')"
-	printf '  "settings": {"duration_s": %s, "warmup_s": %s, "connections": %s, "rounds": %s, "routes": %s, "proxy_cpu": %s, "load_cpu": %s},\n' \
-		"$DURATION" "$WARMUP" "$CONNS" "$ROUNDS" "$ROUTES" "$PROXY_CPU" "$LOAD_CPU"
+	printf '  "settings": {"duration_s": %s, "warmup_s": %s, "connections": %s, "rounds": %s, "scale_routes": %s, "path": "%s", "proxy_cpu": %s, "load_cpu": %s},\n' \
+		"$DURATION" "$WARMUP" "$CONNS" "$ROUNDS" "$SCALE_ROUTES" "$BENCH_PATH" "$PROXY_CPU" "$LOAD_CPU"
 	printf '  "median": {\n'
 	first=1
 	for target in $TARGETS; do
@@ -207,6 +233,7 @@ json="$root/bench/results/compare-$stamp.json"
 	done
 	printf '\n  },\n'
 	printf '  "sluice_vs_nginx": {"rps": %s, "cpu_per_req": %s, "p99": %s},\n' "$rps_ratio" "$cpu_ratio" "$p99_ratio"
+	if [ -n "$scale_json" ]; then echo "$scale_json"; fi
 	printf '  "rounds": [\n'
 	awk -F'\t' 'BEGIN {sep=""} { printf "%s    {\"target\": \"%s\", \"round\": %s, \"rps\": %s, \"p50_ms\": %s, \"p99_ms\": %s, \"cpu_us_per_req\": %s}", sep, $1, $2, $3, $4, $5, ($6 == "-" ? "null" : $6); sep=",\n" }' "$results"
 	printf '\n  ]\n}\n'

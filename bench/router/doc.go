@@ -1,4 +1,5 @@
 // Package router compares sluice's router with httprouter (the baseline the
 // router issue names) on the same route sets, in the same run. It has only
-// tests; bench/router.sh runs them and prints medians and ratios.
+// benchmarks: go test -run XXX -bench . -benchmem ./bench/router (BENCHMARKS.md
+// has the numbers and the command).
 package router
