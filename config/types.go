@@ -92,13 +92,6 @@ type Timeout struct {
 	Read    Seconds `json:"read"`
 }
 
-func (t *Timeout) validate() error {
-	if t.Connect <= 0 || t.Send <= 0 || t.Read <= 0 {
-		return fmt.Errorf("%w: timeout connect, send and read are required and must be > 0", ErrInvalid)
-	}
-	return nil
-}
-
 // MethodSet is a bit set of APISIX's route methods. Bit i is the i-th name
 // of MethodNames; the order matches http1.Method (a test in engine pins it).
 type MethodSet uint16

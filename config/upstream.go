@@ -75,6 +75,8 @@ type Upstream struct {
 	HashOn        string            `json:"hash_on,omitempty"`
 	Key           string            `json:"key,omitempty"`
 	KeepalivePool *Keepalive        `json:"keepalive_pool,omitempty"`
+	ServiceName   string            `json:"service_name,omitempty"`
+	DiscoveryType string            `json:"discovery_type,omitempty"`
 	CreateTime    int64             `json:"create_time,omitempty"`
 	UpdateTime    int64             `json:"update_time,omitempty"`
 
@@ -141,22 +143,22 @@ func splitNodeAddr(addr string) (string, int, error) {
 	if strings.HasPrefix(addr, "[") {
 		end := strings.IndexByte(addr, ']')
 		if end < 0 {
-			return "", 0, fmt.Errorf("%w: invalid node address %q", ErrInvalid, addr)
+			return "", 0, invalidf("invalid node address %q", addr)
 		}
 		if end == len(addr)-1 {
 			return addr, 0, nil
 		}
 		if addr[end+1] != ':' {
-			return "", 0, fmt.Errorf("%w: invalid node address %q", ErrInvalid, addr)
+			return "", 0, invalidf("invalid node address %q", addr)
 		}
 		p, err := strconv.Atoi(addr[end+2:])
 		if err != nil {
-			return "", 0, fmt.Errorf("%w: invalid port in node address %q", ErrInvalid, addr)
+			return "", 0, invalidf("invalid port in node address %q", addr)
 		}
 		return addr[:end+1], p, nil
 	}
 	if strings.Count(addr, ":") > 1 {
-		return "", 0, fmt.Errorf("%w: IPv6 address must be enclosed with '[' and ']'", ErrInvalid)
+		return "", 0, invalidf("IPv6 address must be enclosed with '[' and ']'")
 	}
 	host, portStr, found := strings.Cut(addr, ":")
 	if !found {
@@ -164,36 +166,41 @@ func splitNodeAddr(addr string) (string, int, error) {
 	}
 	p, err := strconv.Atoi(portStr)
 	if err != nil {
-		return "", 0, fmt.Errorf("%w: invalid port in node address %q", ErrInvalid, addr)
+		return "", 0, invalidf("invalid port in node address %q", addr)
 	}
 	return host, p, nil
 }
 
-// Normalize validates u and fills its decoded fields and defaults.
+// ObjectID implements Object.
+func (u *Upstream) ObjectID() string { return u.ID.S }
+
+var (
+	hashVarsKey   = regexp.MustCompile(`^((uri|server_name|server_addr|request_uri|remote_port|remote_addr|query_string|host|hostname|mqtt_client_id)|arg_[0-9a-zA-z_-]+)$`)
+	hashHeaderKey = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
+)
+
+// Normalize fills u's decoded fields and defaults and checks what the
+// schema cannot express (APISIX's check_upstream_conf). It assumes the
+// upstream schema has accepted the object.
 func (u *Upstream) Normalize() error {
 	switch u.Type {
 	case "", "roundrobin":
-		u.Balancer = RoundRobin
+		u.Type, u.Balancer = "roundrobin", RoundRobin
 	case "chash":
 		u.Balancer = CHash
 	case "ewma":
 		u.Balancer = EWMA
 	case "least_conn":
 		u.Balancer = LeastConn
-	default:
-		return fmt.Errorf("%w: upstream type %q is not one of chash, roundrobin, ewma, least_conn", ErrInvalid, u.Type)
 	}
-	if u.Type == "" {
-		u.Type = "roundrobin"
-	}
-	defaultPort := 80
 	switch u.Scheme {
 	case "", "http":
 		u.Scheme = "http"
-	case "https", "grpc", "grpcs":
-		return fmt.Errorf("%w: upstream scheme %q is not supported by sluice yet", ErrInvalid, u.Scheme)
 	default:
-		return fmt.Errorf("%w: upstream scheme %q is not one of http, https, grpc, grpcs", ErrInvalid, u.Scheme)
+		return invalidf("upstream scheme %s is not supported by sluice yet (only http)", u.Scheme)
+	}
+	if u.ServiceName != "" || u.DiscoveryType != "" {
+		return invalidf("service discovery (discovery_type %s) is not supported by sluice yet", u.DiscoveryType)
 	}
 	switch u.PassHostName {
 	case "", "pass":
@@ -203,39 +210,45 @@ func (u *Upstream) Normalize() error {
 	case "rewrite":
 		u.PassHost = PassHostRewrite
 		if u.UpstreamHost == "" {
-			return fmt.Errorf("%w: `upstream_host` can't be empty when `pass_host` is `rewrite`", ErrInvalid)
-		}
-	default:
-		return fmt.Errorf("%w: pass_host %q is not one of pass, node, rewrite", ErrInvalid, u.PassHostName)
-	}
-	if u.Balancer == CHash && u.Key == "" && u.HashOn != "consumer" {
-		return fmt.Errorf("%w: missing key", ErrInvalid)
-	}
-	for i := range u.Nodes {
-		n := &u.Nodes[i]
-		if !hostPattern.MatchString(n.Host) {
-			return fmt.Errorf("%w: invalid node host %q", ErrInvalid, n.Host)
-		}
-		if strings.Count(n.Host, ":") > 0 && !strings.HasPrefix(n.Host, "[") {
-			return fmt.Errorf("%w: IPv6 address must be enclosed with '[' and ']'", ErrInvalid)
-		}
-		if n.Port == 0 {
-			n.Port = defaultPort
-		}
-		if n.Port < 1 || n.Port > 65535 {
-			return fmt.Errorf("%w: node %s: port must be 1-65535", ErrInvalid, n.Host)
-		}
-		if n.Weight < 0 {
-			return fmt.Errorf("%w: node %s: weight must be >= 0", ErrInvalid, n.Addr())
+			return invalidf("`upstream_host` can't be empty when `pass_host` is `rewrite`")
 		}
 	}
-	if u.Timeout != nil {
-		if err := u.Timeout.validate(); err != nil {
+	if u.Balancer == CHash {
+		if err := u.checkHashKey(); err != nil {
 			return err
 		}
 	}
-	if u.Retries != nil && *u.Retries < 0 {
-		return fmt.Errorf("%w: retries must be >= 0", ErrInvalid)
+	for i := range u.Nodes {
+		n := &u.Nodes[i]
+		if strings.Contains(n.Host, ":") && !strings.HasPrefix(n.Host, "[") {
+			return invalidf("IPv6 address must be enclosed with '[' and ']'")
+		}
+		if n.Port == 0 {
+			n.Port = 80
+		}
+		if n.Port < 1 || n.Port > 65535 {
+			return invalidf("invalid port %d of node %s", n.Port, n.Host)
+		}
+	}
+	return nil
+}
+
+func (u *Upstream) checkHashKey() error {
+	if u.HashOn == "consumer" {
+		return nil
+	}
+	if u.Key == "" {
+		return invalidf("missing key")
+	}
+	switch u.HashOn {
+	case "", "vars":
+		if !hashVarsKey.MatchString(u.Key) {
+			return invalidf("invalid configuration: failed to match pattern %q with %q", hashVarsKey.String(), u.Key)
+		}
+	case "header", "cookie":
+		if !hashHeaderKey.MatchString(u.Key) {
+			return invalidf("invalid configuration: failed to match pattern %q with %q", hashHeaderKey.String(), u.Key)
+		}
 	}
 	return nil
 }

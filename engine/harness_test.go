@@ -96,9 +96,9 @@ func (g *gateway) load(yaml string) {
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	snap, skipped := g.b.Build(time.Now().UnixNano(), objs)
+	snap, skipped := g.b.Apply(time.Now().UnixNano(), objs, true)
 	if len(skipped) > 0 {
-		g.t.Fatalf("routes left out: %v", skipped)
+		g.t.Fatalf("config problems: %v", skipped)
 	}
 	g.store.Publish(snap)
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/sluicegw/sluice/plugin"
 	cfgsync "github.com/sluicegw/sluice/sync"
+	"github.com/sluicegw/sluice/trie"
 )
 
 // recorder collects the phases hooks ran in, across loops.
@@ -41,7 +43,7 @@ func publishWithHooks(g *gateway, yaml string, rec *recorder, rejectAt plugin.Ph
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	snap, _ := g.b.Build(time.Now().UnixNano(), objs)
+	snap, _ := g.b.Apply(time.Now().UnixNano(), objs, true)
 	globals, route := &plugin.Chain{}, &plugin.Chain{}
 	for p := plugin.Phase(0); p < plugin.NumPhases; p++ {
 		status := 0
@@ -52,7 +54,8 @@ func publishWithHooks(g *gateway, yaml string, rec *recorder, rejectAt plugin.Ph
 		route.Add(p, rec.hook("route:"+p.String(), status))
 	}
 	snap.GlobalRules = globals
-	snap.Route("all").Plugins = route
+	all := snap.Match(&trie.Query{Path: []byte("/"), RemoteAddr: netip.MustParseAddr("127.0.0.1")})
+	all.Plugins = route
 	g.store.Publish(snap) // an atomic store: the loops see the chains complete
 }
 
@@ -108,7 +111,7 @@ func TestPhaseHooksRunInOrder(t *testing.T) {
 
 // withoutRoutes builds an empty snapshot whose global rules record.
 func withoutRoutes(g *gateway, rec *recorder) *cfgsync.Snapshot {
-	snap, _ := g.b.Build(time.Now().UnixNano(), &cfgsync.Objects{})
+	snap, _ := g.b.Apply(time.Now().UnixNano(), nil, true)
 	globals := &plugin.Chain{}
 	for p := plugin.Phase(0); p < plugin.NumPhases; p++ {
 		globals.Add(p, rec.hook("global:"+p.String(), 0))

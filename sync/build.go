@@ -1,29 +1,55 @@
 package sync
 
 import (
+	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	stdsync "sync"
+
+	"github.com/benbjohnson/immutable"
 
 	"github.com/sluicegw/sluice/balancer"
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/trie"
 )
 
-// Objects is a complete set of decoded configuration objects, in load order
-// (the order that breaks route priority ties).
-type Objects struct {
-	Routes    []*config.Route
-	Upstreams []*config.Upstream
+// Item is one stored object as its source holds it.
+type Item struct {
+	// Key is where the object lives: "/apisix/routes/1" for etcd,
+	// "routes/1" for a file.
+	Key string
+	// Value is the object's JSON as stored.
+	Value json.RawMessage
+	// CreateRev and ModRev are etcd's create and mod revisions (APISIX's
+	// createdIndex and modifiedIndex); a file source numbers items in file
+	// order. CreateRev orders routes of equal priority.
+	CreateRev, ModRev int64
 }
 
-// Builder compiles Objects into Snapshots. One Builder serves one Store for
-// the life of the process: it owns the table that keeps NodeIDs stable.
-// Not safe for concurrent use (a source builds from one goroutine).
+// Change is one object written or deleted.
+type Change struct {
+	Kind *config.Kind
+	// ID is the object's id; a credential's is "<username>/<id>".
+	ID string
+	// Item is the new version; nil means deleted.
+	Item *Item
+	// Obj, when set, is Item already decoded (a file source validates the
+	// whole file before applying any of it).
+	Obj config.Object
+}
+
+// Builder turns changes into snapshots. It keeps the decoded configuration
+// and the current router, so a change costs in proportion to what it
+// touches: one route written among 100K is one router path copied, not a
+// rebuild. One Builder serves one Store for the life of the process; it is
+// not safe for concurrent use (a source applies from one goroutine).
 type Builder struct {
 	// Loops is how many event loops pickers must keep cursors for.
 	// Zero means GOMAXPROCS.
@@ -34,104 +60,511 @@ type Builder struct {
 	// filter. Nil means no Lua support: such routes are left out, with an
 	// error saying why.
 	FilterFunc func(src string) (trie.Filter, error)
+	// Keyring decrypts the secret fields APISIX stores encrypted.
+	Keyring *config.Keyring
 
 	nodes nodeIDs
+	st    *state
 }
 
 // ErrFilterFuncUnsupported: a route has a filter_func and this build has no
 // Lua to run it.
-var ErrFilterFuncUnsupported = errors.New("sync: filter_func needs Lua, which this build does not run")
+var ErrFilterFuncUnsupported = errors.New("filter_func needs Lua, which this build does not run")
 
-// Build compiles objs into a snapshot with the given version. References are
-// resolved here: a route whose upstream_id is unknown answers 502, one with
-// no upstream at all answers 503, as APISIX does. A route that cannot be
-// routed at all (a filter_func without Lua, a path pattern with too many
-// parameters) is left out; skipped lists why, one error per route.
-func (b *Builder) Build(version int64, objs *Objects) (snap *Snapshot, skipped []error) {
+// ErrPluginUnavailable: an object enables a plugin sluice does not run. The
+// route answers 503 rather than run without it (a skipped auth plugin is an
+// open door).
+var ErrPluginUnavailable = errors.New("plugin is not available in sluice")
+
+// state is what the Builder remembers between changes. Only the source's
+// goroutine touches it.
+type state struct {
+	objs map[*config.Kind]map[string]*stored // last good version of every object
+
+	upstreams   map[string]*Upstream // compiled, by upstream id
+	svcUpstream map[string]*Upstream // compiled inline upstream, by service id
+
+	entries map[string]*trie.Route[*Route] // router entry per routable route
+	deps    map[string]routeDeps           // what each route refers to
+	users   map[depKey]map[string]struct{} // route ids by what they refer to
+	svcOf   map[string]map[string]struct{} // service ids by upstream id
+	router  *trie.Router[*Route]
+
+	// What snapshots list: every stored route, service and upstream as
+	// stored (the control API's view).
+	routeItems *immutable.SortedMap[string, *Item]
+	services   *immutable.SortedMap[string, *Item]
+	upstreamL  *immutable.SortedMap[string, *Item]
+
+	failClosed *Route // set while a global rule cannot be honoured
+}
+
+type stored struct {
+	item *Item
+	obj  config.Object
+}
+
+// depKey names an object a route can refer to.
+type depKey struct {
+	kind *config.Kind
+	id   string
+}
+
+type routeDeps struct{ upstream, service, pluginConfig string }
+
+func (d routeDeps) keys() []depKey {
+	var ks []depKey
+	if d.upstream != "" {
+		ks = append(ks, depKey{config.Upstreams, d.upstream})
+	}
+	if d.service != "" {
+		ks = append(ks, depKey{config.Services, d.service})
+	}
+	if d.pluginConfig != "" {
+		ks = append(ks, depKey{config.PluginConfigs, d.pluginConfig})
+	}
+	return ks
+}
+
+func newState(mode trie.Mode) *state {
+	empty, _ := trie.New[*Route](mode, nil)
+	st := &state{
+		router:      empty,
+		objs:        map[*config.Kind]map[string]*stored{},
+		upstreams:   map[string]*Upstream{},
+		svcUpstream: map[string]*Upstream{},
+		entries:     map[string]*trie.Route[*Route]{},
+		deps:        map[string]routeDeps{},
+		users:       map[depKey]map[string]struct{}{},
+		svcOf:       map[string]map[string]struct{}{},
+		routeItems:  immutable.NewSortedMap[string, *Item](nil),
+		services:    immutable.NewSortedMap[string, *Item](nil),
+		upstreamL:   immutable.NewSortedMap[string, *Item](nil),
+	}
+	for _, k := range config.Kinds {
+		st.objs[k] = map[string]*stored{}
+	}
+	return st
+}
+
+// rebuildFraction: when more than 1/rebuildFraction of the routes change at
+// once, building the router afresh is cheaper than path-copying each one.
+const rebuildFraction = 4
+
+// Apply applies changes and returns the resulting snapshot, which shares
+// everything the changes did not touch with the previous one. With full
+// set, changes is the complete configuration (a re-list): objects it does
+// not mention are deleted, and objects whose ModRev is unchanged are kept
+// without being decoded again.
+//
+// An object that fails validation is skipped and its last good version
+// kept, as APISIX does; problems are returned, one error per object, for
+// the source to log. Apply itself never fails: it always yields a
+// consistent snapshot.
+func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, []error) {
+	if b.st == nil {
+		b.st = newState(b.Mode)
+	}
+	st := b.st
+	if full {
+		changes = st.withDeletions(changes)
+	}
+	slices.SortStableFunc(changes, func(x, y Change) int {
+		return cmp.Compare(kindOrder(x.Kind), kindOrder(y.Kind))
+	})
+	objs, problems := b.decode(changes, full)
+
+	dirty := map[string]struct{}{}
+	listed := map[*config.Kind]map[string]struct{}{}
+	for i, c := range changes {
+		if objs[i] == nil && c.Item != nil {
+			continue // invalid or unchanged: nothing to do
+		}
+		b.store(c, objs[i], dirty, &problems)
+		if listed[c.Kind] == nil {
+			listed[c.Kind] = map[string]struct{}{}
+		}
+		listed[c.Kind][c.ID] = struct{}{}
+	}
+	b.compileRoutes(dirty, &problems)
+	st.routeItems = st.syncList(st.routeItems, config.Routes, listed[config.Routes])
+	st.services = st.syncList(st.services, config.Services, listed[config.Services])
+	st.upstreamL = st.syncList(st.upstreamL, config.Upstreams, listed[config.Upstreams])
+	return st.snapshot(version), problems
+}
+
+// withDeletions adds a delete for every stored object a full listing lacks.
+func (st *state) withDeletions(changes []Change) []Change {
+	listed := map[depKey]bool{}
+	for _, c := range changes {
+		listed[depKey{c.Kind, c.ID}] = true
+	}
+	for _, k := range config.Kinds {
+		for _, id := range sortedKeys(st.objs[k]) {
+			if !listed[depKey{k, id}] {
+				changes = append(changes, Change{Kind: k, ID: id})
+			}
+		}
+	}
+	return changes
+}
+
+func kindOrder(k *config.Kind) int { return slices.Index(config.Kinds, k) }
+
+// decode decodes every change that needs it, in parallel when there are
+// many (a full load of 100K routes). objs[i] is nil for deletions, for
+// invalid items and for unchanged ones.
+func (b *Builder) decode(changes []Change, full bool) ([]config.Object, []error) {
+	objs := make([]config.Object, len(changes))
+	errs := make([]error, len(changes))
+	var todo []int
+	for i, c := range changes {
+		switch {
+		case c.Item == nil:
+		case c.Obj != nil:
+			objs[i] = c.Obj
+		case full && b.unchanged(c):
+		default:
+			todo = append(todo, i)
+		}
+	}
+	work := func(i int) {
+		c := changes[i]
+		id := c.ID
+		if c.Kind == config.Credentials {
+			id = id[strings.LastIndexByte(id, '/')+1:]
+		}
+		obj, err := c.Kind.Decode(id, c.Item.Value)
+		if err == nil {
+			err = b.check(obj)
+		}
+		if err != nil {
+			errs[i] = fmt.Errorf("%s: %s; keeping the last valid version", c.Item.Key, config.Message(err))
+			return
+		}
+		if cred, ok := obj.(*config.Credential); ok {
+			cred.Consumer = c.ID[:strings.IndexByte(c.ID, '/')]
+		}
+		objs[i] = obj
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(todo) < 512 || workers == 1 {
+		for _, i := range todo {
+			work(i)
+		}
+	} else {
+		var wg stdsync.WaitGroup
+		next := make(chan int, 256)
+		for range workers {
+			wg.Go(func() {
+				for i := range next {
+					work(i)
+				}
+			})
+		}
+		for _, i := range todo {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	}
+	var problems []error
+	for _, err := range errs {
+		if err != nil {
+			problems = append(problems, err)
+		}
+	}
+	return objs, problems
+}
+
+func (b *Builder) unchanged(c Change) bool {
+	old := b.st.objs[c.Kind][c.ID]
+	return old != nil && c.Item.ModRev != 0 && old.item.ModRev == c.Item.ModRev
+}
+
+// check is validation that needs more than the object: an ssl's keys must
+// decrypt and pair with its certificates.
+func (b *Builder) check(obj config.Object) error {
+	if s, ok := obj.(*config.SSL); ok {
+		_, err := s.Certificates(b.Keyring)
+		return err
+	}
+	return nil
+}
+
+// store records one change and marks the routes it affects.
+func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, problems *[]error) {
+	st := b.st
+	if c.Item == nil {
+		delete(st.objs[c.Kind], c.ID)
+	} else {
+		st.objs[c.Kind][c.ID] = &stored{item: c.Item, obj: obj}
+	}
+	markUsers := func(k depKey) {
+		for id := range st.users[k] {
+			dirty[id] = struct{}{}
+		}
+	}
+	switch c.Kind {
+	case config.Routes:
+		dirty[c.ID] = struct{}{}
+	case config.Upstreams:
+		if c.Item == nil {
+			delete(st.upstreams, c.ID)
+		} else {
+			st.upstreams[c.ID] = b.compileUpstream(obj.(*config.Upstream))
+		}
+		markUsers(depKey{config.Upstreams, c.ID})
+		for svc := range st.svcOf[c.ID] {
+			markUsers(depKey{config.Services, svc})
+		}
+	case config.Services:
+		b.storeService(c, obj)
+		markUsers(depKey{config.Services, c.ID})
+	case config.PluginConfigs:
+		markUsers(depKey{config.PluginConfigs, c.ID})
+	case config.GlobalRules:
+		st.failClosed = b.globalFault(problems)
+	}
+}
+
+func (b *Builder) storeService(c Change, obj config.Object) {
+	st := b.st
+	for up, svcs := range st.svcOf {
+		delete(svcs, c.ID)
+		if len(svcs) == 0 {
+			delete(st.svcOf, up)
+		}
+	}
+	delete(st.svcUpstream, c.ID)
+	if c.Item == nil {
+		return
+	}
+	svc := obj.(*config.Service)
+	if svc.Upstream != nil {
+		st.svcUpstream[c.ID] = b.compileUpstream(svc.Upstream)
+	} else if !svc.UpstreamID.IsZero() {
+		addTo(st.svcOf, svc.UpstreamID.S, c.ID)
+	}
+}
+
+// globalFault returns the route every request gets while a global rule
+// enables a plugin sluice does not run: a 503, failing closed.
+func (b *Builder) globalFault(problems *[]error) *Route {
+	for _, id := range sortedKeys(b.st.objs[config.GlobalRules]) {
+		rule := b.st.objs[config.GlobalRules][id].obj.(*config.PluginSet)
+		if len(rule.Plugins) > 0 {
+			err := fmt.Errorf("global rule %s: %w: %s; every request answers 503 until it is removed",
+				id, ErrPluginUnavailable, strings.Join(rule.Plugins.Names(), ", "))
+			*problems = append(*problems, err)
+			return &Route{ID: "global_rule/" + id, Status: http.StatusServiceUnavailable}
+		}
+	}
+	return nil
+}
+
+// compileRoutes recompiles the dirty routes and brings the router up to
+// date, path-copying route by route or rebuilding when most changed.
+func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
+	st := b.st
+	if len(dirty) == 0 {
+		return
+	}
+	rebuild := len(dirty) > len(st.entries)/rebuildFraction
+	ids := make([]string, 0, len(dirty))
+	for id := range dirty {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		old := st.entries[id]
+		st.setDeps(id, nil)
+		var next *trie.Route[*Route]
+		if s := st.objs[config.Routes][id]; s != nil {
+			rc := s.obj.(*config.Route)
+			st.setDeps(id, rc)
+			var err error
+			next, err = b.compileRoute(rc, s.item)
+			if err != nil {
+				*problems = append(*problems, fmt.Errorf("%s: %w", s.item.Key, err))
+			}
+		}
+		if next != nil && next.Value.Status != 0 && next.Value.Err != nil {
+			*problems = append(*problems, fmt.Errorf("route %s: %w; it answers %d", id, next.Value.Err, next.Value.Status))
+		}
+		switch {
+		case next == nil:
+			delete(st.entries, id)
+		default:
+			st.entries[id] = next
+		}
+		if rebuild || (old == nil && next == nil) {
+			continue
+		}
+		r, err := st.router.Update(old, next)
+		if err != nil {
+			// Paths were vetted by CheckPaths; keep the old router
+			// rather than publish a half-updated one.
+			*problems = append(*problems, fmt.Errorf("route %s: updating the router: %w", id, err))
+			continue
+		}
+		st.router = r
+	}
+	if rebuild {
+		entries := make([]*trie.Route[*Route], 0, len(st.entries))
+		for _, e := range st.entries {
+			entries = append(entries, e)
+		}
+		r, err := trie.New(b.Mode, entries)
+		if err != nil {
+			*problems = append(*problems, fmt.Errorf("building the router: %w; serving nothing rather than half the routes", err))
+			r, _ = trie.New[*Route](b.Mode, nil)
+		}
+		st.router = r
+	}
+}
+
+// syncList brings a control-API listing up to date with the stored
+// objects of kind k after the ids in changed were written or deleted:
+// path-copying per id, or building afresh when most of it changed.
+func (st *state) syncList(m *immutable.SortedMap[string, *Item], k *config.Kind, changed map[string]struct{}) *immutable.SortedMap[string, *Item] {
+	objs := st.objs[k]
+	if len(changed) <= m.Len()/rebuildFraction {
+		for id := range changed {
+			if s := objs[id]; s != nil {
+				m = m.Set(id, s.item)
+			} else {
+				m = m.Delete(id)
+			}
+		}
+		return m
+	}
+	fresh := immutable.NewSortedMapBuilder[string, *Item](nil)
+	for _, id := range sortedKeys(objs) { // in order: appends, no searching back
+		fresh.Set(id, objs[id].item)
+	}
+	return fresh.Map()
+}
+
+func (st *state) setDeps(id string, rc *config.Route) {
+	for _, k := range st.deps[id].keys() {
+		if set := st.users[k]; set != nil {
+			delete(set, id)
+			if len(set) == 0 {
+				delete(st.users, k)
+			}
+		}
+	}
+	delete(st.deps, id)
+	if rc == nil {
+		return
+	}
+	d := routeDeps{upstream: rc.UpstreamID.S, service: rc.ServiceID.S, pluginConfig: rc.PluginConfigID.S}
+	st.deps[id] = d
+	for _, k := range d.keys() {
+		if st.users[k] == nil {
+			st.users[k] = map[string]struct{}{}
+		}
+		st.users[k][id] = struct{}{}
+	}
+}
+
+// compileRoute resolves a route against its service, upstream and plugin
+// config as APISIX does at request time. It returns nil for a route that
+// is not routable (status 0, or one that cannot be stored), with an error
+// saying why when that is a problem.
+func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route], error) {
+	if !rc.Enabled() {
+		return nil, nil
+	}
+	st := b.st
+	r := &Route{ID: rc.ID.S, Conf: rc, Item: item}
+	hosts := rc.Hosts
+	var svc *config.Service
+	plugins := rc.Plugins.Names()
+	if !rc.ServiceID.IsZero() {
+		if s := st.objs[config.Services][rc.ServiceID.S]; s != nil {
+			svc = s.obj.(*config.Service)
+			if len(hosts) == 0 {
+				hosts = svc.Hosts
+			}
+			plugins = append(plugins, svc.Plugins.Names()...)
+		} else {
+			r.Status, r.Err = http.StatusNotFound, fmt.Errorf("service %s not found", rc.ServiceID.S)
+		}
+	}
+	if !rc.PluginConfigID.IsZero() {
+		if s := st.objs[config.PluginConfigs][rc.PluginConfigID.S]; s != nil {
+			plugins = append(plugins, s.obj.(*config.PluginSet).Plugins.Names()...)
+		} else if r.Status == 0 {
+			r.Status, r.Err = http.StatusServiceUnavailable, fmt.Errorf("plugin config %s not found", rc.PluginConfigID.S)
+		}
+	}
+	te := &trie.Route[*Route]{
+		ID:          rc.ID.S,
+		Paths:       rc.Paths,
+		Hosts:       hosts,
+		Methods:     uint16(rc.MethodSet),
+		RemoteAddrs: rc.RemoteAddrs,
+		Vars:        rc.VarsExpr,
+		Priority:    rc.Priority,
+		Seq:         int(item.CreateRev),
+		Value:       r,
+	}
+	if err := b.Mode.CheckPaths(rc.Paths...); err != nil {
+		return nil, err
+	}
+	if rc.FilterFunc != "" {
+		if b.FilterFunc == nil {
+			return nil, ErrFilterFuncUnsupported
+		}
+		f, err := b.FilterFunc(rc.FilterFunc)
+		if err != nil {
+			return nil, fmt.Errorf("filter_func: %w", err)
+		}
+		te.Filter = f
+	}
+	if r.Status != 0 {
+		return te, nil
+	}
+	if len(plugins) > 0 {
+		slices.Sort(plugins)
+		r.Status = http.StatusServiceUnavailable
+		r.Err = fmt.Errorf("%w: %s", ErrPluginUnavailable, strings.Join(slices.Compact(plugins), ", "))
+		return te, nil
+	}
+	switch {
+	case rc.Upstream != nil:
+		r.Upstream = b.compileUpstream(rc.Upstream)
+	case !rc.UpstreamID.IsZero():
+		r.Upstream = st.upstreams[rc.UpstreamID.S]
+		if r.Upstream == nil {
+			r.Status, r.Err = http.StatusBadGateway, fmt.Errorf("upstream %s not found", rc.UpstreamID.S)
+		}
+	case svc != nil && svc.Upstream != nil:
+		r.Upstream = st.svcUpstream[rc.ServiceID.S]
+	case svc != nil && !svc.UpstreamID.IsZero():
+		r.Upstream = st.upstreams[svc.UpstreamID.S]
+		if r.Upstream == nil {
+			r.Status, r.Err = http.StatusBadGateway, fmt.Errorf("upstream %s of service %s not found", svc.UpstreamID.S, svc.ID.S)
+		}
+	default:
+		r.Status = statusNoUpstream
+	}
+	if r.Upstream != nil {
+		r.Timeout = r.Upstream.Timeout
+	}
+	if rc.Timeout != nil {
+		r.Timeout = timeoutsOf(rc.Timeout)
+	}
+	return te, nil
+}
+
+func (b *Builder) compileUpstream(u *config.Upstream) *Upstream {
 	loops := b.Loops
 	if loops <= 0 {
 		loops = runtime.GOMAXPROCS(0)
 	}
-	s := &Snapshot{
-		Version:   version,
-		routes:    make(map[string]*Route, len(objs.Routes)),
-		upstreams: make(map[string]*Upstream, len(objs.Upstreams)),
-	}
-	for _, u := range objs.Upstreams {
-		s.upstreams[u.ID.S] = b.compileUpstream(u, loops)
-	}
-	entries := make([]*trie.Route[*Route], 0, len(objs.Routes))
-	for seq, rc := range objs.Routes {
-		if !rc.Enabled() {
-			continue
-		}
-		te := &trie.Route[*Route]{
-			ID:          rc.ID.S,
-			Paths:       rc.Paths,
-			Hosts:       rc.Hosts,
-			Methods:     uint16(rc.MethodSet),
-			RemoteAddrs: rc.RemoteAddrs,
-			Vars:        rc.VarsExpr,
-			Priority:    rc.Priority,
-			Seq:         seq,
-		}
-		if err := b.Mode.CheckPaths(rc.Paths...); err != nil {
-			skipped = append(skipped, fmt.Errorf("sync: route %s: %w", rc.ID.S, err))
-			continue
-		}
-		if rc.FilterFunc != "" {
-			if b.FilterFunc == nil {
-				skipped = append(skipped, fmt.Errorf("route %s: %w", rc.ID.S, ErrFilterFuncUnsupported))
-				continue
-			}
-			f, err := b.FilterFunc(rc.FilterFunc)
-			if err != nil {
-				skipped = append(skipped, fmt.Errorf("sync: route %s: filter_func: %w", rc.ID.S, err))
-				continue
-			}
-			te.Filter = f
-		}
-		r := &Route{ID: rc.ID.S, Conf: rc}
-		switch {
-		case rc.Upstream != nil:
-			r.Upstream = b.compileUpstream(rc.Upstream, loops)
-		case !rc.UpstreamID.IsZero():
-			r.Upstream = s.upstreams[rc.UpstreamID.S]
-			if r.Upstream == nil {
-				r.Status = http.StatusBadGateway
-			}
-		case !rc.ServiceID.IsZero():
-			// Services arrive with the etcd/admin work; until then a
-			// route pointing at one behaves as if the service is unknown.
-			r.Status = http.StatusNotFound
-		default:
-			r.Status = statusNoUpstream
-		}
-		if r.Upstream != nil {
-			r.Timeout = r.Upstream.Timeout
-		}
-		if rc.Timeout != nil {
-			r.Timeout = timeoutsOf(rc.Timeout)
-		}
-		s.routes[r.ID] = r
-		te.Value = r
-		entries = append(entries, te)
-	}
-	router, err := trie.New(b.Mode, entries)
-	if err != nil {
-		// CheckPaths vetted every path, so this is a bug, not bad config:
-		// serve nothing rather than a half-built router.
-		skipped = append(skipped, fmt.Errorf("sync: building the router: %w", err))
-		router, _ = trie.New[*Route](b.Mode, nil)
-	}
-	s.router = router
-	return s, skipped
-}
-
-// Route returns the compiled route with the given id, or nil.
-func (s *Snapshot) Route(id string) *Route { return s.routes[id] }
-
-func (b *Builder) compileUpstream(u *config.Upstream, loops int) *Upstream {
 	cu := &Upstream{ID: u.ID.S, Conf: u, Nodes: make([]Node, len(u.Nodes))}
 	for i := range u.Nodes {
 		n := &u.Nodes[i]
@@ -156,6 +589,33 @@ func (b *Builder) compileUpstream(u *config.Upstream, loops int) *Upstream {
 	return cu
 }
 
+func (st *state) snapshot(version int64) *Snapshot {
+	return &Snapshot{
+		Version:    version,
+		router:     st.router,
+		failClosed: st.failClosed,
+		routeItems: st.routeItems,
+		services:   st.services,
+		upstreams:  st.upstreamL,
+	}
+}
+
 func timeoutsOf(t *config.Timeout) Timeouts {
 	return Timeouts{Connect: t.Connect.Duration(), Send: t.Send.Duration(), Read: t.Read.Duration()}
+}
+
+func addTo(m map[string]map[string]struct{}, k, v string) {
+	if m[k] == nil {
+		m[k] = map[string]struct{}{}
+	}
+	m[k][v] = struct{}{}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -2,30 +2,57 @@ package sync
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
 
+	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/trie"
 )
 
-func mustParse(t *testing.T, yaml string) *Objects {
+func mustParse(t *testing.T, yaml string) []Change {
 	t.Helper()
-	objs, err := ParseYAML([]byte(yaml + "\n#END\n"))
+	changes, err := ParseYAML([]byte(yaml + "\n#END\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return objs
+	return changes
 }
 
 func match(s *Snapshot, path string) *Route {
-	return s.Match(&trie.Query{Path: []byte(path), Method: 1 << 1, RemoteAddr: netip.MustParseAddr("127.0.0.1")})
+	return matchHost(s, "", path)
 }
 
-func TestBuildResolvesReferencesAsAPISIX(t *testing.T) {
+func matchHost(s *Snapshot, host, path string) *Route {
+	rev := []byte(host)
+	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+		rev[i], rev[j] = rev[j], rev[i]
+	}
+	return s.Match(&trie.Query{Path: []byte(path), Host: []byte(host), HostRev: rev, Method: 1 << 1, RemoteAddr: netip.MustParseAddr("127.0.0.1")})
+}
+
+// put and del make etcd-style changes: rev is the mod revision.
+func put(k *config.Kind, id string, rev int64, value string) Change {
+	return Change{Kind: k, ID: id, Item: &Item{Key: "/apisix/" + k.Name + "/" + id, Value: []byte(value), CreateRev: rev, ModRev: rev}}
+}
+
+func del(k *config.Kind, id string) Change { return Change{Kind: k, ID: id} }
+
+func hasProblem(problems []error, target error, text string) bool {
+	for _, p := range problems {
+		if (target == nil || errors.Is(p, target)) && strings.Contains(p.Error(), text) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestApplyResolvesReferencesAsAPISIX(t *testing.T) {
 	b := &Builder{Loops: 1, Mode: trie.URI}
-	snap, skipped := b.Build(1, mustParse(t, `
+	snap, problems := b.Apply(1, mustParse(t, `
 upstreams:
   - id: up1
     nodes: {"127.0.0.1:1980": 1, "127.0.0.1:1981": 2}
@@ -52,36 +79,149 @@ routes:
     uri: /f
     filter_func: "function(vars) return true end"
     upstream_id: up1
-`))
-	if len(skipped) != 1 || !errors.Is(skipped[0], ErrFilterFuncUnsupported) {
-		t.Fatalf("skipped %v, want the filter_func route", skipped)
+  - id: plugin
+    uri: /g
+    upstream_id: up1
+    plugins: {key-auth: {}}
+  - id: missing-service
+    uri: /h
+    service_id: nope
+`), true)
+	if !hasProblem(problems, ErrFilterFuncUnsupported, "routes/lua") {
+		t.Errorf("problems %v lack the filter_func route", problems)
+	}
+	if !hasProblem(problems, ErrPluginUnavailable, "key-auth") {
+		t.Errorf("problems %v lack the unavailable plugin", problems)
 	}
 	r := match(snap, "/a")
 	if r == nil || r.Upstream == nil || len(r.Upstream.Nodes) != 2 || r.Upstream.Retries != 1 || r.Timeout.Read.Seconds() != 3 {
 		t.Fatalf("route by upstream_id: %+v", r)
 	}
-	if r := match(snap, "/b"); r == nil || r.Status != http.StatusBadGateway {
-		t.Fatalf("unknown upstream_id: %+v, want status 502", r)
-	}
-	if r := match(snap, "/c"); r == nil || r.Status != http.StatusServiceUnavailable {
-		t.Fatalf("no upstream: %+v, want status 503", r)
+	for path, status := range map[string]int{
+		"/b": http.StatusBadGateway,         // unknown upstream_id
+		"/c": http.StatusServiceUnavailable, // no upstream at all
+		"/g": http.StatusServiceUnavailable, // a plugin sluice does not run: fail closed
+		"/h": http.StatusNotFound,           // unknown service_id
+	} {
+		if r := match(snap, path); r == nil || r.Status != status {
+			t.Errorf("%s: %+v, want status %d", path, r, status)
+		}
 	}
 	if r := match(snap, "/d"); r != nil {
-		t.Fatal("status 0 route must not be routable")
+		t.Error("status 0 route must not be routable")
 	}
 	if r := match(snap, "/e"); r == nil || r.Timeout.Connect.Seconds() != 5 {
-		t.Fatalf("route timeout must win over the upstream's: %+v", r)
+		t.Errorf("route timeout must win over the upstream's: %+v", r)
 	}
 	if r := match(snap, "/f"); r != nil {
-		t.Fatal("a route needing Lua must be left out")
+		t.Error("a route needing Lua must be left out")
+	}
+	if got := len(snap.Items(config.Routes)); got != 8 {
+		t.Errorf("the control view lists %d routes, want all 8 stored", got)
+	}
+}
+
+func TestServicesAndReferencesFollowChanges(t *testing.T) {
+	b := &Builder{Loops: 1, Mode: trie.HostURI}
+	b.Apply(1, []Change{
+		put(config.Upstreams, "u1", 1, `{"nodes": {"10.0.0.1:80": 1}}`),
+		put(config.Upstreams, "u2", 2, `{"nodes": {"10.0.0.2:80": 1}}`),
+		put(config.Services, "s1", 3, `{"upstream_id": "u1", "hosts": ["Svc.example.com"]}`),
+		put(config.Routes, "r1", 4, `{"uri": "/a", "service_id": "s1"}`),
+		put(config.Routes, "r2", 5, `{"uri": "/b", "upstream_id": "u2"}`),
+	}, true)
+	snap := func(ver int64, cs ...Change) *Snapshot {
+		t.Helper()
+		s, problems := b.Apply(ver, cs, false)
+		if len(problems) > 0 {
+			t.Logf("problems: %v", problems)
+		}
+		return s
+	}
+	s := snap(2)
+	if r := matchHost(s, "svc.example.com", "/a"); r == nil || r.Upstream.Nodes[0].Addr != "10.0.0.1:80" {
+		t.Fatalf("route through its service: %+v", r)
+	}
+	if r := matchHost(s, "other.example.com", "/a"); r != nil {
+		t.Fatal("a route without hosts must take its service's hosts")
+	}
+	// The service's upstream changes: the route follows.
+	s = snap(3, put(config.Upstreams, "u1", 10, `{"nodes": {"10.0.0.9:80": 1}}`))
+	if r := matchHost(s, "svc.example.com", "/a"); r == nil || r.Upstream.Nodes[0].Addr != "10.0.0.9:80" {
+		t.Fatalf("after the upstream changed: %+v", r)
+	}
+	// The service moves to another upstream and host.
+	s = snap(4, put(config.Services, "s1", 11, `{"upstream_id": "u2", "hosts": ["new.example.com"]}`))
+	if r := matchHost(s, "new.example.com", "/a"); r == nil || r.Upstream.Nodes[0].Addr != "10.0.0.2:80" {
+		t.Fatalf("after the service changed: %+v", r)
+	}
+	if r := matchHost(s, "svc.example.com", "/a"); r != nil {
+		t.Fatal("the old service host still routes")
+	}
+	// u1 is no longer used by anything; changing it must not touch r1.
+	before := matchHost(s, "new.example.com", "/a")
+	s = snap(5, put(config.Upstreams, "u1", 12, `{"nodes": {"10.0.0.8:80": 1}}`))
+	if matchHost(s, "new.example.com", "/a") != before {
+		t.Fatal("a change to an unrelated upstream recompiled the route")
+	}
+	// Deleting the upstream a route names makes it answer 502.
+	s = snap(6, del(config.Upstreams, "u2"))
+	if r := match(s, "/b"); r == nil || r.Status != http.StatusBadGateway {
+		t.Fatalf("after its upstream was deleted: %+v", r)
+	}
+	// A global rule with a plugin sluice cannot run closes everything.
+	s = snap(7, put(config.GlobalRules, "g1", 13, `{"id": "g1", "plugins": {"ip-restriction": {}}}`))
+	if r := match(s, "/nothing-here"); r == nil || r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("with an unhonoured global rule: %+v", r)
+	}
+	s = snap(8, del(config.GlobalRules, "g1"))
+	if r := match(s, "/nothing-here"); r != nil {
+		t.Fatalf("after the global rule went: %+v", r)
+	}
+}
+
+func TestInvalidItemKeepsLastGoodVersion(t *testing.T) {
+	b := &Builder{Loops: 1, Mode: trie.URI}
+	b.Apply(1, []Change{put(config.Routes, "r1", 1, `{"uri": "/a", "upstream": {"nodes": {"10.0.0.1:80": 1}}}`)}, true)
+	s, problems := b.Apply(2, []Change{put(config.Routes, "r1", 2, `{"uri": "/b", "methods": ["FETCH"], "upstream_id": 1}`)}, false)
+	if !hasProblem(problems, nil, "keeping the last valid version") {
+		t.Fatalf("problems: %v", problems)
+	}
+	if match(s, "/a") == nil || match(s, "/b") != nil {
+		t.Fatal("an invalid write replaced the last good route")
+	}
+	// Non-object values and garbage are skipped the same way.
+	s, problems = b.Apply(3, []Change{put(config.Routes, "r1", 3, `"init_dir"`)}, false)
+	if len(problems) != 1 || match(s, "/a") == nil {
+		t.Fatalf("a non-object value: problems %v", problems)
+	}
+}
+
+func TestFullReloadDeletesAndKeepsUnchanged(t *testing.T) {
+	b := &Builder{Loops: 1, Mode: trie.URI}
+	s1, _ := b.Apply(1, []Change{
+		put(config.Routes, "keep", 1, `{"uri": "/keep", "upstream": {"nodes": {"10.0.0.1:80": 1}}}`),
+		put(config.Routes, "gone", 2, `{"uri": "/gone", "upstream": {"nodes": {"10.0.0.1:80": 1}}}`),
+	}, true)
+	s2, _ := b.Apply(5, []Change{
+		put(config.Routes, "keep", 1, `{"uri": "/keep", "upstream": {"nodes": {"10.0.0.1:80": 1}}}`),
+	}, true)
+	if match(s2, "/gone") != nil {
+		t.Fatal("a route missing from the re-list survived")
+	}
+	if match(s2, "/keep") != match(s1, "/keep") {
+		t.Fatal("an unchanged route (same mod revision) was rebuilt")
+	}
+	if s2.Version != 5 {
+		t.Fatalf("version %d", s2.Version)
 	}
 }
 
 func TestNodeIDsAreStableAcrossBuilds(t *testing.T) {
 	b := &Builder{Loops: 1}
 	yaml := "routes:\n  - uri: /a\n    upstream:\n      nodes: {\"10.0.0.1:80\": 1, \"10.0.0.2:80\": 1}\n"
-	s1, _ := b.Build(1, mustParse(t, yaml))
-	s2, _ := b.Build(2, mustParse(t, strings.Replace(yaml, "10.0.0.2", "10.0.0.3", 1)))
+	s1, _ := b.Apply(1, mustParse(t, yaml), true)
+	s2, _ := b.Apply(2, mustParse(t, strings.Replace(yaml, "10.0.0.2", "10.0.0.3", 1)), true)
 	n1, n2 := match(s1, "/a").Upstream.Nodes, match(s2, "/a").Upstream.Nodes
 	if n1[0].ID != n2[0].ID {
 		t.Fatal("the same address got a new id")
@@ -94,17 +234,106 @@ func TestNodeIDsAreStableAcrossBuilds(t *testing.T) {
 	}
 }
 
+// TestIncrementalMatchesRebuild applies random changes one batch at a time
+// and checks every snapshot routes exactly as a builder given the same
+// final configuration in one go.
+func TestIncrementalMatchesRebuild(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	inc := &Builder{Loops: 1, Mode: trie.HostURI}
+	live := map[string]Change{} // key: kind/id
+	rev := int64(0)
+	randomChange := func() Change {
+		rev++
+		switch rng.IntN(4) {
+		case 0:
+			id := fmt.Sprintf("u%d", rng.IntN(4))
+			if rng.IntN(4) == 0 {
+				return del(config.Upstreams, id)
+			}
+			return put(config.Upstreams, id, rev, fmt.Sprintf(`{"nodes": {"10.0.%d.%d:80": 1}}`, rng.IntN(9), rng.IntN(9)))
+		case 1:
+			id := fmt.Sprintf("s%d", rng.IntN(3))
+			if rng.IntN(4) == 0 {
+				return del(config.Services, id)
+			}
+			return put(config.Services, id, rev, fmt.Sprintf(`{"upstream_id": "u%d", "hosts": ["h%d.com"]}`, rng.IntN(4), rng.IntN(3)))
+		default:
+			id := fmt.Sprintf("r%d", rng.IntN(40))
+			if rng.IntN(5) == 0 {
+				return del(config.Routes, id)
+			}
+			ref := fmt.Sprintf(`"upstream_id": "u%d"`, rng.IntN(4))
+			if rng.IntN(2) == 0 {
+				ref = fmt.Sprintf(`"service_id": "s%d"`, rng.IntN(3))
+			}
+			return put(config.Routes, id, rev, fmt.Sprintf(`{"uri": "/p%d*", "priority": %d, %s}`, rng.IntN(6), rng.IntN(3), ref))
+		}
+	}
+	for step := range 200 {
+		batch := make([]Change, 1+rng.IntN(3))
+		for i := range batch {
+			batch[i] = randomChange()
+			key := batch[i].Kind.Name + "/" + batch[i].ID
+			if batch[i].Item == nil {
+				delete(live, key)
+			} else {
+				live[key] = batch[i]
+			}
+		}
+		got, _ := inc.Apply(int64(step), batch, false)
+		all := make([]Change, 0, len(live))
+		for _, c := range live {
+			all = append(all, c)
+		}
+		want, _ := (&Builder{Loops: 1, Mode: trie.HostURI}).Apply(int64(step), all, true)
+		for _, host := range []string{"h0.com", "h1.com", "h2.com", "x.com"} {
+			for p := range 6 {
+				path := fmt.Sprintf("/p%d/x", p)
+				g, w := matchHost(got, host, path), matchHost(want, host, path)
+				if describe(g) != describe(w) {
+					t.Fatalf("step %d %s%s: incremental %s, rebuild %s", step, host, path, describe(g), describe(w))
+				}
+			}
+		}
+	}
+}
+
+func describe(r *Route) string {
+	if r == nil {
+		return "404"
+	}
+	if r.Upstream == nil {
+		return fmt.Sprintf("%s:%d", r.ID, r.Status)
+	}
+	return r.ID + "->" + r.Upstream.Nodes[0].Addr
+}
+
 func TestParseYAML(t *testing.T) {
 	t.Setenv("SLUICE_TEST_NODE", "127.0.0.1:1980")
 	for _, tc := range []struct{ name, in, err string }{
 		{"no-end", "routes: []\n", "missing valid end flag"},
 		{"end-with-spaces", "routes: []\n#END  \n", ""},
 		{"bad-yaml", "routes: [\n#END\n", "invalid YAML"},
-		{"unknown-key", "consumers: [{username: a}]\n#END\n", "consumers: not supported"},
-		{"bad-route", "routes:\n  - uri: /a\n    methods: [FETCH]\n#END\n", "routes[0]"},
+		{"unknown-key", "stream_routes: [{server_port: 9100}]\n#END\n", "stream_routes: not supported"},
+		{"bad-route", "routes:\n  - uri: /a\n    methods: [FETCH]\n#END\n", `routes[0]: invalid configuration: property "methods"`},
+		{"duplicate", "routes:\n  - {id: 1, uri: /a, plugins: {}}\n  - {id: 1, uri: /b, plugins: {}}\n#END\n", `duplicate id "1"`},
 		{"env", "routes:\n  - uri: /a\n    upstream:\n      nodes: {\"${{SLUICE_TEST_NODE}}\": 1}\n#END\n", ""},
 		{"env-default", "routes:\n  - uri: /a\n    upstream:\n      nodes: {\"${{SLUICE_UNSET_X:=127.0.0.1:1}}\": 1}\n#END\n", ""},
 		{"env-missing", "routes:\n  - uri: ${{SLUICE_UNSET_Y}}\n#END\n", "can't find environment variable SLUICE_UNSET_Y"},
+		{"every-kind", `
+upstreams: [{id: u, nodes: {"a:1": 1}}]
+services: [{id: s, upstream_id: u}]
+plugin_configs: [{id: p, plugins: {}}]
+consumer_groups: [{id: g, plugins: {}}]
+consumers:
+  - username: jack
+  - id: jack/credentials/c1
+    plugins: {}
+global_rules: [{id: r, plugins: {}}]
+plugin_metadata: [{id: some-plugin, k: v}]
+plugins: [{name: key-auth}]
+#END
+`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseYAML([]byte(tc.in))
@@ -116,8 +345,12 @@ func TestParseYAML(t *testing.T) {
 			}
 		})
 	}
-	objs := mustParse(t, "routes:\n  - uri: /a\n    plugins: {}\n  - uri: /b\n    plugins: {}\n")
-	if objs.Routes[0].ID.S != "arr_0" || objs.Routes[1].ID.S != "arr_1" {
-		t.Fatalf("default ids %q %q", objs.Routes[0].ID.S, objs.Routes[1].ID.S)
+	changes := mustParse(t, "routes:\n  - uri: /a\n    plugins: {}\n  - uri: /b\n    plugins: {}\nconsumers:\n  - username: jack\n  - id: jack/credentials/c1\n    plugins: {}\n")
+	var ids []string
+	for _, c := range changes {
+		ids = append(ids, c.Kind.Name+":"+c.ID)
+	}
+	if got := strings.Join(ids, " "); got != "consumers:jack credentials:jack/c1 routes:arr_0 routes:arr_1" {
+		t.Fatalf("ids: %s", got)
 	}
 }

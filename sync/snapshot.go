@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/benbjohnson/immutable"
+
 	"github.com/sluicegw/sluice/balancer"
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/plugin"
@@ -21,31 +23,83 @@ type Snapshot struct {
 	// GlobalRules runs before every route's chain, and on unmatched requests.
 	GlobalRules *plugin.Chain
 
-	router    *trie.Router[*Route]
-	routes    map[string]*Route
-	upstreams map[string]*Upstream
+	router *trie.Router[*Route]
+	// failClosed, when set, is what every request gets: a global rule
+	// sluice cannot honour.
+	failClosed *Route
+
+	routeItems *immutable.SortedMap[string, *Item]
+	services   *immutable.SortedMap[string, *Item]
+	upstreams  *immutable.SortedMap[string, *Item]
 }
 
 // Match returns the route for q, or nil. Safe from any goroutine; allocates
 // nothing.
 func (s *Snapshot) Match(q *trie.Query) *Route {
+	if s.failClosed != nil {
+		return s.failClosed
+	}
 	r, _ := s.router.Match(q)
 	return r
 }
 
 // Routes returns the number of routable routes.
-func (s *Snapshot) Routes() int { return len(s.routes) }
+func (s *Snapshot) Routes() int { return s.router.Len() }
+
+// Items lists the stored objects of a kind the control API shows (routes,
+// services, upstreams), sorted by id; nil for other kinds.
+func (s *Snapshot) Items(k *config.Kind) []*Item {
+	var m *immutable.SortedMap[string, *Item]
+	switch k {
+	case config.Routes:
+		m = s.routeItems
+	case config.Services:
+		m = s.services
+	case config.Upstreams:
+		m = s.upstreams
+	default:
+		return nil
+	}
+	if m == nil {
+		return nil
+	}
+	out := make([]*Item, 0, m.Len())
+	for it := m.Iterator(); !it.Done(); {
+		_, v, _ := it.Next()
+		out = append(out, v)
+	}
+	return out
+}
+
+// Item returns one stored object of a kind Items lists, or nil.
+func (s *Snapshot) Item(k *config.Kind, id string) *Item {
+	for _, m := range []struct {
+		k *config.Kind
+		m *immutable.SortedMap[string, *Item]
+	}{{config.Routes, s.routeItems}, {config.Services, s.services}, {config.Upstreams, s.upstreams}} {
+		if m.k == k && m.m != nil {
+			it, _ := m.m.Get(id)
+			return it
+		}
+	}
+	return nil
+}
 
 // Route is a compiled, routable route.
 type Route struct {
 	ID   string
 	Conf *config.Route
+	// Item is the route as stored.
+	Item *Item
 	// Upstream is where requests go; nil when Status is set.
 	Upstream *Upstream
 	// Status, when non-zero, is what the route answers instead of proxying:
 	// 502 for an unknown upstream_id, 503 for a route with no upstream
-	// (APISIX's behaviour).
+	// (APISIX's behaviour) or with a plugin sluice does not run, 404 for
+	// an unknown service.
 	Status int
+	// Err says why Status is set.
+	Err error
 	// Timeout is the effective timeout: route's, else upstream's; zero
 	// fields mean the engine's defaults.
 	Timeout Timeouts

@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -67,19 +68,19 @@ func (y *YAMLSource) load(fi os.FileInfo) error {
 	if err != nil {
 		return fmt.Errorf("sync: reading %s: %w", y.Path, err)
 	}
-	objs, err := ParseYAML(data)
+	changes, err := ParseYAML(data)
 	if err != nil {
 		return fmt.Errorf("sync: %s: %w", y.Path, err)
 	}
 	y.version++
 	start := time.Now()
-	snap, skipped := y.Builder.Build(y.version, objs)
-	for _, err := range skipped {
-		y.logger().Error("route left out", "file", y.Path, "err", err)
+	snap, problems := y.Builder.Apply(y.version, changes, true)
+	for _, err := range problems {
+		y.logger().Error("config problem", "file", y.Path, "err", err)
 	}
 	y.Store.Publish(snap)
 	y.logger().Info("config loaded", "file", y.Path, "version", snap.Version,
-		"routes", len(objs.Routes), "upstreams", len(objs.Upstreams), "took", time.Since(start))
+		"objects", len(changes), "routes", snap.Routes(), "took", time.Since(start))
 	if y.Events.Published != nil {
 		y.Events.Published(snap)
 	}
@@ -136,8 +137,9 @@ var ErrMissingEndMarker = errors.New("missing valid end flag #END")
 var endMarker = regexp.MustCompile(`#END\s*$`)
 
 // ParseYAML decodes a standalone apisix.yaml: the #END marker, ${{VAR}}
-// environment substitution, then every object, all-or-nothing.
-func ParseYAML(data []byte) (*Objects, error) {
+// environment substitution, then every object, all-or-nothing. The result
+// is the complete configuration, every object decoded, in file order.
+func ParseYAML(data []byte) ([]Change, error) {
 	if !endMarker.Match(data) {
 		return nil, ErrMissingEndMarker
 	}
@@ -153,56 +155,97 @@ func ParseYAML(data []byte) (*Objects, error) {
 	if err := json.Unmarshal(js, &top); err != nil {
 		return nil, fmt.Errorf("invalid YAML: top level must be a mapping: %w", err)
 	}
-	objs := &Objects{}
-	for key, raw := range top {
-		if string(raw) == "null" {
+	var changes []Change
+	seen := map[depKey]bool{}
+	for _, k := range config.Kinds {
+		if k == config.Credentials {
+			continue // listed under consumers, as "<username>/credentials/<id>"
+		}
+		raw, ok := top[k.Name]
+		delete(top, k.Name)
+		if !ok || string(raw) == "null" {
 			continue
 		}
 		var items []json.RawMessage
 		if err := json.Unmarshal(raw, &items); err != nil {
-			return nil, fmt.Errorf("%s: must be a list: %w", key, err)
+			return nil, fmt.Errorf("%s: must be a list: %w", k.Name, err)
 		}
 		for i, item := range items {
-			item = withDefaultID(item, i)
-			switch key {
-			case "routes":
-				r, err := config.DecodeRoute(item)
-				if err != nil {
-					return nil, fmt.Errorf("routes[%d]: %w", i, err)
-				}
-				objs.Routes = append(objs.Routes, r)
-			case "upstreams":
-				u, err := config.DecodeUpstream(item)
-				if err != nil {
-					return nil, fmt.Errorf("upstreams[%d]: %w", i, err)
-				}
-				objs.Upstreams = append(objs.Upstreams, u)
-			default:
-				return nil, fmt.Errorf("%s: not supported by sluice yet", key)
+			c, err := decodeFileItem(k, item, i, len(changes)+1)
+			if err != nil {
+				return nil, fmt.Errorf("%s[%d]: %w", k.Name, i, err)
 			}
+			key := depKey{c.Kind, c.ID}
+			if seen[key] {
+				return nil, fmt.Errorf("%s[%d]: duplicate id %q", k.Name, i, c.ID)
+			}
+			seen[key] = true
+			changes = append(changes, c)
 		}
 	}
-	return objs, nil
+	delete(top, "plugins") // the enabled-plugin list: sluice runs none yet
+	for _, key := range sortedKeys(top) {
+		return nil, fmt.Errorf("%s: not supported by sluice yet", key)
+	}
+	return changes, nil
 }
 
-// withDefaultID gives an object without "id" the id APISIX gives it in
-// standalone mode: "arr_<index>".
-func withDefaultID(item json.RawMessage, i int) json.RawMessage {
+// decodeFileItem decodes the i-th object of a kind's list; ord numbers
+// objects across the file, so routes keep file order on priority ties.
+func decodeFileItem(k *config.Kind, item json.RawMessage, i, ord int) (Change, error) {
 	var probe struct {
-		ID json.RawMessage `json:"id"`
+		ID       json.RawMessage `json:"id"`
+		Username string          `json:"username"`
 	}
-	if json.Unmarshal(item, &probe) != nil || probe.ID != nil {
+	if err := json.Unmarshal(item, &probe); err != nil {
+		return Change{}, fmt.Errorf("%w: invalid item data, it should be an object", config.ErrInvalid)
+	}
+	id := "arr_" + strconv.Itoa(i)
+	if probe.ID != nil {
+		var s string
+		if json.Unmarshal(probe.ID, &s) != nil {
+			s = string(probe.ID) // a numeric id
+		}
+		id = s
+	}
+	kind := k
+	if k == config.Consumers {
+		if owner, cred, ok := strings.Cut(id, "/credentials/"); ok && probe.ID != nil {
+			kind, id = config.Credentials, owner+"/"+cred
+			item = withoutID(item)
+		} else {
+			id = probe.Username
+		}
+	}
+	objID := id
+	if kind == config.Credentials {
+		objID = id[strings.IndexByte(id, '/')+1:]
+	}
+	obj, err := kind.Decode(objID, item)
+	if err != nil {
+		return Change{}, fmt.Errorf("%s", config.Message(err))
+	}
+	if cred, ok := obj.(*config.Credential); ok {
+		cred.Consumer = id[:strings.IndexByte(id, '/')]
+	}
+	return Change{
+		Kind: kind,
+		ID:   id,
+		Item: &Item{Key: kind.Name + "/" + id, Value: item, CreateRev: int64(ord), ModRev: int64(ord)},
+		Obj:  obj,
+	}, nil
+}
+
+// withoutID drops the composite "<username>/credentials/<id>" id, which the
+// credential schema's id pattern would refuse.
+func withoutID(item json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(item, &m) != nil {
 		return item
 	}
-	trimmed := bytes.TrimSpace(item)
-	if len(trimmed) < 2 || trimmed[0] != '{' {
-		return item
-	}
-	id := `"id":"arr_` + strconv.Itoa(i) + `"`
-	if bytes.Equal(bytes.TrimSpace(trimmed[1:len(trimmed)-1]), nil) {
-		return json.RawMessage("{" + id + "}")
-	}
-	return json.RawMessage("{" + id + "," + string(trimmed[1:]))
+	delete(m, "id")
+	b, _ := json.Marshal(m)
+	return b
 }
 
 var envRef = regexp.MustCompile(`\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::=\s*([^}]*?)\s*)?\}\}`)

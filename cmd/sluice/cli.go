@@ -104,12 +104,12 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	objs, err := cfgsync.ParseYAML(data)
+	changes, err := cfgsync.ParseYAML(data)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", local.StandaloneFile(), err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d routes, %d upstreams)\n", local.StandaloneFile(), len(objs.Routes), len(objs.Upstreams))
+	fmt.Fprintf(stdout, "%s: ok (%d objects)\n", local.StandaloneFile(), len(changes))
 	return 0
 }
 

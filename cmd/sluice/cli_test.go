@@ -47,13 +47,13 @@ func TestVersionAndUsage(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	good := writeConf(t, standalone, "routes:\n  - uri: /a\n    upstream:\n      nodes:\n        \"127.0.0.1:1\": 1\n#END\n")
-	if code, out, errs := runCLI("validate", "-c", good); code != 0 || !strings.Contains(out, "ok (1 routes") {
+	if code, out, errs := runCLI("validate", "-c", good); code != 0 || !strings.Contains(out, "ok (1 objects") {
 		t.Fatalf("good config: %d %q %q", code, out, errs)
 	}
 	for _, tc := range []struct{ name, config, routes, want string }{
 		{"missing-end", standalone, "routes: []\n", "missing valid end flag #END"},
 		{"bad-route", standalone, "routes:\n  - uri: /a\n#END\n", "routes[0]"},
-		{"unknown-field", standalone, "routes:\n  - uri: /a\n    upstream_idd: 1\n#END\n", "unknown field"},
+		{"unknown-field", standalone, "routes:\n  - uri: /a\n    upstream_idd: 1\n#END\n", "additional properties forbidden, found upstream_idd"},
 		{"ipv6-unbracketed", standalone, "routes:\n  - uri: /a\n    upstream:\n      nodes:\n        \"::1:80\": 1\n#END\n", "IPv6 address must be enclosed"},
 		{"bad-role", "deployment:\n  role: bogus\n", "", "deployment.role"},
 		{"bad-listen", "apisix:\n  node_listen: 99999\n" + standalone, "routes: []\n#END\n", "node_listen"},

@@ -1,0 +1,381 @@
+package config
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Kind is one of APISIX's resource types: its etcd directory (also its Admin
+// API path), its schema and its decoder.
+type Kind struct {
+	// Name is the directory: "routes", "plugin_configs", ...
+	Name string
+	// Noun names one object in messages: "route", "plugin config".
+	Noun string
+	// Schema is the JSON schema objects must satisfy.
+	Schema *Schema
+	// KeyField, when set, is the body field that names the object instead
+	// of "id" (consumers are keyed by username).
+	KeyField string
+
+	decode func(id string, raw []byte) (Object, error)
+}
+
+// Object is a decoded, validated configuration object: *Route, *Service,
+// *Upstream, *Consumer, *Credential, *PluginSet, *SSL or *Metadata.
+type Object interface {
+	// ObjectID is the object's id: the last segment of its etcd key.
+	ObjectID() string
+}
+
+//go:embed schema/apisix.json
+var schemaDocument []byte
+
+// The kinds sluice understands, in the order a full load applies them
+// (referenced objects before the objects that reference them).
+var (
+	Upstreams      = &Kind{Name: "upstreams", Noun: "upstream"}
+	Services       = &Kind{Name: "services", Noun: "service"}
+	PluginConfigs  = &Kind{Name: "plugin_configs", Noun: "plugin config"}
+	ConsumerGroups = &Kind{Name: "consumer_groups", Noun: "consumer group"}
+	Consumers      = &Kind{Name: "consumers", Noun: "consumer", KeyField: "username"}
+	Credentials    = &Kind{Name: "credentials", Noun: "credential"}
+	GlobalRules    = &Kind{Name: "global_rules", Noun: "global rule"}
+	SSLs           = &Kind{Name: "ssls", Noun: "ssl"}
+	PluginMetadata = &Kind{Name: "plugin_metadata", Noun: "plugin_metadata"}
+	Routes         = &Kind{Name: "routes", Noun: "route"}
+
+	// Kinds lists every kind in dependency order.
+	Kinds = []*Kind{Upstreams, Services, PluginConfigs, ConsumerGroups, Consumers, Credentials, GlobalRules, SSLs, PluginMetadata, Routes}
+)
+
+// CoreSchemas are the schemas /apisix/admin/schema/<name> serves, by the
+// names APISIX uses there (singular).
+var CoreSchemas = map[string]*Schema{}
+
+func init() {
+	var doc struct {
+		Definitions map[string]any `json:"definitions"`
+		Resources   map[string]any `json:"resources"`
+	}
+	v, err := DecodeJSON(schemaDocument)
+	if err == nil {
+		b, _ := json.Marshal(v)
+		err = json.Unmarshal(b, &doc)
+	}
+	if err != nil {
+		panic(fmt.Sprintf("config: built-in schema document: %v", err))
+	}
+	// json.Unmarshal above turned numbers into float64; that is fine for a
+	// schema (limits and defaults are compared and copied as numbers).
+	for _, k := range Kinds {
+		if k == PluginMetadata {
+			continue // each plugin has its own metadata schema
+		}
+		res, ok := doc.Resources[k.Name].(map[string]any)
+		if !ok {
+			panic("config: built-in schema document lacks " + k.Name)
+		}
+		k.Schema = MustCompileSchema(res, doc.Definitions)
+	}
+	Routes.decode = decodeRoute
+	Services.decode = decodeService
+	Upstreams.decode = decodeUpstream
+	Consumers.decode = decodeConsumer
+	Credentials.decode = decodeCredential
+	PluginConfigs.decode = decodePluginSet
+	ConsumerGroups.decode = decodePluginSet
+	GlobalRules.decode = decodePluginSet
+	SSLs.decode = decodeSSL
+	PluginMetadata.decode = decodePluginMetadata
+
+	for name, k := range map[string]*Kind{
+		"route": Routes, "service": Services, "upstream": Upstreams, "consumer": Consumers,
+		"credential": Credentials, "consumer_group": ConsumerGroups, "plugin_config": PluginConfigs,
+		"global_rule": GlobalRules, "ssl": SSLs,
+	} {
+		CoreSchemas[name] = k.Schema
+	}
+}
+
+// KindByName returns the kind stored under directory name, or nil.
+func KindByName(name string) *Kind {
+	for _, k := range Kinds {
+		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// Decode validates one object as APISIX does and returns its runtime form.
+// id is the object's key (the data plane always uses the key, whatever id
+// the value carries). The error text is APISIX's, e.g. "invalid
+// configuration: property \"uri\" validation failed: ...".
+func (k *Kind) Decode(id string, raw []byte) (Object, error) {
+	obj, _, err := k.DecodeValue(id, raw)
+	return obj, err
+}
+
+// DecodeValue is Decode that also returns the validated JSON value with
+// APISIX's defaults filled in: what the Admin API stores.
+func (k *Kind) DecodeValue(id string, raw []byte) (Object, map[string]any, error) {
+	v, err := DecodeJSON(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: invalid JSON: %v", ErrInvalid, err)
+	}
+	value, ok := v.(map[string]any)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: invalid item data, it should be an object", ErrInvalid)
+	}
+	if _, ok := value["id"]; !ok && k.KeyField == "" && k != PluginMetadata {
+		// The Admin API always stores the id; data written by hand may
+		// lack it, and the key is the id anyway.
+		value["id"] = id
+	}
+	if err := k.Validate(value); err != nil {
+		return nil, nil, err
+	}
+	obj, err := k.decode(id, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return obj, value, nil
+}
+
+// Validate checks a decoded JSON object against the kind's rules that do
+// not need the object's runtime form, filling in defaults.
+func (k *Kind) Validate(value map[string]any) error {
+	if k == Routes {
+		if _, ok := value["host"]; ok {
+			if _, ok := value["hosts"]; ok {
+				return invalidf("only one of host or hosts is allowed")
+			}
+		}
+		if _, ok := value["remote_addr"]; ok {
+			if _, ok := value["remote_addrs"]; ok {
+				return invalidf("only one of remote_addr or remote_addrs is allowed")
+			}
+		}
+	}
+	if k.Schema == nil {
+		return nil
+	}
+	if err := k.Schema.Validate(value); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+// invalidf returns a validation error whose text is exactly msg (the Admin
+// API shows it as is); errors.Is(err, ErrInvalid) holds.
+func invalidf(format string, args ...any) error {
+	return &invalidError{msg: fmt.Sprintf(format, args...)}
+}
+
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string { return e.msg }
+func (e *invalidError) Is(target error) bool {
+	return target == ErrInvalid
+}
+
+// Message returns the text the Admin API shows for err: an error from this
+// package as APISIX words it.
+func Message(err error) string {
+	var ie *invalidError
+	if errors.As(err, &ie) {
+		return ie.msg
+	}
+	return err.Error()
+}
+
+// Plugins is an object's plugins field: plugin name → raw conf.
+type Plugins map[string]json.RawMessage
+
+// Names returns the plugin names, sorted.
+func (p Plugins) Names() []string {
+	names := make([]string, 0, len(p))
+	for n := range p {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// KnownPlugin reports whether sluice runs the named plugin. None yet: the
+// plugin runtime is the next body of work, and until it lands sluice
+// refuses to accept (Admin API) or to silently skip (data plane) a plugin
+// it would not run — a skipped key-auth is an open door.
+func KnownPlugin(name string) bool { return false }
+
+// CheckPlugins is the Admin API's check of a plugins field: every plugin
+// must be one sluice runs, with a conf that is an object.
+func CheckPlugins(p Plugins) error {
+	for _, name := range p.Names() {
+		if !KnownPlugin(name) {
+			return invalidf("unknown plugin [%s]", name)
+		}
+		if raw := strings.TrimSpace(string(p[name])); !strings.HasPrefix(raw, "{") {
+			return invalidf("invalid plugin conf %s for plugin [%s]", raw, name)
+		}
+	}
+	return nil
+}
+
+// Meta is the metadata every object may carry.
+type Meta struct {
+	Name       string            `json:"name,omitempty"`
+	Desc       string            `json:"desc,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	CreateTime int64             `json:"create_time,omitempty"`
+	UpdateTime int64             `json:"update_time,omitempty"`
+}
+
+// Service is an APISIX service: defaults a route inherits (upstream, hosts,
+// plugins, enable_websocket).
+type Service struct {
+	ID ID `json:"id,omitzero"`
+	Meta
+	Plugins         Plugins   `json:"plugins,omitempty"`
+	Upstream        *Upstream `json:"upstream,omitempty"`
+	UpstreamID      ID        `json:"upstream_id,omitzero"`
+	Script          string    `json:"script,omitempty"`
+	EnableWebsocket *bool     `json:"enable_websocket,omitempty"`
+	Hosts           []string  `json:"hosts,omitempty"`
+}
+
+// ObjectID implements Object.
+func (s *Service) ObjectID() string { return s.ID.S }
+
+// Consumer is an APISIX consumer, keyed by username.
+type Consumer struct {
+	Username string  `json:"username"`
+	GroupID  ID      `json:"group_id,omitzero"`
+	Plugins  Plugins `json:"plugins,omitempty"`
+	Meta
+}
+
+// ObjectID implements Object.
+func (c *Consumer) ObjectID() string { return c.Username }
+
+// Credential is one authentication credential of a consumer
+// (consumers/<username>/credentials/<id>).
+type Credential struct {
+	ID ID `json:"id,omitzero"`
+	Meta
+	Plugins Plugins `json:"plugins,omitempty"`
+
+	// Consumer is the owning consumer's username (from the key).
+	Consumer string `json:"-"`
+}
+
+// ObjectID implements Object.
+func (c *Credential) ObjectID() string { return c.ID.S }
+
+// PluginSet is the shape plugin_configs, consumer_groups and global_rules
+// share: an id and a set of plugin confs.
+type PluginSet struct {
+	ID ID `json:"id,omitzero"`
+	Meta
+	Plugins Plugins `json:"plugins"`
+}
+
+// ObjectID implements Object.
+func (p *PluginSet) ObjectID() string { return p.ID.S }
+
+// Metadata is a plugin's global metadata (plugin_metadata/<plugin>); its
+// shape is the plugin's.
+type Metadata struct {
+	Plugin string
+	Value  json.RawMessage
+}
+
+// ObjectID implements Object.
+func (p *Metadata) ObjectID() string { return p.Plugin }
+
+func decodeRoute(id string, raw []byte) (Object, error) {
+	var r Route
+	if err := unmarshal(raw, &r); err != nil {
+		return nil, err
+	}
+	r.ID = ID{S: id}
+	if err := r.Normalize(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func decodeUpstream(id string, raw []byte) (Object, error) {
+	var u Upstream
+	if err := unmarshal(raw, &u); err != nil {
+		return nil, err
+	}
+	u.ID = ID{S: id}
+	if err := u.Normalize(); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+func decodeService(id string, raw []byte) (Object, error) {
+	var s Service
+	if err := unmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	s.ID = ID{S: id}
+	for i, h := range s.Hosts {
+		s.Hosts[i] = strings.ToLower(h)
+	}
+	if s.Upstream != nil {
+		if err := s.Upstream.Normalize(); err != nil {
+			return nil, err
+		}
+	}
+	return &s, nil
+}
+
+func decodeConsumer(id string, raw []byte) (Object, error) {
+	var c Consumer
+	if err := unmarshal(raw, &c); err != nil {
+		return nil, err
+	}
+	c.Username = id
+	return &c, nil
+}
+
+func decodeCredential(id string, raw []byte) (Object, error) {
+	var c Credential
+	if err := unmarshal(raw, &c); err != nil {
+		return nil, err
+	}
+	c.ID = ID{S: id}
+	return &c, nil
+}
+
+func decodePluginSet(id string, raw []byte) (Object, error) {
+	var p PluginSet
+	if err := unmarshal(raw, &p); err != nil {
+		return nil, err
+	}
+	p.ID = ID{S: id}
+	return &p, nil
+}
+
+func decodePluginMetadata(id string, raw []byte) (Object, error) {
+	return &Metadata{Plugin: id, Value: append(json.RawMessage(nil), raw...)}, nil
+}
+
+// unmarshal decodes an object the schema has accepted into its typed form.
+// Errors here come from the few checks a type's UnmarshalJSON makes.
+func unmarshal(raw []byte, v any) error {
+	err := json.Unmarshal(raw, v)
+	if err == nil || errors.Is(err, ErrInvalid) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrInvalid, err)
+}

@@ -1,0 +1,59 @@
+package sync
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/trie"
+)
+
+// routeSet is n routes over 100 upstreams, the shape of a large APISIX
+// install: /svcN/api/v1/resM paths, upstream by id.
+func routeSet(n int) []Change {
+	changes := make([]Change, 0, n+100)
+	for u := range 100 {
+		changes = append(changes, put(config.Upstreams, fmt.Sprint("u", u), int64(u+1),
+			fmt.Sprintf(`{"nodes": {"10.0.%d.1:80": 1}, "type": "roundrobin"}`, u)))
+	}
+	for i := range n {
+		changes = append(changes, put(config.Routes, fmt.Sprint(i), int64(1000+i),
+			fmt.Sprintf(`{"uri": "/svc%d/api/v1/res%d", "methods": ["GET"], "upstream_id": "u%d"}`, i%100, i, i%100)))
+	}
+	return changes
+}
+
+// BenchmarkApplyFullLoad is the initial load of n routes: decode,
+// validate, compile and build the router.
+func BenchmarkApplyFullLoad(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		changes := routeSet(n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				bl := &Builder{Mode: trie.URI}
+				if _, problems := bl.Apply(1, changes, true); len(problems) > 0 {
+					b.Fatal(problems[0])
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkApplyOneRoute is one route rewritten with n routes loaded: what
+// an Admin API write costs the data plane before it is published.
+func BenchmarkApplyOneRoute(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		bl := &Builder{Mode: trie.URI}
+		bl.Apply(1, routeSet(n), true)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			rev := int64(1 << 40)
+			for b.Loop() {
+				rev++
+				c := put(config.Routes, "42", rev, fmt.Sprintf(`{"uri": "/moved/%d", "upstream_id": "u7"}`, rev%8))
+				if _, problems := bl.Apply(rev, []Change{c}, false); len(problems) > 0 {
+					b.Fatal(problems[0])
+				}
+			}
+		})
+	}
+}
