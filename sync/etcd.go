@@ -1,0 +1,329 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	stdsync "sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/sluicegw/sluice/config"
+)
+
+// DefaultPrefix is APISIX's etcd prefix.
+const DefaultPrefix = "/apisix"
+
+// EtcdOptions says how to reach etcd (deployment.etcd).
+type EtcdOptions struct {
+	Endpoints []string
+	Username  string
+	Password  string
+	// DialTimeout bounds the first connection; zero means 5 s.
+	DialTimeout time.Duration
+}
+
+// DialEtcd returns a client for the cluster. It does not wait for the
+// cluster to answer (client v3.7 connects lazily); every call made with it
+// must carry a deadline, or it waits forever while etcd is down.
+func DialEtcd(o EtcdOptions) (*clientv3.Client, error) {
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	eps := make([]string, len(o.Endpoints))
+	for i, e := range o.Endpoints {
+		// APISIX writes hosts as URLs; the client wants host:port or URLs
+		// with a scheme it knows.
+		eps[i] = strings.TrimSuffix(e, "/")
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:            eps,
+		Username:             o.Username,
+		Password:             o.Password,
+		DialTimeout:          o.DialTimeout,
+		DialKeepAliveTime:    10 * time.Second,
+		DialKeepAliveTimeout: 5 * time.Second,
+		Logger:               zap.NewNop(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sync: etcd client for %v: %w", o.Endpoints, err)
+	}
+	return cli, nil
+}
+
+// EtcdSource keeps a Store in step with an etcd prefix in APISIX's layout:
+// one ranged Get, then one Watch from the next revision, applying each
+// watch response as one batch (one snapshot). On compaction, on a cluster
+// whose revision went backwards (restored or wiped) and after any error it
+// lists everything again and applies it as a full re-list (unchanged items
+// are not decoded again). While etcd is unreachable the last snapshot
+// keeps serving; reconnection backs off from 1 s to 30 s with jitter.
+type EtcdSource struct {
+	Client  *clientv3.Client
+	Prefix  string // default DefaultPrefix
+	Store   *Store
+	Builder *Builder
+	Events  Events
+	Logger  *slog.Logger
+	// RequestTimeout bounds each Get; zero means 10 s.
+	RequestTimeout time.Duration
+	// PageSize is how many keys one Get returns; zero means 5000.
+	PageSize int64
+	// CheckInterval is how often a watching source asks etcd for its
+	// current revision: to notice a cluster that went back in time (a
+	// watch resumed on it would wait forever for revisions it is behind)
+	// and an etcd that stopped answering. Zero means 5 s.
+	CheckInterval time.Duration
+
+	rev        atomic.Int64
+	ready      chan struct{}
+	readyInit  stdsync.Once // makes ready
+	readyClose stdsync.Once // closes ready
+}
+
+// Revision is the etcd revision the current snapshot reflects.
+func (e *EtcdSource) Revision() int64 { return e.rev.Load() }
+
+// Ready is closed once the first full listing is applied.
+func (e *EtcdSource) Ready() <-chan struct{} {
+	e.readyInit.Do(func() { e.ready = make(chan struct{}) })
+	return e.ready
+}
+
+var errRevisionWentBack = errors.New("etcd revision went backwards (cluster restored or wiped)")
+
+// Run syncs until ctx ends. It never gives up: every failure is logged and
+// retried.
+func (e *EtcdSource) Run(ctx context.Context) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		rev, err := e.relist(ctx)
+		if err == nil {
+			backoff = time.Second
+			err = e.watch(ctx, rev)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, rpctypes.ErrCompacted) || errors.Is(err, errRevisionWentBack) {
+			e.logger().Warn("reading the configuration again", "reason", err)
+			continue
+		}
+		wait := backoff + rand.N(backoff/2+1)
+		e.logger().Error("etcd sync failed; the last configuration keeps serving", "err", err, "retry_in", wait.Round(time.Millisecond))
+		if e.Events.Rejected != nil {
+			e.Events.Rejected(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+}
+
+func (e *EtcdSource) prefix() string {
+	if e.Prefix == "" {
+		return DefaultPrefix
+	}
+	return strings.TrimSuffix(e.Prefix, "/")
+}
+
+func (e *EtcdSource) timeout() time.Duration {
+	if e.RequestTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return e.RequestTimeout
+}
+
+// relist reads the whole prefix at one revision and applies it.
+func (e *EtcdSource) relist(ctx context.Context) (int64, error) {
+	start := time.Now()
+	dir := e.prefix() + "/"
+	end := clientv3.GetPrefixRangeEnd(dir)
+	page := e.PageSize
+	if page <= 0 {
+		page = 5000
+	}
+	var changes []Change
+	var rev int64
+	from := dir
+	for {
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(page)}
+		if rev != 0 {
+			opts = append(opts, clientv3.WithRev(rev)) // every page from the same revision
+		}
+		cctx, cancel := context.WithTimeout(ctx, e.timeout())
+		resp, err := e.Client.Get(cctx, from, opts...)
+		cancel()
+		if err != nil {
+			return 0, fmt.Errorf("listing %s: %w", dir, err)
+		}
+		if rev == 0 {
+			rev = resp.Header.Revision
+		}
+		for _, kv := range resp.Kvs {
+			if c, ok := e.change(kv, false); ok {
+				changes = append(changes, c)
+			}
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			break
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+	fetched := time.Since(start)
+	snap, problems := e.Builder.Apply(rev, changes, true)
+	e.logProblems(problems)
+	e.publish(snap, rev)
+	e.Ready()
+	e.readyClose.Do(func() { close(e.ready) })
+	e.logger().Info("configuration loaded from etcd", "revision", rev, "objects", len(changes),
+		"routes", snap.Routes(), "fetch", fetched.Round(time.Millisecond), "total", time.Since(start).Round(time.Millisecond))
+	return rev, nil
+}
+
+// watch applies events after rev until the watch breaks, and says why.
+func (e *EtcdSource) watch(ctx context.Context, rev int64) error {
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	wch := e.Client.Watch(wctx, e.prefix()+"/", clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+	interval := e.CheckInterval
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			// A linearizable read's header revision is at least every
+			// revision already delivered; less means a different history.
+			// (Progress requests cannot tell: etcd answers them only
+			// once a watch's start revision exists.)
+			cctx, ccancel := context.WithTimeout(ctx, e.timeout())
+			resp, err := e.Client.Get(cctx, e.prefix()+"/", clientv3.WithCountOnly())
+			ccancel()
+			if err != nil {
+				return fmt.Errorf("checking etcd's revision: %w", err)
+			}
+			if resp.Header.Revision < e.rev.Load() {
+				return errRevisionWentBack
+			}
+		case wr, ok := <-wch:
+			if !ok {
+				return errors.New("watch closed")
+			}
+			if err := wr.Err(); err != nil {
+				return fmt.Errorf("watch: %w", err)
+			}
+			if wr.Canceled {
+				return fmt.Errorf("watch canceled: %s", wr.CancelReason)
+			}
+			if wr.Header.Revision < e.rev.Load() {
+				return errRevisionWentBack
+			}
+			if len(wr.Events) == 0 {
+				continue // progress notification: nothing changed
+			}
+			e.applyEvents(wr.Header.Revision, wr.Events)
+		}
+	}
+}
+
+func (e *EtcdSource) applyEvents(rev int64, events []*clientv3.Event) {
+	start := time.Now()
+	changes := make([]Change, 0, len(events))
+	for _, ev := range events {
+		if c, ok := e.change(ev.Kv, ev.Type == mvccpb.DELETE); ok {
+			changes = append(changes, c)
+		}
+	}
+	if len(changes) == 0 {
+		e.rev.Store(rev)
+		return
+	}
+	snap, problems := e.Builder.Apply(rev, changes, false)
+	e.logProblems(problems)
+	e.publish(snap, rev)
+	e.logger().Debug("configuration changed", "revision", rev, "changes", len(changes), "took", time.Since(start))
+}
+
+func (e *EtcdSource) publish(snap *Snapshot, rev int64) {
+	e.Store.Publish(snap)
+	e.rev.Store(rev)
+	if e.Events.Published != nil {
+		e.Events.Published(snap)
+	}
+}
+
+func (e *EtcdSource) logProblems(problems []error) {
+	for _, err := range problems {
+		e.logger().Error("config problem", "err", err)
+	}
+}
+
+// change turns one etcd key into a Change, or reports that the key is not
+// an object sluice reads: init_dir placeholders (keys ending in "/"),
+// directories sluice has no use for (stream_routes, protos, secrets,
+// /plugins, gen_id, data_plane/...).
+func (e *EtcdSource) change(kv *mvccpb.KeyValue, deleted bool) (Change, bool) {
+	key := string(kv.Key)
+	rest, ok := strings.CutPrefix(key, e.prefix()+"/")
+	if !ok {
+		return Change{}, false
+	}
+	kind, id, ok := KeyOf(rest)
+	if !ok {
+		return Change{}, false
+	}
+	c := Change{Kind: kind, ID: id}
+	if !deleted {
+		c.Item = &Item{Key: key, Value: kv.Value, CreateRev: kv.CreateRevision, ModRev: kv.ModRevision}
+	}
+	return c, true
+}
+
+// KeyOf maps a key below the prefix ("routes/1",
+// "consumers/jack/credentials/c1") to its kind and id. It reports false for
+// placeholders and for directories sluice does not read.
+func KeyOf(rest string) (*config.Kind, string, bool) {
+	dir, id, ok := strings.Cut(rest, "/")
+	if !ok || id == "" || strings.HasSuffix(id, "/") {
+		return nil, "", false
+	}
+	kind := config.KindByName(dir)
+	if kind == nil || kind == config.Credentials {
+		return nil, "", false
+	}
+	if kind == config.Consumers {
+		if user, cred, found := strings.Cut(id, "/credentials/"); found {
+			if strings.Contains(cred, "/") || user == "" || cred == "" {
+				return nil, "", false
+			}
+			return config.Credentials, user + "/" + cred, true
+		}
+	}
+	if strings.Contains(id, "/") {
+		return nil, "", false
+	}
+	return kind, id, true
+}
+
+func (e *EtcdSource) logger() *slog.Logger {
+	if e.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Logger
+}
