@@ -88,15 +88,6 @@ func CompileSchema(doc map[string]any, defs map[string]any) (*Schema, error) {
 	return compileNode(resolved.(map[string]any))
 }
 
-// MustCompileSchema is CompileSchema for schemas built into the binary.
-func MustCompileSchema(doc map[string]any, defs map[string]any) *Schema {
-	s, err := CompileSchema(doc, defs)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
 // MarshalJSON writes the schema document (references resolved), which is
 // what the Admin API's /schema endpoints serve.
 func (s *Schema) MarshalJSON() ([]byte, error) { return json.Marshal(s.src) }

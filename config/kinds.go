@@ -57,31 +57,11 @@ var (
 // names APISIX uses there (singular).
 var CoreSchemas = map[string]*Schema{}
 
+// builtinErr is set if the built-in schema document does not compile:
+// every Decode then fails with it (TestBuiltinSchemasCompile keeps it nil).
+var builtinErr error
+
 func init() {
-	var doc struct {
-		Definitions map[string]any `json:"definitions"`
-		Resources   map[string]any `json:"resources"`
-	}
-	v, err := DecodeJSON(schemaDocument)
-	if err == nil {
-		b, _ := json.Marshal(v)
-		err = json.Unmarshal(b, &doc)
-	}
-	if err != nil {
-		panic(fmt.Sprintf("config: built-in schema document: %v", err))
-	}
-	// json.Unmarshal above turned numbers into float64; that is fine for a
-	// schema (limits and defaults are compared and copied as numbers).
-	for _, k := range Kinds {
-		if k == PluginMetadata {
-			continue // each plugin has its own metadata schema
-		}
-		res, ok := doc.Resources[k.Name].(map[string]any)
-		if !ok {
-			panic("config: built-in schema document lacks " + k.Name)
-		}
-		k.Schema = MustCompileSchema(res, doc.Definitions)
-	}
 	Routes.decode = decodeRoute
 	Services.decode = decodeService
 	Upstreams.decode = decodeUpstream
@@ -92,7 +72,31 @@ func init() {
 	GlobalRules.decode = decodePluginSet
 	SSLs.decode = decodeSSL
 	PluginMetadata.decode = decodePluginMetadata
+	builtinErr = compileBuiltinSchemas()
+}
 
+func compileBuiltinSchemas() error {
+	var doc struct {
+		Definitions map[string]any `json:"definitions"`
+		Resources   map[string]any `json:"resources"`
+	}
+	if err := json.Unmarshal(schemaDocument, &doc); err != nil {
+		return fmt.Errorf("config: built-in schema document: %w", err)
+	}
+	for _, k := range Kinds {
+		if k == PluginMetadata {
+			continue // each plugin has its own metadata schema
+		}
+		res, ok := doc.Resources[k.Name].(map[string]any)
+		if !ok {
+			return fmt.Errorf("config: built-in schema document lacks %s", k.Name)
+		}
+		sch, err := CompileSchema(res, doc.Definitions)
+		if err != nil {
+			return fmt.Errorf("config: built-in schema for %s: %w", k.Name, err)
+		}
+		k.Schema = sch
+	}
 	for name, k := range map[string]*Kind{
 		"route": Routes, "service": Services, "upstream": Upstreams, "consumer": Consumers,
 		"credential": Credentials, "consumer_group": ConsumerGroups, "plugin_config": PluginConfigs,
@@ -100,6 +104,7 @@ func init() {
 	} {
 		CoreSchemas[name] = k.Schema
 	}
+	return nil
 }
 
 // KindByName returns the kind stored under directory name, or nil.
@@ -124,6 +129,9 @@ func (k *Kind) Decode(id string, raw []byte) (Object, error) {
 // DecodeValue is Decode that also returns the validated JSON value with
 // APISIX's defaults filled in: what the Admin API stores.
 func (k *Kind) DecodeValue(id string, raw []byte) (Object, map[string]any, error) {
+	if builtinErr != nil {
+		return nil, nil, builtinErr
+	}
 	v, err := DecodeJSON(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: invalid JSON: %v", ErrInvalid, err)

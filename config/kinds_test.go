@@ -40,5 +40,11 @@ func TestDecode(t *testing.T) {
 	})
 }
 
+func TestBuiltinSchemasCompile(t *testing.T) {
+	if builtinErr != nil {
+		t.Fatal(builtinErr)
+	}
+}
+
 // Case is the datadriven case type, named here for brevity.
 type Case = datadriven.Case

@@ -1,0 +1,167 @@
+package admin
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	stdsync "sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/internal/admintest"
+	cfgsync "github.com/sluicegw/sluice/sync"
+)
+
+const testKey = "edd1c9f034335f136f87ad84b625c8f1"
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startAdmin serves the Admin API in-process on a real (embedded) etcd.
+func startAdmin(t *testing.T, edit func(*Options)) (*httptest.Server, *clientv3.Client) {
+	t.Helper()
+	e, err := cfgsync.StartEmbeddedEtcd(cfgsync.EmbeddedOptions{DataDir: t.TempDir(), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	cli, err := cfgsync.DialEtcd(cfgsync.EtcdOptions{Endpoints: []string{e.Endpoint}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	kr, err := config.NewKeyring(config.DefaultKeyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{
+		Client:      cli,
+		Keys:        []Key{{Name: "admin", Key: testKey, Role: RoleAdmin}, {Name: "viewer", Key: "viewer-key", Role: RoleViewer}},
+		KeyRequired: true,
+		AllowAdmin:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/24")},
+		CORS:        true,
+		Keyring:     kr,
+		Now:         func() time.Time { return time.Unix(1700000000, 0) },
+	}
+	if edit != nil {
+		edit(&o)
+	}
+	srv := httptest.NewServer(New(o))
+	t.Cleanup(srv.Close)
+	return srv, cli
+}
+
+// TestAdminAPI runs the golden file against the in-process Admin API. e2e
+// runs the same file against the real binary.
+func TestAdminAPI(t *testing.T) {
+	srv, cli := startAdmin(t, nil)
+	admintest.Run(t, "testdata/api.txt", admintest.Env{AdminURL: srv.URL, APIKey: testKey, Etcd: cli, Prefix: "/apisix"})
+}
+
+func call(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-API-KEY", testKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+func TestAllowAdmin(t *testing.T) {
+	srv, _ := startAdmin(t, func(o *Options) { o.AllowAdmin = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
+	if code, body := call(t, "GET", srv.URL+"/apisix/admin/routes", ""); code != http.StatusForbidden {
+		t.Fatalf("a client outside allow_admin: %d %s", code, body)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	srv, _ := startAdmin(t, nil)
+	big := `{"uri": "/a", "plugins": {}, "desc": "` + strings.Repeat("x", MaxBodyBytes) + `"}`
+	code, body := call(t, "PUT", srv.URL+"/apisix/admin/routes/1", big)
+	if code != http.StatusBadRequest || !strings.Contains(body, "is greater than the maximum size 1572864 allowed") {
+		t.Fatalf("%d %.200s", code, body)
+	}
+	if code, _ := call(t, "GET", srv.URL+"/apisix/admin/routes/1", ""); code != http.StatusNotFound {
+		t.Fatal("a refused body was stored")
+	}
+}
+
+// ?ttl= attaches an etcd lease: the object disappears by itself.
+func TestTTL(t *testing.T) {
+	srv, _ := startAdmin(t, nil)
+	if code, body := call(t, "PUT", srv.URL+"/apisix/admin/routes/1?ttl=1", `{"uri": "/a", "plugins": {}}`); code != http.StatusCreated {
+		t.Fatalf("%d %s", code, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, _ := call(t, "GET", srv.URL+"/apisix/admin/routes/1", "")
+		if code == http.StatusNotFound {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the route outlived its 1 s lease")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Concurrent PATCHes of one object are compare-and-swapped on its mod
+// revision: none is lost, and a loser is told so instead of overwriting.
+func TestPatchIsCompareAndSwap(t *testing.T) {
+	srv, _ := startAdmin(t, nil)
+	if code, body := call(t, "PUT", srv.URL+"/apisix/admin/routes/1", `{"uri": "/a", "plugins": {}, "labels": {}}`); code != http.StatusCreated {
+		t.Fatalf("%d %s", code, body)
+	}
+	var wg stdsync.WaitGroup
+	results := make([]int, 20)
+	for i := range results {
+		wg.Go(func() {
+			results[i], _ = call(t, "PATCH", srv.URL+"/apisix/admin/routes/1/labels/l"+strconv.Itoa(i), `"v"`)
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, code := range results {
+		switch code {
+		case http.StatusOK:
+			ok++
+		case http.StatusServiceUnavailable: // value changed before overwritten
+		default:
+			t.Fatalf("PATCH answered %d", code)
+		}
+	}
+	_, body := call(t, "GET", srv.URL+"/apisix/admin/routes/1", "")
+	var got struct {
+		Value struct {
+			Labels map[string]string `json:"labels"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Value.Labels) != ok {
+		t.Fatalf("%d PATCHes succeeded but %d labels are stored: a write was lost", ok, len(got.Value.Labels))
+	}
+}

@@ -1,0 +1,18 @@
+// Package admin owns sluice's two HTTP management surfaces: APISIX's Admin
+// API v3 (/apisix/admin/..., default 127.0.0.1:9180) and the control API
+// (/v1/..., /status, default 127.0.0.1:9090).
+//
+// The Admin API validates objects with package config and writes them to
+// etcd; it never touches the running snapshot. The etcd watch (package
+// sync) brings every write back to the data plane like any other writer's,
+// which keeps sluice nodes and APISIX control planes interchangeable on one
+// etcd. Every write is one etcd operation (a put, or a transaction that
+// also checks the objects it refers to still exist), so nothing is ever
+// half-written.
+//
+// The control API reads the running snapshot: what this node serves, as
+// opposed to what etcd holds.
+//
+// Errors reach clients through one type, APIError, in APISIX's envelope:
+// {"error_msg": "..."}.
+package admin
