@@ -24,12 +24,27 @@ type Local struct {
 		Router             struct {
 			HTTP string `json:"http"`
 		} `json:"router"`
+		// EnableControl and Control place the control API (default on,
+		// 127.0.0.1:9090).
+		EnableControl *bool      `json:"enable_control"`
+		Control       listenAddr `json:"control"`
+		// DataEncryption: the keyring for fields APISIX stores
+		// encrypted (default APISIX's keyring).
+		DataEncryption struct {
+			EnableEncryptFields *bool    `json:"enable_encrypt_fields"`
+			Keyring             []string `json:"keyring"`
+		} `json:"data_encryption"`
 	} `json:"apisix"`
 	Deployment struct {
-		Role          string `json:"role"`
+		Role            string `json:"role"`
+		RoleTraditional struct {
+			ConfigProvider string `json:"config_provider"`
+		} `json:"role_traditional"`
 		RoleDataPlane struct {
 			ConfigProvider string `json:"config_provider"`
 		} `json:"role_data_plane"`
+		Admin AdminConf `json:"admin"`
+		Etcd  EtcdConf  `json:"etcd"`
 	} `json:"deployment"`
 	NginxConfig struct {
 		HTTP struct {
@@ -50,15 +65,61 @@ type Local struct {
 		Loops         int           `json:"loops"`
 		ShutdownGrace nginxDuration `json:"shutdown_grace"`
 		HighWater     nginxSize     `json:"high_water"`
+		// StartupTimeout bounds the wait for the first full config
+		// load before the proxy port opens (default 60 s).
+		StartupTimeout nginxDuration `json:"startup_timeout"`
+		// EmbeddedEtcd runs a single-node etcd in the process; etcd
+		// clients (this node, etcdctl, other nodes) use ClientListen.
+		EmbeddedEtcd struct {
+			Enable       bool   `json:"enable"`
+			DataDir      string `json:"data_dir"`
+			ClientListen string `json:"client_listen"`
+			PeerListen   string `json:"peer_listen"`
+		} `json:"embedded_etcd"`
 	} `json:"sluice"`
 
 	// Dir is the directory config.yaml was read from; apisix.yaml is
 	// looked up beside it.
 	Dir string `json:"-"`
+	// Provider is where routes come from: ProviderEtcd or ProviderYAML.
+	Provider string `json:"-"`
 	// Listen is node_listen resolved to "ip:port" addresses.
 	Listen []string `json:"-"`
 	// Trusted is trusted_addresses parsed.
 	Trusted []netip.Prefix `json:"-"`
+}
+
+// AdminConf is deployment.admin.
+type AdminConf struct {
+	// AdminKeyRequired: false accepts requests without a key (default
+	// true).
+	AdminKeyRequired *bool `json:"admin_key_required"`
+	// AdminKey lists the keys; an empty key is replaced by a random one
+	// at start-up.
+	AdminKey []struct {
+		Name string `json:"name"`
+		Key  string `json:"key"`
+		Role string `json:"role"`
+	} `json:"admin_key"`
+	// AllowAdmin lists client networks (default 127.0.0.0/24).
+	AllowAdmin []string `json:"allow_admin"`
+	// AdminListen is where the Admin API listens (default
+	// 127.0.0.1:9180).
+	AdminListen     listenAddr `json:"admin_listen"`
+	EnableAdminCORS *bool      `json:"enable_admin_cors"`
+	AdminAPIVersion string     `json:"admin_api_version"`
+
+	// Allow is AllowAdmin parsed.
+	Allow []netip.Prefix `json:"-"`
+}
+
+// EtcdConf is deployment.etcd.
+type EtcdConf struct {
+	Host     []string `json:"host"`
+	Prefix   string   `json:"prefix"`
+	Timeout  float64  `json:"timeout"` // seconds, per request (default 30)
+	User     string   `json:"user"`
+	Password string   `json:"password"`
 }
 
 // Roles and providers.
@@ -149,12 +210,139 @@ func (n *Local) normalize() error {
 	default:
 		return fmt.Errorf("%w: deployment.role %q is not one of traditional, data_plane, control_plane", ErrInvalid, n.Deployment.Role)
 	}
-	switch n.Deployment.RoleDataPlane.ConfigProvider {
-	case "", ProviderYAML, ProviderEtcd:
-	default:
-		return fmt.Errorf("%w: deployment.role_data_plane.config_provider %q is not one of yaml, etcd", ErrInvalid, n.Deployment.RoleDataPlane.ConfigProvider)
+	n.Provider = ProviderEtcd
+	if n.Deployment.Role == RoleDataPlane {
+		switch n.Deployment.RoleDataPlane.ConfigProvider {
+		case "", ProviderEtcd:
+		case ProviderYAML:
+			n.Provider = ProviderYAML
+		default:
+			return fmt.Errorf("%w: deployment.role_data_plane.config_provider %q is not one of yaml, etcd", ErrInvalid, n.Deployment.RoleDataPlane.ConfigProvider)
+		}
+	} else if p := n.Deployment.RoleTraditional.ConfigProvider; n.Deployment.Role == RoleTraditional && p != "" && p != ProviderEtcd {
+		return fmt.Errorf("%w: deployment.role_traditional.config_provider %q: sluice supports etcd (or role data_plane with yaml)", ErrInvalid, p)
+	}
+	return n.normalizeEtcdAndAdmin()
+}
+
+// Defaults for the management listeners and etcd, as APISIX's.
+const (
+	DefaultAdminListen   = "127.0.0.1:9180"
+	DefaultControlListen = "127.0.0.1:9090"
+	DefaultEtcdHost      = "http://127.0.0.1:2379"
+	DefaultEtcdTimeout   = 30 * time.Second
+	DefaultEtcdDataDir   = ".sluice-data/etcd"
+	DefaultEtcdClient    = "127.0.0.1:2379"
+	DefaultEtcdPeer      = "127.0.0.1:2380"
+)
+
+func (n *Local) normalizeEtcdAndAdmin() error {
+	e := &n.Deployment.Etcd
+	if len(e.Host) == 0 {
+		e.Host = []string{DefaultEtcdHost}
+	}
+	if e.Prefix == "" {
+		e.Prefix = "/apisix"
+	}
+	if !strings.HasPrefix(e.Prefix, "/") {
+		return fmt.Errorf("%w: deployment.etcd.prefix %q must start with /", ErrInvalid, e.Prefix)
+	}
+	if e.Timeout < 0 {
+		return fmt.Errorf("%w: deployment.etcd.timeout must be > 0", ErrInvalid)
+	}
+	emb := &n.Sluice.EmbeddedEtcd
+	if emb.DataDir == "" {
+		emb.DataDir = DefaultEtcdDataDir
+	}
+	if emb.ClientListen == "" {
+		emb.ClientListen = DefaultEtcdClient
+	}
+	if emb.PeerListen == "" {
+		emb.PeerListen = DefaultEtcdPeer
+	}
+	a := &n.Deployment.Admin
+	if v := a.AdminAPIVersion; v != "" && v != "v3" {
+		return fmt.Errorf("%w: deployment.admin.admin_api_version %q: sluice speaks v3 only", ErrInvalid, v)
+	}
+	for i, k := range a.AdminKey {
+		switch k.Role {
+		case "":
+			a.AdminKey[i].Role = "admin"
+		case "admin", "viewer":
+		default:
+			return fmt.Errorf("%w: deployment.admin.admin_key[%d].role %q is not admin or viewer", ErrInvalid, i, k.Role)
+		}
+	}
+	allow := a.AllowAdmin
+	if allow == nil {
+		allow = []string{"127.0.0.0/24"}
+	}
+	a.Allow = nil
+	for _, c := range allow {
+		p, err := ParsePrefix(c)
+		if err != nil {
+			return fmt.Errorf("deployment.admin.allow_admin: %w", err)
+		}
+		a.Allow = append(a.Allow, p)
 	}
 	return nil
+}
+
+// AdminAddr is where the Admin API listens.
+func (n *Local) AdminAddr() (string, error) {
+	return n.Deployment.Admin.AdminListen.addr(DefaultAdminListen, "deployment.admin.admin_listen")
+}
+
+// ControlAddr is where the control API listens; "" when it is disabled.
+func (n *Local) ControlAddr() (string, error) {
+	if n.APISIX.EnableControl != nil && !*n.APISIX.EnableControl {
+		return "", nil
+	}
+	return n.APISIX.Control.addr(DefaultControlListen, "apisix.control")
+}
+
+// AdminEnabled reports whether this node serves the Admin API: the
+// traditional and control_plane roles do, as in APISIX.
+func (n *Local) AdminEnabled() bool { return n.Deployment.Role != RoleDataPlane }
+
+// ServesTraffic reports whether this node proxies (every role but
+// control_plane).
+func (n *Local) ServesTraffic() bool { return n.Deployment.Role != RoleControlPlane }
+
+// EtcdTimeout is the per-request etcd timeout.
+func (n *Local) EtcdTimeout() time.Duration {
+	if n.Deployment.Etcd.Timeout <= 0 {
+		return DefaultEtcdTimeout
+	}
+	return time.Duration(n.Deployment.Etcd.Timeout * float64(time.Second))
+}
+
+// Keyring returns the data-encryption keyring (APISIX's default unless
+// configured; empty when enable_encrypt_fields is false).
+func (n *Local) Keyring() (*Keyring, error) {
+	de := n.APISIX.DataEncryption
+	if de.EnableEncryptFields != nil && !*de.EnableEncryptFields {
+		return NewKeyring(nil)
+	}
+	if len(de.Keyring) == 0 {
+		return NewKeyring(DefaultKeyring)
+	}
+	return NewKeyring(de.Keyring)
+}
+
+func (l listenAddr) addr(def, what string) (string, error) {
+	if l.Port == 0 && l.IP == "" {
+		return def, nil
+	}
+	ip := l.IP
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil || l.Port < 1 || l.Port > 65535 {
+		return "", fmt.Errorf("%w: %s: bad address %q port %d", ErrInvalid, what, l.IP, l.Port)
+	}
+	return netip.AddrPortFrom(a, uint16(l.Port)).String(), nil
 }
 
 // listenAddr is one node_listen entry: a bare port, or {ip, port}.

@@ -39,12 +39,13 @@ func TestMain(m *testing.M) {
 
 // gatewayProc is a running sluice process.
 type gatewayProc struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	addr string
-	dir  string
-	log  *syncBuffer
-	done chan error
+	t       *testing.T
+	cmd     *exec.Cmd
+	addr    string // the proxy
+	control string // the control API
+	dir     string // holds config.yaml; the process's working directory
+	log     *syncBuffer
+	done    chan error
 }
 
 // syncBuffer collects the process's output.
@@ -80,22 +81,38 @@ func freePort(t testing.TB) int {
 func startStandalone(t *testing.T, extra, routes string, env ...string) *gatewayProc {
 	t.Helper()
 	dir := t.TempDir()
-	port := freePort(t)
-	cfg := fmt.Sprintf("apisix:\n  node_listen:\n    - ip: 127.0.0.1\n      port: %d\n"+
-		"deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n%s", port, extra)
-	writeFile(t, filepath.Join(dir, "config.yaml"), cfg)
 	writeFile(t, filepath.Join(dir, "apisix.yaml"), routes+"\n#END\n")
-	g := &gatewayProc{t: t, addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir, log: &syncBuffer{}, done: make(chan error, 1)}
-	g.cmd = exec.Command(sluiceBin, "run", "-c", filepath.Join(dir, "config.yaml"))
+	return startGateway(t, dir, "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n"+extra, env...)
+}
+
+// startGateway writes config.yaml into dir (the proxy and control API on
+// free ports, then cfg) and runs sluice on it until it listens.
+func startGateway(t *testing.T, dir, cfg string, env ...string) *gatewayProc {
+	t.Helper()
+	port, control := freePort(t), freePort(t)
+	full := fmt.Sprintf("apisix:\n  node_listen:\n    - ip: 127.0.0.1\n      port: %d\n  control:\n    ip: 127.0.0.1\n    port: %d\n%s", port, control, cfg)
+	writeFile(t, filepath.Join(dir, "config.yaml"), full)
+	g := &gatewayProc{t: t, addr: "127.0.0.1:" + strconv.Itoa(port), control: "127.0.0.1:" + strconv.Itoa(control),
+		dir: dir, log: &syncBuffer{}, done: make(chan error, 1)}
+	g.start(env...)
+	return g
+}
+
+// start runs the process on g's config and waits until it listens.
+func (g *gatewayProc) start(env ...string) {
+	g.t.Helper()
+	g.cmd = exec.Command(sluiceBin, "run", "-c", filepath.Join(g.dir, "config.yaml"))
+	g.cmd.Dir = g.dir
 	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
 	g.cmd.Env = append(os.Environ(), env...)
 	if err := g.cmd.Start(); err != nil {
-		t.Fatal(err)
+		g.t.Fatal(err)
 	}
-	go func() { g.done <- g.cmd.Wait() }()
-	t.Cleanup(g.kill)
+	done := make(chan error, 1)
+	g.done = done
+	go func() { done <- g.cmd.Wait() }()
+	g.t.Cleanup(g.kill)
 	g.waitListening()
-	return g
 }
 
 func writeFile(t *testing.T, path, content string) {
@@ -191,4 +208,13 @@ func (g *gatewayProc) threads() int {
 		g.t.Fatal(err)
 	}
 	return len(entries)
+}
+
+func listenLoopback(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }

@@ -1,22 +1,16 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/pprof"
-	"syscall"
 
 	"github.com/sluicegw/sluice/config"
-	"github.com/sluicegw/sluice/engine"
 	cfgsync "github.com/sluicegw/sluice/sync"
-	"github.com/sluicegw/sluice/trie"
 )
 
 // version is set at link time (-ldflags "-X main.version=...").
@@ -25,7 +19,7 @@ var version = "0.1.0-dev"
 const usage = `usage: sluice <command> [flags]
 
 commands:
-  run       run the gateway (-c config.yaml)
+  run       run the gateway (-c config.yaml; without one, on an embedded etcd)
   validate  check config.yaml and the config it points at (-c config.yaml)
   version   print the version
 `
@@ -52,6 +46,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// defaultConfigPath is read when -c is not given, if it exists.
+const defaultConfigPath = "conf/config.yaml"
+
 // commonFlags are shared by run and validate.
 type commonFlags struct {
 	configPath string
@@ -63,7 +60,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (*commonFlags, err
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	f := &commonFlags{}
-	fs.StringVar(&f.configPath, "c", "conf/config.yaml", "path of config.yaml (APISIX format)")
+	fs.StringVar(&f.configPath, "c", "", "path of config.yaml (APISIX format); default "+defaultConfigPath+" if it exists, else built-in defaults (embedded etcd)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	if name == "run" {
 		fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -85,19 +82,42 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
+// loadLocal reads config.yaml. With no -c and no conf/config.yaml it
+// returns the built-in default: a traditional node on an embedded etcd,
+// the zero-setup start.
+func loadLocal(path string) (*config.Local, string, error) {
+	if path == "" {
+		if _, err := os.Stat(defaultConfigPath); err != nil {
+			local, err := config.ParseLocal(nil)
+			if err != nil {
+				return nil, "", err
+			}
+			local.Sluice.EmbeddedEtcd.Enable = true
+			return local, "(built-in defaults)", nil
+		}
+		path = defaultConfigPath
+	}
+	local, err := config.LoadLocal(path)
+	return local, path, err
+}
+
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	f, err := parseFlags("validate", args, stderr)
 	if err != nil {
 		return 2
 	}
-	local, err := config.LoadLocal(f.configPath)
+	local, path, err := loadLocal(f.configPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if err := checkSupported(local); err != nil {
+	if _, err := local.Keyring(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if local.Provider != config.ProviderYAML {
+		fmt.Fprintf(stdout, "%s: ok (config from etcd %v, prefix %s)\n", path, etcdEndpoints(local), local.Deployment.Etcd.Prefix)
+		return 0
 	}
 	data, err := os.ReadFile(local.StandaloneFile())
 	if err != nil {
@@ -111,14 +131,6 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d objects)\n", local.StandaloneFile(), len(changes))
 	return 0
-}
-
-// checkSupported rejects deployments this build cannot run yet.
-func checkSupported(local *config.Local) error {
-	if local.Deployment.Role != config.RoleDataPlane || local.Deployment.RoleDataPlane.ConfigProvider != config.ProviderYAML {
-		return errors.New("sluice: only deployment.role data_plane with role_data_plane.config_provider yaml is supported in this build")
-	}
-	return nil
 }
 
 func cmdRun(args []string, stderr io.Writer) int {
@@ -144,91 +156,15 @@ func cmdRun(args []string, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := runGateway(f, lg); err != nil {
+	local, path, err := loadLocal(f.configPath)
+	if err != nil {
+		lg.Error("sluice did not start", "err", err)
+		return 1
+	}
+	lg.Info("starting", "version", version, "config", path, "role", local.Deployment.Role, "provider", local.Provider)
+	if err := runGateway(local, lg); err != nil {
 		lg.Error("sluice stopped", "err", err)
 		return 1
 	}
 	return 0
-}
-
-func runGateway(f *commonFlags, lg *slog.Logger) error {
-	local, err := config.LoadLocal(f.configPath)
-	if err != nil {
-		return err
-	}
-	if err := checkSupported(local); err != nil {
-		return err
-	}
-	opts := engineOptions(local, lg)
-	mode, err := trie.ParseMode(local.APISIX.Router.HTTP)
-	if err != nil {
-		return err
-	}
-	store := cfgsync.NewStore()
-	src := &cfgsync.YAMLSource{
-		Path:    local.StandaloneFile(),
-		Store:   store,
-		Builder: &cfgsync.Builder{Loops: opts.Loops, Mode: mode},
-		Logger:  lg.With("component", "sync"),
-	}
-	if err := src.Load(); err != nil {
-		return err
-	}
-	srv, err := engine.New(opts, store)
-	if err != nil {
-		return err
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go src.Run(ctx)
-
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve() }()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-	select {
-	case err := <-serveErr:
-		return err
-	case sig := <-sigs:
-		lg.Info("shutting down", "signal", sig.String())
-	}
-	if err := srv.Shutdown(context.Background()); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-serveErr; err != nil {
-		return err
-	}
-	lg.Info("stopped")
-	return nil
-}
-
-// engineOptions maps config.yaml onto engine options.
-func engineOptions(local *config.Local, lg *slog.Logger) engine.Options {
-	h := &local.NginxConfig.HTTP
-	server := "sluice"
-	if local.ServerTokens() {
-		server += "/" + version
-	}
-	opts := engine.Options{
-		Listen:              local.Listen,
-		Loops:               local.Sluice.Loops,
-		ClientHeaderTimeout: h.ClientHeaderTimeout.Duration(),
-		ClientBodyTimeout:   h.ClientBodyTimeout.Duration(),
-		KeepaliveTimeout:    h.KeepaliveTimeout.Duration(),
-		SendTimeout:         h.SendTimeout.Duration(),
-		KeepalivePoolSize:   h.Upstream.Keepalive,
-		KeepaliveRequests:   h.Upstream.KeepaliveRequests,
-		KeepaliveIdle:       h.Upstream.KeepaliveTimeout.Duration(),
-		HighWater:           int(local.Sluice.HighWater),
-		TrustedAddresses:    local.Trusted,
-		ServerHeader:        server,
-		ShutdownGrace:       local.Sluice.ShutdownGrace.Duration(),
-		Logger:              lg.With("component", "engine"),
-	}
-	opts.Limits.MaxBodyBytes = int64(h.ClientMaxBodySize)
-	if opts.Loops <= 0 {
-		opts.Loops = runtime.GOMAXPROCS(0)
-	}
-	return opts
 }

@@ -45,6 +45,13 @@ func TestVersionAndUsage(t *testing.T) {
 	}
 }
 
+func TestValidateEtcdConfig(t *testing.T) {
+	path := writeConf(t, "deployment:\n  etcd:\n    host: [\"http://10.1.1.1:2379\"]\n    prefix: /gw\n", "")
+	if code, out, errs := runCLI("validate", "-c", path); code != 0 || !strings.Contains(out, "config from etcd [http://10.1.1.1:2379], prefix /gw") {
+		t.Fatalf("%d %q %q", code, out, errs)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	good := writeConf(t, standalone, "routes:\n  - uri: /a\n    upstream:\n      nodes:\n        \"127.0.0.1:1\": 1\n#END\n")
 	if code, out, errs := runCLI("validate", "-c", good); code != 0 || !strings.Contains(out, "ok (1 objects") {
@@ -57,6 +64,7 @@ func TestValidate(t *testing.T) {
 		{"ipv6-unbracketed", standalone, "routes:\n  - uri: /a\n    upstream:\n      nodes:\n        \"::1:80\": 1\n#END\n", "IPv6 address must be enclosed"},
 		{"bad-role", "deployment:\n  role: bogus\n", "", "deployment.role"},
 		{"bad-listen", "apisix:\n  node_listen: 99999\n" + standalone, "routes: []\n#END\n", "node_listen"},
+		{"bad-keyring", "apisix:\n  data_encryption:\n    keyring: [tooshort]\n", "", "16 or 32 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errs := runCLI("validate", "-c", writeConf(t, tc.config, tc.routes))

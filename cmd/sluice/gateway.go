@@ -1,0 +1,316 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/sluicegw/sluice/admin"
+	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/engine"
+	cfgsync "github.com/sluicegw/sluice/sync"
+	"github.com/sluicegw/sluice/trie"
+)
+
+// stack runs cleanups in reverse order of registration: what started last
+// stops first (the proxy before the config source, the etcd client before
+// the embedded etcd it talks to).
+type stack []func()
+
+func (s *stack) push(f func()) { *s = append(*s, f) }
+
+func (s stack) unwind() {
+	for i := len(s) - 1; i >= 0; i-- {
+		s[i]()
+	}
+}
+
+// runGateway runs one node until SIGTERM or SIGINT: its config source
+// (etcd, embedded etcd or apisix.yaml), the Admin and control APIs, and the
+// proxy. The proxy port opens only once the first full configuration is
+// loaded, so a starting node never answers 404 for routes that exist.
+func runGateway(local *config.Local, lg *slog.Logger) error {
+	var cleanup stack
+	defer cleanup.unwind()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+
+	keyring, err := local.Keyring()
+	if err != nil {
+		return err
+	}
+	mode, err := trie.ParseMode(local.APISIX.Router.HTTP)
+	if err != nil {
+		return err
+	}
+	opts := engineOptions(local, lg)
+	store := cfgsync.NewStore()
+	builder := &cfgsync.Builder{Loops: opts.Loops, Mode: mode, Keyring: keyring}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	src, err := startSource(ctx, local, lg, store, builder, &cleanup)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-src.ready:
+	case sig := <-sigs:
+		return fmt.Errorf("%s before the first configuration load", sig)
+	case <-time.After(startupTimeout(local)):
+		return fmt.Errorf("no configuration after %v: is etcd at %v reachable? (sluice.startup_timeout)", startupTimeout(local), src.endpoints)
+	}
+	ready := func() bool {
+		select {
+		case <-src.ready:
+			return true
+		default:
+			return false
+		}
+	}
+
+	serveErr := make(chan error, 3)
+	if local.AdminEnabled() {
+		if src.etcd == nil {
+			lg.Warn("no Admin API: with config_provider yaml the config is the file")
+		} else {
+			h := admin.New(adminOptions(local, lg, src, keyring))
+			addr, err := local.AdminAddr()
+			if err != nil {
+				return err
+			}
+			if err := serveHTTP("admin", addr, h, lg, serveErr, &cleanup); err != nil {
+				return err
+			}
+		}
+	}
+	if addr, err := local.ControlAddr(); err != nil {
+		return err
+	} else if addr != "" {
+		if err := serveHTTP("control", addr, &admin.Control{Store: store, Ready: ready}, lg, serveErr, &cleanup); err != nil {
+			return err
+		}
+	}
+
+	var proxy *engine.Server
+	proxyDone := make(chan error, 1)
+	if local.ServesTraffic() {
+		if proxy, err = engine.New(opts, store); err != nil {
+			return err
+		}
+		go func() { proxyDone <- proxy.Serve() }()
+	}
+
+	select {
+	case err := <-proxyDone:
+		return fmt.Errorf("proxy: %w", err)
+	case err := <-serveErr:
+		return err
+	case err := <-src.failed:
+		return err
+	case sig := <-sigs:
+		lg.Info("shutting down", "signal", sig.String())
+	}
+	if proxy != nil {
+		if err := proxy.Shutdown(context.Background()); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		if err := <-proxyDone; err != nil {
+			return fmt.Errorf("proxy: %w", err)
+		}
+	}
+	lg.Info("stopped")
+	return nil
+}
+
+// source is the running config source.
+type source struct {
+	ready     <-chan struct{}
+	failed    <-chan error
+	etcd      *cfgsync.EtcdSource // nil for a yaml source
+	endpoints []string
+	prefix    string
+}
+
+func startSource(ctx context.Context, local *config.Local, lg *slog.Logger, store *cfgsync.Store, b *cfgsync.Builder, cleanup *stack) (*source, error) {
+	slg := lg.With("component", "sync")
+	failed := make(chan error, 1)
+	if local.Provider == config.ProviderYAML {
+		y := &cfgsync.YAMLSource{Path: local.StandaloneFile(), Store: store, Builder: b, Logger: slg}
+		if err := y.Load(); err != nil {
+			return nil, err
+		}
+		go y.Run(ctx)
+		ready := make(chan struct{})
+		close(ready)
+		return &source{ready: ready, failed: failed}, nil
+	}
+	endpoints := etcdEndpoints(local)
+	if emb := local.Sluice.EmbeddedEtcd; emb.Enable {
+		e, err := cfgsync.StartEmbeddedEtcd(cfgsync.EmbeddedOptions{DataDir: emb.DataDir, ClientAddr: emb.ClientListen, PeerAddr: emb.PeerListen})
+		if err != nil {
+			return nil, err
+		}
+		cleanup.push(e.Close)
+		endpoints = []string{e.Endpoint}
+		lg.Info("embedded etcd started", "client_url", e.Endpoint, "data_dir", emb.DataDir)
+		go func() {
+			if err, ok := <-e.Err(); ok && err != nil {
+				failed <- fmt.Errorf("embedded etcd: %w", err)
+			}
+		}()
+	}
+	etcdConf := local.Deployment.Etcd
+	cli, err := cfgsync.DialEtcd(cfgsync.EtcdOptions{Endpoints: endpoints, Username: etcdConf.User, Password: etcdConf.Password})
+	if err != nil {
+		return nil, err
+	}
+	cleanup.push(func() { _ = cli.Close() })
+	es := &cfgsync.EtcdSource{
+		Client:         cli,
+		Prefix:         etcdConf.Prefix,
+		Store:          store,
+		Builder:        b,
+		RequestTimeout: local.EtcdTimeout(),
+		Logger:         slg,
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { es.Run(sctx); close(done) }()
+	cleanup.push(func() { stop(); <-done })
+	lg.Info("syncing config from etcd", "endpoints", endpoints, "prefix", etcdConf.Prefix)
+	return &source{ready: es.Ready(), failed: failed, etcd: es, endpoints: endpoints, prefix: etcdConf.Prefix}, nil
+}
+
+func etcdEndpoints(local *config.Local) []string {
+	if local.Sluice.EmbeddedEtcd.Enable {
+		return []string{"http://" + local.Sluice.EmbeddedEtcd.ClientListen}
+	}
+	return local.Deployment.Etcd.Host
+}
+
+func startupTimeout(local *config.Local) time.Duration {
+	if d := local.Sluice.StartupTimeout.Duration(); d > 0 {
+		return d
+	}
+	return time.Minute
+}
+
+// adminOptions maps deployment.admin onto the Admin API. A key configured
+// empty is replaced by a random one, logged once: there is never an Admin
+// API without a key unless admin_key_required is false.
+func adminOptions(local *config.Local, lg *slog.Logger, src *source, kr *config.Keyring) admin.Options {
+	a := local.Deployment.Admin
+	o := admin.Options{
+		Client:         src.etcd.Client,
+		Prefix:         src.prefix,
+		KeyRequired:    a.AdminKeyRequired == nil || *a.AdminKeyRequired,
+		AllowAdmin:     a.Allow,
+		CORS:           a.EnableAdminCORS == nil || *a.EnableAdminCORS,
+		Keyring:        kr,
+		RequestTimeout: local.EtcdTimeout(),
+		ServerHeader:   serverHeader(local),
+		Logger:         lg.With("component", "admin"),
+	}
+	keys := a.AdminKey
+	if len(keys) == 0 {
+		keys = append(keys, struct {
+			Name string `json:"name"`
+			Key  string `json:"key"`
+			Role string `json:"role"`
+		}{Name: "admin", Role: "admin"})
+	}
+	for _, k := range keys {
+		key := k.Key
+		if key == "" && o.KeyRequired {
+			key = randomKey()
+			lg.Warn("generated an admin key; it is not saved, set deployment.admin.admin_key to keep one", "name", k.Name, "role", k.Role, "key", key)
+		}
+		o.Keys = append(o.Keys, admin.Key{Name: k.Name, Key: key, Role: admin.Role(k.Role)})
+	}
+	return o
+}
+
+// randomKey returns 32 random letters, like APISIX's generated keys.
+func randomKey() string {
+	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	for i := range b {
+		b[i] = letters[int(b[i])%len(letters)]
+	}
+	return string(b)
+}
+
+// serveHTTP listens on addr now (so a busy port fails start-up) and serves
+// h in the background with timeouts on every phase of a request.
+func serveHTTP(name, addr string, h http.Handler, lg *slog.Logger, errs chan<- error, cleanup *stack) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s API: %w", name, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(lg.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("%s API: %w", name, err)
+		}
+	}()
+	cleanup.push(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	lg.Info(name+" API listening", "addr", ln.Addr().String())
+	return nil
+}
+
+func serverHeader(local *config.Local) string {
+	if local.ServerTokens() {
+		return "sluice/" + version
+	}
+	return "sluice"
+}
+
+// engineOptions maps config.yaml onto engine options.
+func engineOptions(local *config.Local, lg *slog.Logger) engine.Options {
+	h := &local.NginxConfig.HTTP
+	opts := engine.Options{
+		Listen:              local.Listen,
+		Loops:               local.Sluice.Loops,
+		ClientHeaderTimeout: h.ClientHeaderTimeout.Duration(),
+		ClientBodyTimeout:   h.ClientBodyTimeout.Duration(),
+		KeepaliveTimeout:    h.KeepaliveTimeout.Duration(),
+		SendTimeout:         h.SendTimeout.Duration(),
+		KeepalivePoolSize:   h.Upstream.Keepalive,
+		KeepaliveRequests:   h.Upstream.KeepaliveRequests,
+		KeepaliveIdle:       h.Upstream.KeepaliveTimeout.Duration(),
+		HighWater:           int(local.Sluice.HighWater),
+		TrustedAddresses:    local.Trusted,
+		ServerHeader:        serverHeader(local),
+		ShutdownGrace:       local.Sluice.ShutdownGrace.Duration(),
+		Logger:              lg.With("component", "engine"),
+	}
+	opts.Limits.MaxBodyBytes = int64(h.ClientMaxBodySize)
+	if opts.Loops <= 0 {
+		opts.Loops = runtime.GOMAXPROCS(0)
+	}
+	return opts
+}

@@ -1,0 +1,82 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseLocalDefaults(t *testing.T) {
+	n, err := ParseLocal(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := n.AdminAddr()
+	control, _ := n.ControlAddr()
+	if n.Deployment.Role != RoleTraditional || n.Provider != ProviderEtcd || !n.AdminEnabled() || !n.ServesTraffic() ||
+		admin != DefaultAdminListen || control != DefaultControlListen ||
+		n.Deployment.Etcd.Host[0] != DefaultEtcdHost || n.Deployment.Etcd.Prefix != "/apisix" ||
+		n.EtcdTimeout() != DefaultEtcdTimeout || n.Deployment.Admin.Allow[0].String() != "127.0.0.0/24" ||
+		n.Listen[0] != "0.0.0.0:9080" {
+		t.Fatalf("defaults: %+v", n)
+	}
+	if kr, err := n.Keyring(); err != nil || kr.Decrypt(kr.Encrypt("x")) != "x" || kr.Encrypt("x") == "x" {
+		t.Fatalf("default keyring: %v", err)
+	}
+}
+
+func TestParseLocal(t *testing.T) {
+	n, err := ParseLocal([]byte(`
+apisix:
+  enable_control: false
+  data_encryption:
+    enable_encrypt_fields: false
+deployment:
+  role: data_plane
+  role_data_plane:
+    config_provider: yaml
+  admin:
+    admin_key:
+      - {name: v, key: k, role: viewer}
+    allow_admin: [10.0.0.0/8, "::1"]
+    admin_listen: {ip: 0.0.0.0, port: 9999}
+  etcd:
+    host: ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]
+    prefix: /gw
+    timeout: 2.5
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := n.AdminAddr()
+	control, _ := n.ControlAddr()
+	if n.Provider != ProviderYAML || n.AdminEnabled() || admin != "0.0.0.0:9999" || control != "" ||
+		len(n.Deployment.Admin.Allow) != 2 || n.Deployment.Etcd.Prefix != "/gw" || n.EtcdTimeout().Seconds() != 2.5 {
+		t.Fatalf("%+v", n)
+	}
+	if kr, _ := n.Keyring(); kr.Encrypt("x") != "x" {
+		t.Fatal("enable_encrypt_fields: false still encrypts")
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"deployment: {role: edge}", `deployment.role "edge"`},
+		{"deployment: {role: data_plane, role_data_plane: {config_provider: json}}", `config_provider "json"`},
+		{"deployment: {role: traditional, role_traditional: {config_provider: yaml}}", "sluice supports etcd"},
+		{"deployment: {admin: {admin_api_version: v2}}", "v3 only"},
+		{"deployment: {admin: {admin_key: [{key: a, role: root}]}}", `role "root"`},
+		{"deployment: {admin: {allow_admin: [nonsense]}}", "allow_admin"},
+		{"deployment: {etcd: {prefix: apisix}}", "must start with /"},
+		{"deployment: {admin: {admin_listen: {port: 70000}}}", "admin_listen"},
+		{"apisix: {data_encryption: {keyring: [short]}}", ""},
+	} {
+		n, err := ParseLocal([]byte(tc.yaml))
+		if err == nil && tc.want == "" {
+			_, err = n.Keyring()
+			tc.want = "16 or 32 bytes"
+		}
+		if err == nil {
+			_, err = n.AdminAddr()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}
