@@ -486,15 +486,19 @@ func (s *Server) checkObject(ctx context.Context, t *target, conf map[string]any
 }
 
 // encryptKeys replaces an ssl's private keys with their encrypted form, as
-// APISIX stores them.
-func encryptKeys(conf map[string]any, kr *config.Keyring) {
+// APISIX stores them; decryptKeys undoes it.
+func encryptKeys(conf map[string]any, kr *config.Keyring) { mapKeys(conf, kr.Encrypt) }
+func decryptKeys(conf map[string]any, kr *config.Keyring) { mapKeys(conf, kr.Decrypt) }
+
+// mapKeys applies f to an ssl's key and keys.
+func mapKeys(conf map[string]any, f func(string) string) {
 	if k, ok := conf["key"].(string); ok {
-		conf["key"] = kr.Encrypt(k)
+		conf["key"] = f(k)
 	}
 	if keys, ok := conf["keys"].([]any); ok {
 		for i, k := range keys {
 			if ks, ok := k.(string); ok {
-				keys[i] = kr.Encrypt(ks)
+				keys[i] = f(ks)
 			}
 		}
 	}
@@ -540,19 +544,6 @@ func (s *Server) patch(ctx context.Context, req *request, t *target) (int, any, 
 		conf["id"] = t.id // a patch cannot rename an object
 	}
 	return s.write(ctx, req, t, conf, resp.Kvs[0].ModRevision, http.StatusOK)
-}
-
-func decryptKeys(conf map[string]any, kr *config.Keyring) {
-	if k, ok := conf["key"].(string); ok {
-		conf["key"] = kr.Decrypt(k)
-	}
-	if keys, ok := conf["keys"].([]any); ok {
-		for i, k := range keys {
-			if ks, ok := k.(string); ok {
-				keys[i] = kr.Decrypt(ks)
-			}
-		}
-	}
 }
 
 // mergePatch applies patch to dst as APISIX's PATCH does: objects merge

@@ -101,16 +101,9 @@ func (r *Route) Normalize() error {
 // ParsePrefix parses an IP or CIDR as APISIX's ip_def accepts; a bare
 // address becomes a full-length prefix.
 func ParsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%w: invalid IP/CIDR %q", ErrInvalid, s)
-		}
-		return p.Masked(), nil
+	p, ok := expr.ParsePrefix(s)
+	if !ok {
+		return netip.Prefix{}, fmt.Errorf("%w: invalid IP or CIDR %q", ErrInvalid, s)
 	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%w: invalid IP %q", ErrInvalid, s)
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
+	return p, nil
 }

@@ -129,42 +129,35 @@ func (e *Expr) MarshalJSON() ([]byte, error) {
 	return e.src, nil
 }
 
+// compileBranch compiles rules joined by one logic operator.
+func compileBranch(l logic, rules []json.RawMessage) (*node, error) {
+	n := &node{logic: l}
+	for _, r := range rules {
+		var sub []json.RawMessage
+		if err := json.Unmarshal(r, &sub); err != nil {
+			return nil, ErrInvalid
+		}
+		k, err := compileRule(sub)
+		if err != nil {
+			return nil, err
+		}
+		n.kids = append(n.kids, k)
+	}
+	return n, nil
+}
+
 func compileRule(rule []json.RawMessage) (*node, error) {
 	if len(rule) == 0 {
 		return nil, ErrRuleTooShort
 	}
 	if isArray(rule[0]) {
-		n := &node{logic: and}
-		for _, r := range rule {
-			var sub []json.RawMessage
-			if err := json.Unmarshal(r, &sub); err != nil {
-				return nil, ErrInvalid
-			}
-			k, err := compileRule(sub)
-			if err != nil {
-				return nil, err
-			}
-			n.kids = append(n.kids, k)
-		}
-		return n, nil
+		return compileBranch(and, rule)
 	}
 	if s, ok := jsonString(rule[0]); ok && isLogic(s) {
 		if len(rule) <= 2 {
 			return nil, ErrRuleTooShort
 		}
-		n := &node{logic: logicOf(s)}
-		for _, r := range rule[1:] {
-			var sub []json.RawMessage
-			if err := json.Unmarshal(r, &sub); err != nil {
-				return nil, ErrInvalid
-			}
-			k, err := compileRule(sub)
-			if err != nil {
-				return nil, err
-			}
-			n.kids = append(n.kids, k)
-		}
-		return n, nil
+		return compileBranch(logicOf(s), rule[1:])
 	}
 	return compileLeaf(rule)
 }
@@ -295,19 +288,28 @@ func parseIPOrCIDR(v value) (netip.Prefix, error) {
 	if v.kind != valString {
 		return netip.Prefix{}, fmt.Errorf("%w: ipmatch: not an IP address", ErrInvalid)
 	}
-	s := string(v.s)
+	p, ok := ParsePrefix(string(v.s))
+	if !ok {
+		return netip.Prefix{}, fmt.Errorf("%w: ipmatch: invalid IP address or CIDR %q", ErrInvalid, v.s)
+	}
+	return p, nil
+}
+
+// ParsePrefix parses an IP address or a CIDR the way APISIX's ip rules
+// read them: a bare address is a full-length prefix, a CIDR is masked.
+func ParsePrefix(s string) (netip.Prefix, bool) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%w: ipmatch: invalid CIDR %q", ErrInvalid, s)
+			return netip.Prefix{}, false
 		}
-		return p.Masked(), nil
+		return p.Masked(), true
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%w: ipmatch: invalid IP address %q", ErrInvalid, s)
+		return netip.Prefix{}, false
 	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
+	return netip.PrefixFrom(a, a.BitLen()), true
 }
 
 func decodeValue(raw json.RawMessage) (value, error) {

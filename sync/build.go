@@ -41,8 +41,10 @@ type Change struct {
 	// Item is the new version; nil means deleted.
 	Item *Item
 	// Obj, when set, is Item already decoded (a file source validates the
-	// whole file before applying any of it).
+	// whole file before applying any of it; see also Builder.Decode).
 	Obj config.Object
+	// skip marks an item Decode found invalid or unchanged.
+	skip bool
 }
 
 // Builder turns changes into snapshots. It keeps the decoded configuration
@@ -157,8 +159,8 @@ const rebuildFraction = 4
 // not mention are deleted, and objects whose ModRev is unchanged are kept
 // without being decoded again.
 //
-// An object that fails validation is skipped and its last good version
-// kept, as APISIX does; problems are returned, one error per object, for
+// Apply sorts and annotates changes in place. An object that fails
+// validation is skipped and its last good version kept, as APISIX does; problems are returned, one error per object, for
 // the source to log. Apply itself never fails: it always yields a
 // consistent snapshot.
 func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, []error) {
@@ -172,15 +174,15 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 	slices.SortStableFunc(changes, func(x, y Change) int {
 		return cmp.Compare(kindOrder(x.Kind), kindOrder(y.Kind))
 	})
-	objs, problems := b.decode(changes, full)
+	problems := b.Decode(changes, full)
 
 	dirty := map[string]struct{}{}
 	listed := map[*config.Kind]map[string]struct{}{}
-	for i, c := range changes {
-		if objs[i] == nil && c.Item != nil {
+	for _, c := range changes {
+		if c.Item != nil && c.Obj == nil {
 			continue // invalid or unchanged: nothing to do
 		}
-		b.store(c, objs[i], dirty, &problems)
+		b.store(c, c.Obj, dirty, &problems)
 		if listed[c.Kind] == nil {
 			listed[c.Kind] = map[string]struct{}{}
 		}
@@ -211,25 +213,31 @@ func (st *state) withDeletions(changes []Change) []Change {
 
 func kindOrder(k *config.Kind) int { return slices.Index(config.Kinds, k) }
 
-// decode decodes every change that needs it, in parallel when there are
-// many (a full load of 100K routes). objs[i] is nil for deletions, for
-// invalid items and for unchanged ones.
-func (b *Builder) decode(changes []Change, full bool) ([]config.Object, []error) {
-	objs := make([]config.Object, len(changes))
-	errs := make([]error, len(changes))
+// Decode decodes every change that needs it, in place, in parallel when
+// there are many (a full load of 100K routes): it sets Obj, or marks the
+// change to be skipped (an invalid item, whose last good version stays; with
+// full, an item whose ModRev is unchanged). Apply calls it for changes it
+// is given undecoded; a source may call it earlier, on part of a listing
+// while it fetches the rest. It returns one error per invalid item. Call it
+// from the goroutine that calls Apply.
+func (b *Builder) Decode(changes []Change, full bool) []error {
+	if b.st == nil {
+		b.st = newState(b.Mode)
+	}
 	var todo []int
-	for i, c := range changes {
+	for i := range changes {
+		c := &changes[i]
 		switch {
-		case c.Item == nil:
-		case c.Obj != nil:
-			objs[i] = c.Obj
-		case full && b.unchanged(c):
+		case c.Item == nil || c.Obj != nil || c.skip:
+		case full && b.unchanged(*c):
+			c.skip = true
 		default:
 			todo = append(todo, i)
 		}
 	}
+	errs := make([]error, len(changes))
 	work := func(i int) {
-		c := changes[i]
+		c := &changes[i]
 		id := c.ID
 		if c.Kind == config.Credentials {
 			id = id[strings.LastIndexByte(id, '/')+1:]
@@ -239,13 +247,14 @@ func (b *Builder) decode(changes []Change, full bool) ([]config.Object, []error)
 			err = b.check(obj)
 		}
 		if err != nil {
+			c.skip = true
 			errs[i] = fmt.Errorf("%s: %s; keeping the last valid version", c.Item.Key, config.Message(err))
 			return
 		}
 		if cred, ok := obj.(*config.Credential); ok {
 			cred.Consumer = c.ID[:strings.IndexByte(c.ID, '/')]
 		}
-		objs[i] = obj
+		c.Obj = obj
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if len(todo) < 512 || workers == 1 {
@@ -274,7 +283,7 @@ func (b *Builder) decode(changes []Change, full bool) ([]config.Object, []error)
 			problems = append(problems, err)
 		}
 	}
-	return objs, problems
+	return problems
 }
 
 func (b *Builder) unchanged(c Change) bool {

@@ -1,0 +1,423 @@
+// Command propagation measures how fast configuration reaches traffic:
+//
+//   - initial load: N routes already in etcd, sluice started; the time until
+//     /status/ready, and sluice's own account of fetch and build;
+//   - propagation: an Admin API write acknowledged → the first request
+//     served by the new config (route created, and route moved to another
+//     upstream), polled through the proxy;
+//   - the serving path's cost: latency of steady traffic on an unrelated
+//     route while changes are applied, against the same traffic with none.
+//
+// It runs a real etcd server (built from the etcd module this repository
+// depends on), the real sluice binary pinned to CPU 0, and upstreams, load
+// and polling pinned to CPU 1.
+//
+//	go run ./bench/propagation -routes 100000 -changes 300
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+const adminKey = "edd1c9f034335f136f87ad84b625c8f1"
+
+func main() {
+	routes := flag.Int("routes", 100_000, "routes loaded before measuring")
+	changes := flag.Int("changes", 300, "Admin API writes to time (half creations, half upstream moves)")
+	loadConns := flag.Int("load", 8, "connections of steady background traffic")
+	out := flag.String("out", "bench/results", "directory for the JSON result")
+	flag.Parse()
+	log.SetFlags(0)
+
+	work, err := os.MkdirTemp("", "sluice-propagation")
+	check(err)
+	defer os.RemoveAll(work)
+	sluiceBin, etcdBin := filepath.Join(work, "sluice"), filepath.Join(work, "etcd")
+	log.Printf("building sluice and etcd...")
+	run("go", "build", "-o", sluiceBin, "./cmd/sluice")
+	run("go", "build", "-o", etcdBin, "go.etcd.io/etcd/server/v3")
+	// This process (upstreams, load, polling) and etcd share CPU 1; sluice
+	// gets CPU 0 to itself.
+	run("taskset", "-a", "-p", "-c", "1", strconv.Itoa(os.Getpid()))
+
+	etcdURL := "http://127.0.0.1:" + freePort()
+	peerURL := "http://127.0.0.1:" + freePort()
+	etcd := start("etcd", "1", etcdBin, "--name", "bench", "--data-dir", filepath.Join(work, "etcd-data"),
+		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
+		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
+		"--initial-cluster", "bench="+peerURL, "--log-level", "error", "--quota-backend-bytes", strconv.Itoa(4<<30))
+	defer stop(etcd)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdURL}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	check(err)
+	defer cli.Close()
+	waitFor("etcd", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := cli.Get(ctx, "x")
+		return err == nil
+	})
+
+	upA, upB := upstream("A"), upstream("B")
+	log.Printf("writing %d routes to etcd...", *routes)
+	loadRoutes(cli, *routes, upA)
+
+	// sluice, on CPU 0.
+	proxyPort, adminPort, controlPort := freePort(), freePort(), freePort()
+	cfg := fmt.Sprintf(`apisix:
+  node_listen: [{ip: 127.0.0.1, port: %s}]
+  control: {ip: 127.0.0.1, port: %s}
+deployment:
+  role: traditional
+  admin:
+    admin_key: [{name: admin, key: %s, role: admin}]
+    admin_listen: {ip: 127.0.0.1, port: %s}
+  etcd:
+    host: [%q]
+sluice:
+  loops: 1
+`, proxyPort, controlPort, adminKey, adminPort, etcdURL)
+	cfgPath := filepath.Join(work, "config.yaml")
+	check(os.WriteFile(cfgPath, []byte(cfg), 0o644))
+	sluiceLog := &logBuffer{}
+	started := time.Now()
+	gw := start("sluice", "0", sluiceBin, "run", "-c", cfgPath)
+	gw.Stderr = sluiceLog
+	check(gw.Start())
+	defer stop(gw)
+	proxy, admin := "http://127.0.0.1:"+proxyPort, "http://127.0.0.1:"+adminPort
+	waitFor("sluice ready", func() bool { return get("http://127.0.0.1:"+controlPort+"/status/ready") == 200 })
+	ready := time.Since(started)
+	fetch, total := loadTimes(sluiceLog.String())
+	log.Printf("initial load of %d routes: ready after %v (sluice: fetch+decode %s, total %s)", *routes, ready.Round(time.Millisecond), fetch, total)
+	if mid := *routes / 2; get(proxy+fmt.Sprintf("/svc%d/api/v1/res%d", mid%100, mid)) != 200 {
+		fatalf("a loaded route does not answer 200")
+	}
+
+	// Background traffic on a loaded route, for the whole run.
+	lat := &latencies{}
+	stopLoad := startLoad(proxy+"/svc3/api/v1/res3", *loadConns, lat)
+	time.Sleep(2 * time.Second) // warm up
+	lat.reset()
+	time.Sleep(5 * time.Second)
+	quiet := lat.reset()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	var created, moved []time.Duration
+	for i := range *changes {
+		path := fmt.Sprintf("/prop/%d", i)
+		if i%2 == 0 {
+			body := fmt.Sprintf(`{"uri": %q, "upstream_id": "a"}`, path)
+			created = append(created, propagate(client, admin+"/apisix/admin/routes/prop-"+strconv.Itoa(i), body, proxy+path, "A"))
+		} else {
+			// Move an existing loaded route to the other upstream.
+			id := strconv.Itoa(i * 17 % *routes)
+			svc := i * 17 % *routes % 100
+			body := fmt.Sprintf(`{"uri": "/svc%d/api/v1/res%s", "methods": ["GET"], "upstream": {"nodes": {%q: 1}}}`, svc, id, upB)
+			moved = append(moved, propagate(client, admin+"/apisix/admin/routes/"+id, body, proxy+fmt.Sprintf("/svc%d/api/v1/res%s", svc, id), "B"))
+		}
+	}
+	busy := lat.reset()
+	stopLoad()
+
+	res := result{
+		Machine:           machine(),
+		Routes:            *routes,
+		ReadyMs:           ms(ready),
+		SluiceFetch:       fetch,
+		SluiceTotal:       total,
+		CreateP50Ms:       ms(pct(created, 50)),
+		CreateP99Ms:       ms(pct(created, 99)),
+		CreateMaxMs:       ms(pct(created, 100)),
+		MoveP50Ms:         ms(pct(moved, 50)),
+		MoveP99Ms:         ms(pct(moved, 99)),
+		MoveMaxMs:         ms(pct(moved, 100)),
+		AllP99Ms:          ms(pct(append(created, moved...), 99)),
+		TrafficQuiet:      summary(quiet),
+		TrafficDuringWork: summary(busy),
+	}
+	log.Printf("propagation (write acknowledged -> first request served), %d writes with %d routes loaded:", *changes, *routes)
+	log.Printf("  new route:      p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.CreateP50Ms, res.CreateP99Ms, res.CreateMaxMs)
+	log.Printf("  route moved:    p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.MoveP50Ms, res.MoveP99Ms, res.MoveMaxMs)
+	log.Printf("background traffic (%d conns) on another route:", *loadConns)
+	log.Printf("  no changes:     %s", res.TrafficQuiet)
+	log.Printf("  during changes: %s", res.TrafficDuringWork)
+	check(os.MkdirAll(*out, 0o755))
+	name := filepath.Join(*out, "propagation-"+time.Now().UTC().Format("20060102T150405Z")+".json")
+	b, _ := json.MarshalIndent(res, "", "  ")
+	check(os.WriteFile(name, append(b, '\n'), 0o644))
+	log.Printf("wrote %s", name)
+}
+
+type result struct {
+	Machine           string  `json:"machine"`
+	Routes            int     `json:"routes"`
+	ReadyMs           float64 `json:"initial_load_ready_ms"`
+	SluiceFetch       string  `json:"sluice_fetch"`
+	SluiceTotal       string  `json:"sluice_total"`
+	CreateP50Ms       float64 `json:"create_p50_ms"`
+	CreateP99Ms       float64 `json:"create_p99_ms"`
+	CreateMaxMs       float64 `json:"create_max_ms"`
+	MoveP50Ms         float64 `json:"move_p50_ms"`
+	MoveP99Ms         float64 `json:"move_p99_ms"`
+	MoveMaxMs         float64 `json:"move_max_ms"`
+	AllP99Ms          float64 `json:"all_p99_ms"`
+	TrafficQuiet      string  `json:"traffic_no_changes"`
+	TrafficDuringWork string  `json:"traffic_during_changes"`
+}
+
+// propagate writes body to url (PUT) and polls probe until its body names
+// want; it returns acknowledgement → first such response.
+func propagate(c *http.Client, url, body, probe, want string) time.Duration {
+	req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader(body))
+	req.Header.Set("X-API-KEY", adminKey)
+	resp, err := c.Do(req)
+	check(err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		fatalf("PUT %s: %d %s", url, resp.StatusCode, b)
+	}
+	acked := time.Now()
+	for {
+		resp, err := c.Get(probe)
+		check(err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && bytes.HasPrefix(b, []byte(want)) {
+			return time.Since(acked)
+		}
+		if time.Since(acked) > 10*time.Second {
+			fatalf("%s never served the change: %d %s", probe, resp.StatusCode, b)
+		}
+	}
+}
+
+// loadRoutes writes n routes and two upstreams straight into etcd, many per
+// transaction.
+func loadRoutes(cli *clientv3.Client, n int, upA string) {
+	ctx := context.Background()
+	_, err := cli.Put(ctx, "/apisix/upstreams/a", fmt.Sprintf(`{"id": "a", "nodes": {%q: 1}, "type": "roundrobin"}`, upA))
+	check(err)
+	const batch = 128 // etcd's default max-txn-ops
+	ops := make([]clientv3.Op, 0, batch)
+	flush := func() {
+		if len(ops) > 0 {
+			_, err := cli.Txn(ctx).Then(ops...).Commit()
+			check(err)
+			ops = ops[:0]
+		}
+	}
+	for i := range n {
+		v := fmt.Sprintf(`{"id": "%d", "uri": "/svc%d/api/v1/res%d", "methods": ["GET"], "upstream_id": "a", "priority": 0, "status": 1}`, i, i%100, i)
+		ops = append(ops, clientv3.OpPut("/apisix/routes/"+strconv.Itoa(i), v))
+		if len(ops) == batch {
+			flush()
+		}
+	}
+	flush()
+}
+
+var loadedRe = regexp.MustCompile(`configuration loaded from etcd.* fetch\+decode=(\S+) total=(\S+)`)
+
+func loadTimes(logText string) (fetch, total string) {
+	m := loadedRe.FindStringSubmatch(logText)
+	if m == nil {
+		return "?", "?"
+	}
+	return m[1], m[2]
+}
+
+// latencies collects request latencies; reset returns and clears them.
+type latencies struct {
+	mu sync.Mutex // guards d
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) reset() []time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := l.d
+	l.d = nil
+	return d
+}
+
+func startLoad(url string, conns int, lat *latencies) (stop func()) {
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			for !done.Load() {
+				t := time.Now()
+				resp, err := c.Get(url)
+				if err != nil {
+					fatalf("background request: %v", err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					fatalf("background request answered %d", resp.StatusCode)
+				}
+				lat.add(time.Since(t))
+			}
+		})
+	}
+	return func() { done.Store(true); wg.Wait() }
+}
+
+func summary(d []time.Duration) string {
+	return fmt.Sprintf("%d requests, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms",
+		len(d), ms(pct(d, 50)), ms(pct(d, 99)), ms(pct(d, 99.9)), ms(pct(d, 100)))
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// upstream answers every request with its name; it runs in this process
+// (CPU 1).
+func upstream(name string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	go func() {
+		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, name) }))
+	}()
+	return ln.Addr().String()
+}
+
+// children are the processes fatalf must not leave behind.
+var children []*exec.Cmd
+
+// start prepares bin pinned to cpu; etcd is started at once, sluice by the
+// caller once its stderr is wired.
+func start(name, cpu, bin string, args ...string) *exec.Cmd {
+	cmd := exec.Command("taskset", append([]string{"-c", cpu, bin}, args...)...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	children = append(children, cmd)
+	if name == "etcd" {
+		check(cmd.Start())
+	}
+	return cmd
+}
+
+func fatalf(format string, args ...any) {
+	for _, c := range children {
+		stop(c)
+	}
+	log.Fatalf(format, args...)
+}
+
+func stop(cmd *exec.Cmd) {
+	if cmd.Process != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+}
+
+func run(name string, args ...string) {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	check(cmd.Run())
+}
+
+func get(url string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func waitFor(what string, cond func() bool) {
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			fatalf("%s: timed out", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func freePort() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+func machine() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return "unknown"
+}
+
+// logBuffer keeps sluice's log and echoes it.
+type logBuffer struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, _ = os.Stderr.Write(p)
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func check(err error) {
+	if err != nil {
+		fatalf("%v", err)
+	}
+}
