@@ -165,3 +165,60 @@ func TestPatchIsCompareAndSwap(t *testing.T) {
 		t.Fatalf("%d PATCHes succeeded but %d labels are stored: a write was lost", ok, len(got.Value.Labels))
 	}
 }
+
+// Paging sorts by creation and counts every match in total.
+func TestListPaging(t *testing.T) {
+	srv, _ := startAdmin(t, nil)
+	for i := range 25 {
+		// Ids in reverse alphabetical order: the pages must follow
+		// creation, not key order.
+		id := strconv.Itoa(99 - i)
+		if code, body := call(t, "PUT", srv.URL+"/apisix/admin/routes/"+id, `{"uri": "/p`+id+`", "plugins": {}}`); code != 201 {
+			t.Fatalf("%d %s", code, body)
+		}
+	}
+	_, body := call(t, "GET", srv.URL+"/apisix/admin/routes?page=2&page_size=10", "")
+	var got struct {
+		Total int `json:"total"`
+		List  []struct {
+			Value struct {
+				ID string `json:"id"`
+			} `json:"value"`
+		} `json:"list"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Total != 25 || len(got.List) != 10 || got.List[0].Value.ID != "89" || got.List[9].Value.ID != "80" {
+		t.Fatalf("page 2: %s", body)
+	}
+	_, body = call(t, "GET", srv.URL+"/apisix/admin/routes?page=3&page_size=10", "")
+	if err := json.Unmarshal([]byte(body), &got); err != nil || len(got.List) != 5 {
+		t.Fatalf("page 3: %s", body)
+	}
+}
+
+// The schema endpoint serves the schema the Admin API validates with.
+func TestSchemaEndpoint(t *testing.T) {
+	srv, _ := startAdmin(t, nil)
+	code, body := call(t, "GET", srv.URL+"/apisix/admin/schema/route", "")
+	var sch struct {
+		Properties map[string]struct {
+			Items struct {
+				Enum []string `json:"enum"`
+			} `json:"items"`
+		} `json:"properties"`
+		AdditionalProperties *bool `json:"additionalProperties"`
+	}
+	if err := json.Unmarshal([]byte(body), &sch); err != nil || code != 200 {
+		t.Fatalf("%d %v %.200s", code, err, body)
+	}
+	if m := sch.Properties["methods"].Items.Enum; len(m) != 10 || m[9] != "PURGE" || sch.AdditionalProperties == nil || *sch.AdditionalProperties {
+		t.Fatalf("route schema: %.300s", body)
+	}
+	for _, name := range []string{"service", "upstream", "consumer", "credential", "consumer_group", "plugin_config", "global_rule", "ssl"} {
+		if code, _ := call(t, "GET", srv.URL+"/apisix/admin/schema/"+name, ""); code != 200 {
+			t.Errorf("schema/%s: %d", name, code)
+		}
+	}
+}

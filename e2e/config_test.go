@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -47,6 +48,23 @@ func TestAdminWritesReachTraffic(t *testing.T) {
 	must("PUT", "/apisix/admin/upstreams/u1", fmt.Sprintf(`{"nodes": {%q: 1}}`, a), 201)
 	must("PUT", "/apisix/admin/routes/1", `{"uri": "/hello", "upstream_id": "u1"}`, 201)
 	g.waitServes("/hello", 200, "a /hello")
+	// The control API shows what this node serves.
+	for path, want := range map[string]string{
+		"/v1/routes":      `"key":"/apisix/routes/1"`,
+		"/v1/route/1":     `"upstream_id":"u1"`,
+		"/v1/upstream/u1": a,
+		"/v1/services":    `[]`,
+	} {
+		resp, err := http.Get("http://" + g.control + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("control %s: %d %s, want %q", path, resp.StatusCode, b, want)
+		}
+	}
 
 	must("PUT", "/apisix/admin/upstreams/u1", fmt.Sprintf(`{"nodes": {%q: 1}}`, b), 200)
 	g.waitServes("/hello", 200, "b /hello")
