@@ -44,12 +44,23 @@ func chaosUpstream(c net.Conn) {
 	}
 }
 
-func openFDs(t *testing.T) int {
+func openFDs(t *testing.T) int { return len(fdTargets(t)) }
+
+// fdTargets lists what the process's file descriptors point at, so a
+// leak report can say what leaked.
+func fdTargets(t *testing.T) []string {
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Skip("no /proc/self/fd")
 	}
-	return len(entries)
+	var out []string
+	for _, e := range entries {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err == nil {
+			out = append(out, e.Name()+"->"+target)
+		}
+	}
+	return out
 }
 
 // TestNoLeaksUnderChaos runs 100k requests mixing clean keep-alive traffic
@@ -71,7 +82,8 @@ func TestNoLeaksUnderChaos(t *testing.T) {
         %q: 1
 `, dead, up.addr), Options{KeepaliveRequests: 100})
 
-	fdsBefore := openFDs(t)
+	fdsAtStart := fdTargets(t)
+	fdsBefore := len(fdsAtStart)
 	goroutinesBefore := runtime.NumGoroutine()
 
 	var (
@@ -181,7 +193,13 @@ func TestNoLeaksUnderChaos(t *testing.T) {
 	_ = up.ln.Close()
 	up.closeAll()
 	waitFor(t, "upstream connections to close", func() bool { return stats.UpstreamsOpen.Load() == 0 })
-	waitFor(t, "file descriptors to return", func() bool { return openFDs(t) <= fdsBefore })
+	deadline := time.Now().Add(10 * time.Second)
+	for openFDs(t) > fdsBefore {
+		if time.Now().After(deadline) {
+			t.Fatalf("file descriptors did not return: %d at start %v, now %v", fdsBefore, fdsAtStart, fdTargets(t))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	waitFor(t, "goroutines to return", func() bool { return runtime.NumGoroutine() <= goroutinesBefore })
 	t.Logf("requests %d, dials %d", stats.Requests.Load(), stats.Dials.Load())
 }

@@ -1,18 +1,3 @@
-// Command propagation measures how fast configuration reaches traffic:
-//
-//   - initial load: N routes already in etcd, sluice started; the time until
-//     /status/ready, and sluice's own account of fetch and build;
-//   - propagation: an Admin API write acknowledged → the first request
-//     served by the new config (route created, and route moved to another
-//     upstream), polled through the proxy;
-//   - the serving path's cost: latency of steady traffic on an unrelated
-//     route while changes are applied, against the same traffic with none.
-//
-// It runs a real etcd server (built from the etcd module this repository
-// depends on), the real sluice binary pinned to CPU 0, and upstreams, load
-// and polling pinned to CPU 1.
-//
-//	go run ./bench/propagation -routes 100000 -changes 300
 package main
 
 import (
@@ -23,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"os"
@@ -49,13 +33,12 @@ func main() {
 	loadConns := flag.Int("load", 8, "connections of steady background traffic")
 	out := flag.String("out", "bench/results", "directory for the JSON result")
 	flag.Parse()
-	log.SetFlags(0)
 
 	work, err := os.MkdirTemp("", "sluice-propagation")
 	check(err)
 	defer os.RemoveAll(work)
 	sluiceBin, etcdBin := filepath.Join(work, "sluice"), filepath.Join(work, "etcd")
-	log.Printf("building sluice and etcd...")
+	say("building sluice and etcd...")
 	run("go", "build", "-o", sluiceBin, "./cmd/sluice")
 	run("go", "build", "-o", etcdBin, "go.etcd.io/etcd/server/v3")
 	// This process (upstreams, load, polling) and etcd share CPU 1; sluice
@@ -80,7 +63,7 @@ func main() {
 	})
 
 	upA, upB := upstream("A"), upstream("B")
-	log.Printf("writing %d routes to etcd...", *routes)
+	say("writing %d routes to etcd...", *routes)
 	loadRoutes(cli, *routes, upA)
 
 	// sluice, on CPU 0.
@@ -110,7 +93,7 @@ sluice:
 	waitFor("sluice ready", func() bool { return get("http://127.0.0.1:"+controlPort+"/status/ready") == 200 })
 	ready := time.Since(started)
 	fetch, total := loadTimes(sluiceLog.String())
-	log.Printf("initial load of %d routes: ready after %v (sluice: fetch+decode %s, total %s)", *routes, ready.Round(time.Millisecond), fetch, total)
+	say("initial load of %d routes: ready after %v (sluice: fetch+decode %s, total %s)", *routes, ready.Round(time.Millisecond), fetch, total)
 	if mid := *routes / 2; get(proxy+fmt.Sprintf("/svc%d/api/v1/res%d", mid%100, mid)) != 200 {
 		fatalf("a loaded route does not answer 200")
 	}
@@ -157,17 +140,17 @@ sluice:
 		TrafficQuiet:      summary(quiet),
 		TrafficDuringWork: summary(busy),
 	}
-	log.Printf("propagation (write acknowledged -> first request served), %d writes with %d routes loaded:", *changes, *routes)
-	log.Printf("  new route:      p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.CreateP50Ms, res.CreateP99Ms, res.CreateMaxMs)
-	log.Printf("  route moved:    p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.MoveP50Ms, res.MoveP99Ms, res.MoveMaxMs)
-	log.Printf("background traffic (%d conns) on another route:", *loadConns)
-	log.Printf("  no changes:     %s", res.TrafficQuiet)
-	log.Printf("  during changes: %s", res.TrafficDuringWork)
+	say("propagation (write acknowledged -> first request served), %d writes with %d routes loaded:", *changes, *routes)
+	say("  new route:      p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.CreateP50Ms, res.CreateP99Ms, res.CreateMaxMs)
+	say("  route moved:    p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.MoveP50Ms, res.MoveP99Ms, res.MoveMaxMs)
+	say("background traffic (%d conns) on another route:", *loadConns)
+	say("  no changes:     %s", res.TrafficQuiet)
+	say("  during changes: %s", res.TrafficDuringWork)
 	check(os.MkdirAll(*out, 0o755))
 	name := filepath.Join(*out, "propagation-"+time.Now().UTC().Format("20060102T150405Z")+".json")
 	b, _ := json.MarshalIndent(res, "", "  ")
 	check(os.WriteFile(name, append(b, '\n'), 0o644))
-	log.Printf("wrote %s", name)
+	say("wrote %s", name)
 }
 
 type result struct {
@@ -340,8 +323,12 @@ func fatalf(format string, args ...any) {
 	for _, c := range children {
 		stop(c)
 	}
-	log.Fatalf(format, args...)
+	say(format, args...)
+	os.Exit(1)
 }
+
+// say prints one line of the report to stderr.
+func say(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
 func stop(cmd *exec.Cmd) {
 	if cmd.Process != nil {
