@@ -5,7 +5,9 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"maps"
 )
 
 // DefaultKeyring is APISIX's default apisix.data_encryption.keyring: data an
@@ -84,4 +86,75 @@ func unpad(b []byte) ([]byte, bool) {
 		}
 	}
 	return b[:len(b)-n], true
+}
+
+// encryptedPluginFields are the conf fields APISIX stores encrypted, per
+// plugin (each plugin's encrypt_fields).
+var encryptedPluginFields = map[string][]string{
+	"key-auth":    {"key"},
+	"basic-auth":  {"password"},
+	"jwt-auth":    {"secret", "private_key"},
+	"hmac-auth":   {"secret_key"},
+	"csrf":        {"key"},
+	"limit-count": {"redis_password"},
+	"limit-req":   {"redis_password"},
+	"limit-conn":  {"redis_password"},
+	"ldap-auth":   {"bind_password"},
+}
+
+// DecryptPlugins returns p with the fields APISIX stores encrypted
+// decrypted, so what an APISIX control plane wrote reads as plain
+// configuration; p itself is not modified. A conf that is not an object is
+// left alone (validation reports it).
+func (kr *Keyring) DecryptPlugins(p Plugins) Plugins {
+	var out Plugins
+	for name, raw := range p {
+		fields := encryptedPluginFields[name]
+		if len(fields) == 0 {
+			continue
+		}
+		var conf map[string]json.RawMessage
+		if json.Unmarshal(raw, &conf) != nil {
+			continue
+		}
+		changed := false
+		for _, f := range fields {
+			var v string
+			if json.Unmarshal(conf[f], &v) != nil {
+				continue
+			}
+			if plain := kr.Decrypt(v); plain != v {
+				conf[f], _ = json.Marshal(plain)
+				changed = true
+			}
+		}
+		if !changed {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(p)
+		}
+		out[name], _ = json.Marshal(conf)
+	}
+	if out == nil {
+		return p
+	}
+	return out
+}
+
+// DecryptSecrets decrypts, in place, the encrypted plugin fields of a
+// freshly decoded object (one not yet shared with anything).
+func DecryptSecrets(obj Object, kr *Keyring) {
+	switch o := obj.(type) {
+	case *Route:
+		o.Plugins = kr.DecryptPlugins(o.Plugins)
+	case *Service:
+		o.Plugins = kr.DecryptPlugins(o.Plugins)
+	case *Consumer:
+		o.Plugins = kr.DecryptPlugins(o.Plugins)
+	case *Credential:
+		o.Plugins = kr.DecryptPlugins(o.Plugins)
+	case *PluginSet:
+		o.Plugins = kr.DecryptPlugins(o.Plugins)
+	}
 }

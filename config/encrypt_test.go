@@ -1,6 +1,10 @@
 package config
 
-import "testing"
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+)
 
 // The ciphertexts were made with openssl, independently of this code:
 //
@@ -41,5 +45,29 @@ func TestKeyringRejectsBadKeys(t *testing.T) {
 	}
 	if got := kr.Encrypt("x"); got != "x" {
 		t.Errorf("an empty keyring encrypted: %q", got)
+	}
+}
+
+func TestDecryptPluginsReadsAPISIXSecrets(t *testing.T) {
+	kr, _ := NewKeyring(DefaultKeyring)
+	p := Plugins{
+		"key-auth":      json.RawMessage(`{"key": "s+PSqXUVJTsTIzWQ1xk1QahhywKxk3pzvWko/VIDzOLHMlbssLkJzQFuzFWVXRAH"}`),
+		"basic-auth":    json.RawMessage(`{"username": "u", "password": "plain, written before encryption"}`),
+		"proxy-rewrite": json.RawMessage(`{"uri": "/x"}`),
+	}
+	got := kr.DecryptPlugins(p)
+	var ka struct{ Key string }
+	if err := json.Unmarshal(got["key-auth"], &ka); err != nil || ka.Key != "edd1c9f034335f136f87ad84b625c8f1" {
+		t.Fatalf("key-auth key: %q %v", ka.Key, err)
+	}
+	if string(got["basic-auth"]) != string(p["basic-auth"]) || string(got["proxy-rewrite"]) != `{"uri": "/x"}` {
+		t.Fatalf("untouched confs changed: %s", got)
+	}
+	if string(p["key-auth"]) == string(got["key-auth"]) {
+		t.Fatal("the input was not copied")
+	}
+	var nothing Plugins = Plugins{"basic-auth": p["basic-auth"]}
+	if fmt.Sprintf("%p", kr.DecryptPlugins(nothing)) != fmt.Sprintf("%p", nothing) {
+		t.Fatal("a map with nothing to decrypt was copied")
 	}
 }

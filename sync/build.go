@@ -291,9 +291,11 @@ func (b *Builder) unchanged(c Change) bool {
 	return old != nil && c.Item.ModRev != 0 && old.item.ModRev == c.Item.ModRev
 }
 
-// check is validation that needs more than the object: an ssl's keys must
-// decrypt and pair with its certificates.
+// check is what needs more than the object: an ssl's keys must decrypt and
+// pair with its certificates; plugin fields APISIX stores encrypted are
+// decrypted.
 func (b *Builder) check(obj config.Object) error {
+	config.DecryptSecrets(obj, b.Keyring)
 	if s, ok := obj.(*config.SSL); ok {
 		_, err := s.Certificates(b.Keyring)
 		return err

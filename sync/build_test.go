@@ -354,3 +354,24 @@ plugins: [{name: key-auth}]
 		t.Fatalf("ids: %s", got)
 	}
 }
+
+// A consumer credential an APISIX control plane wrote, its key-auth key
+// encrypted with the default keyring, is read in plain text.
+func TestApplyDecryptsAPISIXSecrets(t *testing.T) {
+	kr, err := config.NewKeyring(config.DefaultKeyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Builder{Loops: 1, Mode: trie.URI, Keyring: kr}
+	_, problems := b.Apply(1, []Change{
+		put(config.Consumers, "jack", 1, `{"username": "jack"}`),
+		put(config.Credentials, "jack/c1", 2, `{"plugins": {"key-auth": {"key": "s+PSqXUVJTsTIzWQ1xk1QahhywKxk3pzvWko/VIDzOLHMlbssLkJzQFuzFWVXRAH"}}}`),
+	}, true)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	cred := b.st.objs[config.Credentials]["jack/c1"].obj.(*config.Credential)
+	if cred.Consumer != "jack" || !strings.Contains(string(cred.Plugins["key-auth"]), `"edd1c9f034335f136f87ad84b625c8f1"`) {
+		t.Fatalf("credential %+v: %s", cred, cred.Plugins["key-auth"])
+	}
+}
