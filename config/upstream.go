@@ -90,8 +90,6 @@ type Upstream struct {
 // for determinism (map form by address, array form in given order).
 type Nodes []Node
 
-var hostPattern = regexp.MustCompile(`^\*?[0-9a-zA-Z-._\[\]:]+$`)
-
 // UnmarshalJSON accepts both node forms.
 func (ns *Nodes) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)

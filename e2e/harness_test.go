@@ -188,28 +188,6 @@ func (g *gatewayProc) rssBytes() int64 {
 	return 0
 }
 
-// openFDs counts the process's open file descriptors.
-func (g *gatewayProc) openFDs() int {
-	g.t.Helper()
-	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", g.cmd.Process.Pid))
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	return len(entries)
-}
-
-// threads counts the process's OS threads (goroutines are not visible from
-// outside; a goroutine leak that blocks threads shows here, and fds and
-// connections are counted separately).
-func (g *gatewayProc) threads() int {
-	g.t.Helper()
-	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", g.cmd.Process.Pid))
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	return len(entries)
-}
-
 func listenLoopback(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

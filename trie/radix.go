@@ -336,22 +336,3 @@ func commonPrefix(a, b string) int {
 	}
 	return i
 }
-
-// nodes counts the tree's nodes (for memory reports and tests).
-func (r *radix[V]) nodes() int {
-	if r.root == nil {
-		return 0
-	}
-	var count func(n *rnode[V]) int
-	count = func(n *rnode[V]) int {
-		c := 1
-		kids := n.children()
-		for i := range kids {
-			if kids[i].lablen > 0 {
-				c += count(&kids[i])
-			}
-		}
-		return c
-	}
-	return count(r.root)
-}
