@@ -21,6 +21,7 @@ const (
 	phaseIdle    phase = iota // between requests, no byte of the next yet
 	phaseHead                 // part of a request head received
 	phaseProxy                // request dispatched; exchange in progress
+	phaseDiscard              // response sent; reading and dropping the rest of the request body
 	phaseClosing              // closing once the outbound buffer drains
 )
 
@@ -39,10 +40,11 @@ type clientConn struct {
 	gen          uint32
 	lprev, lnext *clientConn // the loop's list of clients
 
-	depth  int  // handlers on the stack
-	closed bool // gnet closed the connection: c must not be used
-	upLost bool // the upstream closed during a handler; handled in leave
-	again  bool // buffered bytes may hold another request; parsed in leave
+	depth     int  // handlers on the stack
+	closed    bool // gnet closed the connection: c must not be used
+	upLost    bool // the upstream closed during a handler; handled in leave
+	lingering bool // write side shut; dropping input until the client closes
+	again     bool // buffered bytes may hold another request; parsed in leave
 
 	remote     netip.Addr
 	remotePort int
@@ -69,6 +71,7 @@ type clientConn struct {
 	headSent bool // request head on an established upstream; input discarded up to it
 	held     int  // client input written upstream but kept until the connect completes
 	bodySeen int64
+	dropped  int64 // request body bytes read and dropped after the response (phaseDiscard)
 
 	up      *upConn // upstream the exchange runs on
 	pending *upConn // upstream being dialled
@@ -98,6 +101,7 @@ const (
 	timerKeepalive                    // keepalive_timeout
 	timerBody                         // client_body_timeout
 	timerSend                         // send_timeout (response or lingering close)
+	timerDiscard                      // Options.DiscardTimeout: the rest of a body after the response
 )
 
 // maxRetryCopy bounds the request bytes kept for a retry on a stale pooled
@@ -128,7 +132,7 @@ func (l *loop) openClient(c gnet.Conn) {
 		}
 	}
 	cc.phase = phaseIdle
-	cc.closed = false
+	cc.closed, cc.lingering = false, false
 	cc.resetExchange()
 	cc.lprev, cc.lnext = l.clients.lprev, &l.clients
 	l.clients.lprev.lnext = cc
@@ -194,7 +198,7 @@ func (cc *clientConn) resetExchange() {
 	cc.scan.Reset()
 	cc.route, cc.globals = nil, nil
 	cc.tried, cc.attempts = 0, 0
-	cc.bodyDone, cc.headSent, cc.held, cc.bodySeen = false, false, 0, 0
+	cc.bodyDone, cc.headSent, cc.held, cc.bodySeen, cc.dropped = false, false, 0, 0, 0
 	cc.respStarted, cc.headPending, cc.dechunk, cc.closeAfter, cc.upPaused = false, false, false, false, false
 	cc.canRetry, cc.retried = false, false
 	cc.headEnd, cc.headOff = 0, 0
@@ -208,7 +212,7 @@ func (cc *clientConn) armTimer(kind clientTimer, d time.Duration) {
 func (cc *clientConn) onTimeout() {
 	cc.enter()
 	switch cc.timerKind {
-	case timerHeader, timerKeepalive, timerBody, timerSend:
+	case timerHeader, timerKeepalive, timerBody, timerSend, timerDiscard:
 		// nginx closes without a response for these (its 408 is never sent).
 		cc.closeNow()
 	}
@@ -226,6 +230,8 @@ func (cc *clientConn) onReadable() {
 			return
 		}
 		cc.holdInput()
+	case phaseDiscard:
+		cc.discardBody()
 	case phaseClosing:
 		_, _ = cc.c.Discard(-1) // whatever arrives while closing is ignored
 	}
@@ -255,7 +261,7 @@ func (cc *clientConn) onClosed() { cc.closed = true }
 func (cc *clientConn) onDrained() {
 	switch {
 	case cc.phase == phaseClosing:
-		cc.closeNow()
+		cc.lingerOrClose()
 	case cc.upPaused && cc.up != nil:
 		cc.upPaused = false
 		cc.l.wheel.cancel(&cc.timer)
@@ -667,7 +673,7 @@ func (cc *clientConn) reply(r *http1.Reply) {
 		return
 	}
 	cc.detachUpstream()
-	if !cc.settleInput() || !cc.req.KeepAlive || cc.l.s.draining.Load() {
+	if (!cc.settleInput() && !cc.canDiscard()) || !cc.req.KeepAlive || cc.l.s.draining.Load() {
 		cc.closeAfter = true
 	}
 	r.Close = r.Close || cc.closeAfter
@@ -686,9 +692,11 @@ func (cc *clientConn) reply(r *http1.Reply) {
 
 // settleInput consumes the current request's bytes that are still buffered
 // because they never reached an established upstream (the gateway answers
-// itself, or the connect failed): the head, and the body when all of it is
-// here. It reports whether the whole request was consumed; if not, the
-// connection cannot be reused (its next bytes are body, not a request).
+// itself, or the connect failed): the head, and as much of the body as is
+// here. It reports whether the whole request was consumed; if not, the rest
+// of the body is still to come and must never be read as a request
+// (canDiscard says whether it can be read and dropped, else the connection
+// closes after the response).
 func (cc *clientConn) settleInput() bool {
 	if cc.headEnd == 0 {
 		return false // the head did not parse: the input cannot be framed
@@ -698,19 +706,68 @@ func (cc *clientConn) settleInput() bool {
 	}
 	buf, _ := cc.c.Peek(-1)
 	end := max(cc.held, cc.headEnd)
-	if !cc.bodyDone && end <= len(buf) {
+	if end > len(buf) {
+		return false
+	}
+	if !cc.bodyDone {
 		n, err := cc.frameRequestBody(buf[end:])
 		if err != nil {
+			cc.headEnd = 0 // unframable: only closing is safe
 			return false
 		}
 		end += n
 	}
-	if !cc.bodyDone {
-		return false
-	}
 	_, _ = cc.c.Discard(end)
 	cc.held = 0
-	return true
+	cc.headSent = true // the input no longer holds the head
+	return cc.bodyDone
+}
+
+// canDiscard reports whether the rest of an unfinished request body can be
+// read and dropped after the response (nginx's discard_request_body), so the
+// connection stays usable: the body is framed, not larger than
+// Options.DiscardLimit when its length is known, and the client is not
+// holding it back for a 100 Continue that will never come.
+func (cc *clientConn) canDiscard() bool {
+	if cc.headEnd == 0 || !cc.headSent || cc.bodyDone {
+		return cc.bodyDone
+	}
+	if cc.req.Expect100 && cc.bodySeen == 0 {
+		return false
+	}
+	switch cc.req.Body {
+	case http1.BodyLength:
+		return cc.reqBody.Remaining() <= cc.l.s.opts.DiscardLimit
+	case http1.BodyChunked:
+		return true // bounded as it goes (discardBody)
+	}
+	return false
+}
+
+// discardBody reads and drops request body bytes after the response went
+// out. The connection is closed if the body breaks its framing or exceeds
+// Options.DiscardLimit; once it ends, the next request may follow.
+func (cc *clientConn) discardBody() {
+	buf, _ := cc.c.Peek(-1)
+	n := 0
+	for n < len(buf) && !cc.reqBody.Done() {
+		used, _, err := cc.reqBody.Next(buf[n:])
+		if err != nil {
+			cc.closeNow()
+			return
+		}
+		n += used
+	}
+	_, _ = cc.c.Discard(n)
+	cc.dropped += int64(n)
+	if cc.dropped > cc.l.s.opts.DiscardLimit {
+		cc.closeNow()
+		return
+	}
+	if cc.reqBody.Done() {
+		cc.bodyDone = true
+		cc.nextRequest()
+	}
 }
 
 // replyError answers with the gateway's HTML error page for status.
@@ -742,8 +799,9 @@ func (cc *clientConn) detachUpstream() {
 	}
 }
 
-// finishExchange ends the current request: close, or get ready for the next
-// one (which may already be buffered: pipelining).
+// finishExchange ends the current request: close, drop the rest of its
+// body, or get ready for the next one (which may already be buffered:
+// pipelining). Body bytes are never parsed as a request.
 func (cc *clientConn) finishExchange() {
 	cc.runPhases(plugin.Log)
 	cc.l.s.stats.Requests.Add(1)
@@ -751,6 +809,24 @@ func (cc *clientConn) finishExchange() {
 		cc.closeGraceful()
 		return
 	}
+	if !cc.bodyDone {
+		// The response ended before the request body (an upstream's early
+		// 401 or 413): what the client still sends is body, not requests.
+		if !cc.canDiscard() {
+			cc.closeGraceful()
+			return
+		}
+		cc.phase = phaseDiscard
+		cc.armTimer(timerDiscard, cc.l.s.opts.DiscardTimeout)
+		cc.resumeInput()
+		cc.discardBody()
+		return
+	}
+	cc.nextRequest()
+}
+
+// nextRequest readies the connection for its next request.
+func (cc *clientConn) nextRequest() {
 	cc.resetExchange()
 	cc.phase = phaseIdle
 	cc.resumeInput()
@@ -766,12 +842,33 @@ func (cc *clientConn) closeGraceful() {
 	if cc.closed {
 		return
 	}
+	cc.phase = phaseClosing
 	if cc.c.OutboundBuffered() == 0 {
+		cc.lingerOrClose()
+		return
+	}
+	cc.armTimer(timerSend, cc.l.s.opts.SendTimeout)
+}
+
+// lingerOrClose closes a connection whose response is out. If the client
+// may still be sending (a request body the gateway stopped reading),
+// closing at once would make the kernel answer its bytes with a reset,
+// which can destroy the response before the client reads it; so, as
+// nginx's lingering close, the write side is shut and input is read and
+// dropped until the client closes or Options.DiscardTimeout passes.
+func (cc *clientConn) lingerOrClose() {
+	if cc.bodyDone || cc.lingering {
 		cc.closeNow()
 		return
 	}
-	cc.phase = phaseClosing
-	cc.armTimer(timerSend, cc.l.s.opts.SendTimeout)
+	if err := shutdownWrite(cc.c.Fd()); err != nil {
+		cc.closeNow()
+		return
+	}
+	cc.lingering = true
+	_, _ = cc.c.Discard(-1)
+	cc.resumeInput()
+	cc.armTimer(timerDiscard, cc.l.s.opts.DiscardTimeout)
 }
 
 // closeNow closes the client connection; OnClose runs inside this call.

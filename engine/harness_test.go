@@ -208,7 +208,7 @@ func (u *rawUpstream) closeAll() {
 	}
 }
 
-func startRawUpstream(t *testing.T, serve func(c net.Conn)) *rawUpstream {
+func startRawUpstream(t testing.TB, serve func(c net.Conn)) *rawUpstream {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -22,6 +22,8 @@ const (
 	DefaultKeepaliveIdle       = 60 * time.Second // idle upstream connection lifetime
 	DefaultHighWater           = 256 << 10        // outbound bytes before the producing side is paused
 	DefaultMaxBufferedInput    = 64 << 10         // client bytes held while a request is in flight
+	DefaultDiscardLimit        = 1 << 20          // request body bytes read and dropped after an early response
+	DefaultDiscardTimeout      = 5 * time.Second  // time allowed for that (nginx lingering_timeout)
 	DefaultShutdownGrace       = 10 * time.Second
 	DefaultTick                = 100 * time.Millisecond
 	DefaultDialers             = 64
@@ -66,6 +68,15 @@ type Options struct {
 	// reading from the client pauses.
 	MaxBufferedInput int
 
+	// DiscardLimit and DiscardTimeout bound how much of a request body the
+	// gateway reads and drops when the response ends first (an upstream's
+	// early 401 or 413, a gateway error page): up to DiscardLimit bytes
+	// within DiscardTimeout keep the connection usable; beyond either, or
+	// when the rest is known to be larger, the connection is closed. Body
+	// bytes are never read as the next request.
+	DiscardLimit   int64
+	DiscardTimeout time.Duration
+
 	// TrustedAddresses are peers whose X-Forwarded-Proto/Host/Port are kept
 	// (APISIX apisix.trusted_addresses); for others they are overwritten.
 	TrustedAddresses []netip.Prefix
@@ -103,6 +114,10 @@ func (o Options) withDefaults() Options {
 	def(&o.UpstreamTimeout, DefaultUpstreamTimeout)
 	def(&o.KeepaliveIdle, DefaultKeepaliveIdle)
 	def(&o.ShutdownGrace, DefaultShutdownGrace)
+	def(&o.DiscardTimeout, DefaultDiscardTimeout)
+	if o.DiscardLimit <= 0 {
+		o.DiscardLimit = DefaultDiscardLimit
+	}
 	def(&o.Tick, DefaultTick)
 	if o.KeepalivePoolSize == 0 {
 		o.KeepalivePoolSize = DefaultKeepalivePoolSize

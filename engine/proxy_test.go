@@ -568,9 +568,26 @@ func TestGeneratedRepliesConsumeTheirRequest(t *testing.T) {
 			c.expectQuiet()
 		})
 	}
-	t.Run("body-not-here-closes", func(t *testing.T) {
+	t.Run("rest-of-body-dropped", func(t *testing.T) {
+		// The body is still coming when the 404 goes out: its rest is
+		// read and dropped, never parsed as a request.
 		c := g.dial()
-		c.send("POST /nowhere HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+		live := "GET /live HTTP/1.1\r\nHost: a\r\n\r\n"
+		c.send(fmt.Sprintf("POST /nowhere HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%s", len(live), live[:5]))
+		if resp, _ := c.response("POST"); resp.StatusCode != 404 || resp.Close {
+			t.Fatalf("%d close=%v", resp.StatusCode, resp.Close)
+		}
+		c.send(live[5:] + live)
+		if resp, body := c.response("GET"); resp.StatusCode != 200 || body != "/live" {
+			t.Fatalf("second: %d %q", resp.StatusCode, body)
+		}
+		c.expectQuiet()
+	})
+	t.Run("expect-continue-closes", func(t *testing.T) {
+		// The client waits for a 100 Continue that a final answer replaces:
+		// whatever it sends next is ambiguous, so the connection closes.
+		c := g.dial()
+		c.send("POST /nowhere HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n")
 		if resp, _ := c.response("POST"); resp.StatusCode != 404 || !resp.Close {
 			t.Fatalf("%d close=%v", resp.StatusCode, resp.Close)
 		}

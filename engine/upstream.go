@@ -359,6 +359,11 @@ func (cc *clientConn) startResponse(head []byte) bool {
 	if !cc.req.KeepAlive || cc.l.s.draining.Load() {
 		cc.closeAfter = true
 	}
+	if !cc.bodyDone && !cc.canDiscard() {
+		// The request body will not be read to its end: the connection
+		// closes after this response, and the head says so.
+		cc.closeAfter = true
+	}
 	l := cc.l
 	// The head waits in scratch and goes out with the first body bytes in
 	// one write (streamBody): on loopback every write also pays for the
