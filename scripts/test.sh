@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite, as CI runs it: formatting, vet, every
 # package's tests (unit, in-process, and e2e against the built binary) under
-# the race detector, and the vendored gnet patch's own tests.
+# the race detector, the zero-allocation tests and a smoke run of every
+# benchmark without it, and the vendored gnet patch's own tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,14 @@ go vet ./...
 (cd third_party/gnet && go vet .)
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
+echo "== allocation tests (built without -race, which allocates)"
+# The zero-allocation tests are //go:build !race; run them on their own so a
+# regression to "0 allocs per request" fails CI.
+go test -count=1 -run 'AllocatesNothing' ./...
+echo "== benchmark smoke (every benchmark runs a few iterations: it must still work)"
+go test -count=1 -run '^$' -bench . -benchtime 3x ./... > /tmp/sluice-bench-smoke.log 2>&1 || {
+	cat /tmp/sluice-bench-smoke.log; exit 1
+}
 echo "== third_party/gnet patch tests"
 (cd third_party/gnet && go test -race -count=1 -run 'Pause|StopAccepting|DialTCP' .)
 echo "all tests passed"
