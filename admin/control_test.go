@@ -29,7 +29,7 @@ func TestControlAPI(t *testing.T) {
 	if code, body := get("/status/ready"); code != 503 || !strings.Contains(body, `"status":"error"`) {
 		t.Fatalf("before the first load: %d %s", code, body)
 	}
-	b := &cfgsync.Builder{Loops: 1, Mode: trie.URI}
+	b := &cfgsync.Builder{Mode: trie.URI}
 	item := func(kind *config.Kind, id, value string) cfgsync.Change {
 		return cfgsync.Change{Kind: kind, ID: id, Item: &cfgsync.Item{Key: "/apisix/" + kind.Name + "/" + id, Value: []byte(value), CreateRev: 5, ModRev: 6}}
 	}

@@ -1,81 +1,61 @@
 package balancer
 
-import (
-	"math/rand/v2"
-
-	"github.com/sluicegw/sluice/config"
-)
-
-// Picker chooses upstream nodes.
-type Picker interface {
-	// Pick returns the index of the node for the next request on loop
-	// (0 <= loop < the loops the picker was built for), never one whose bit
-	// is set in tried (bit i = node i; nodes past 63 cannot be excluded), or
-	// -1 when no node is eligible. Loop-only for that loop.
-	Pick(loop int, tried uint64) int
-}
-
-// New builds the picker for u's nodes, with cursors for loops event loops.
-func New(u *config.Upstream, loops int) Picker {
-	weights := make([]int, len(u.Nodes))
-	for i, n := range u.Nodes {
-		weights[i] = n.Weight
-	}
-	return newRoundRobin(weights, loops)
-}
-
 // roundRobin is lua-resty-balancer's resty.roundrobin (APISIX's default):
 // interleaved weighted round-robin. The current weight steps down by the
 // GCD of the weights each time the walk wraps, and a node is chosen when its
 // weight reaches the current weight, so weights 3:2:1 give A A B A B C.
-// Nodes of weight 0 are never chosen.
+// Nodes of weight 0 are never chosen (lua-resty-balancer leaves them out).
 type roundRobin struct {
 	weights []int
 	gcd     int
 	max     int
-	cursors []cursor
 }
 
-// cursor is one loop's position, padded to its own cache line.
-type cursor struct {
-	index, current int
-	_              [48]byte
-}
+var _ Picker = (*roundRobin)(nil)
 
-func newRoundRobin(weights []int, loops int) *roundRobin {
-	rr := &roundRobin{weights: weights, cursors: make([]cursor, loops)}
+func newRoundRobin(weights []int) *roundRobin {
+	rr := &roundRobin{weights: weights}
 	for _, w := range weights {
 		rr.gcd = gcd(rr.gcd, w)
 		rr.max = max(rr.max, w)
 	}
-	for i := range rr.cursors {
-		// Each loop starts at a random node so loops do not move in step.
-		rr.cursors[i].index = rand.IntN(len(weights)+1) - 1
-	}
 	return rr
 }
 
-func (rr *roundRobin) Pick(loop int, tried uint64) int {
+func (rr *roundRobin) Pick(st *State, r *Request) int {
+	if i := rr.walk(st, r.Tried, r.Down); i >= 0 || r.Down.Len() == 0 {
+		return i
+	}
+	return rr.walk(st, r.Tried, nil) // every untried node is down: use them all
+}
+
+// walk advances st to the next node of the weighted cycle that is in
+// neither set, or returns -1 after a full cycle found none.
+func (rr *roundRobin) walk(st *State, tried, down *Set) int {
 	n := len(rr.weights)
 	if rr.max == 0 {
 		return -1
 	}
-	c := &rr.cursors[loop]
+	if !st.started {
+		st.started = true
+		st.index = randomStart(n)
+	}
 	// One full cycle visits every eligible node at least once, so bound the
 	// walk by n steps per weight level.
 	for steps := n * (rr.max/rr.gcd + 1); steps > 0; steps-- {
-		c.index++
-		if c.index >= n {
-			c.index = 0
+		st.index++
+		if st.index >= n {
+			st.index = 0
 		}
-		if c.index == 0 {
-			c.current -= rr.gcd
-			if c.current <= 0 {
-				c.current = rr.max
+		if st.index == 0 {
+			st.current -= rr.gcd
+			if st.current <= 0 {
+				st.current = rr.max
 			}
 		}
-		if rr.weights[c.index] >= c.current && (c.index > 63 || tried&(1<<c.index) == 0) {
-			return c.index
+		i := st.index
+		if w := rr.weights[i]; w > 0 && w >= st.current && !tried.Has(i) && !down.Has(i) {
+			return i
 		}
 	}
 	return -1

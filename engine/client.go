@@ -8,6 +8,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/sluicegw/sluice/balancer"
 	"github.com/sluicegw/sluice/http1"
 	"github.com/sluicegw/sluice/plugin"
 	cfgsync "github.com/sluicegw/sluice/sync"
@@ -61,10 +62,12 @@ type clientConn struct {
 	headOff int // first byte of the head (after skipped empty lines)
 
 	route    *cfgsync.Route
-	globals  *plugin.Chain // global rules of the snapshot the request was routed on
-	node     int           // index of the node in route.Upstream.Nodes
-	tried    uint64        // nodes tried for this request (bit = node index)
-	attempts int           // connect attempts after the first
+	globals  *plugin.Chain    // global rules of the snapshot the request was routed on
+	tmo      cfgsync.Timeouts // the route's upstream timeouts, defaults applied
+	node     int              // index of the node in route.Upstream.Nodes
+	tried    balancer.Set     // nodes tried for this request
+	pick     balancer.Request // what the balancer is asked, reused
+	attempts int              // connect attempts after the first
 
 	reqBody  http1.Body
 	bodyDone bool // request body fully framed and forwarded (or none)
@@ -197,7 +200,8 @@ func (cc *clientConn) leave() {
 func (cc *clientConn) resetExchange() {
 	cc.scan.Reset()
 	cc.route, cc.globals = nil, nil
-	cc.tried, cc.attempts = 0, 0
+	cc.tried.Reset()
+	cc.attempts = 0
 	cc.bodyDone, cc.headSent, cc.held, cc.bodySeen, cc.dropped = false, false, 0, 0, 0
 	cc.respStarted, cc.headPending, cc.dechunk, cc.closeAfter, cc.upPaused = false, false, false, false, false
 	cc.canRetry, cc.retried = false, false
@@ -364,6 +368,7 @@ func (cc *clientConn) dispatch(buf []byte) {
 		cc.replyError(route.Status, false)
 		return
 	}
+	cc.tmo = cc.resolveTimeouts()
 	cc.connect()
 }
 
@@ -406,23 +411,24 @@ func lowerHost(l *loop, host []byte) []byte {
 func (cc *clientConn) connect() {
 	l := cc.l
 	u := cc.route.Upstream
-	idx := u.Picker.Pick(l.id, cc.tried)
+	cc.pick.Tried = &cc.tried
+	idx := u.Picker.Pick(&l.upstream(u).pick, &cc.pick)
 	if idx < 0 {
 		cc.replyError(http.StatusBadGateway, false)
 		return
 	}
 	cc.node = idx
-	if idx < 64 {
-		cc.tried |= 1 << idx
-	}
+	cc.tried.Add(idx)
 	node := &u.Nodes[idx]
-	if up := l.pool(node.ID).get(); up != nil {
-		l.wheel.cancel(&up.timer)
-		cc.attach(up, true)
-		cc.sendRequest()
-		return
+	if n := l.node(node.Ref); n != nil {
+		if up := n.pool.get(); up != nil {
+			l.wheel.cancel(&up.timer)
+			cc.attach(up, true)
+			cc.sendRequest()
+			return
+		}
 	}
-	up := l.newUp(node.ID)
+	up := l.newUp(node.Ref)
 	if node.IP.IsValid() {
 		// Connect on the loop: no goroutine hop, which matters because a
 		// busy loop holds its P and a dialer goroutine would wait for it.
@@ -431,13 +437,14 @@ func (cc *clientConn) connect() {
 		up.dialOnLoop = false
 		if err != nil {
 			l.releaseUp(up)
-			l.s.opts.Logger.Debug("upstream connect failed", "addr", node.Addr, "err", err)
+			if l.debug {
+				l.s.opts.Logger.Debug("upstream connect failed", "addr", node.Addr, "err", err)
+			}
 			cc.connectFailed(false)
 			return
 		}
-		l.s.stats.Dials.Add(1)
 		cc.attach(up, false)
-		up.armTimer(upTimerConnect, cc.timeouts().Connect)
+		up.armTimer(upTimerConnect, cc.tmo.Connect)
 		cc.sendRequest()
 		return
 	}
@@ -445,10 +452,9 @@ func (cc *clientConn) connect() {
 	// enroll the connection on this loop.
 	up.owner, up.ownerGen = cc, cc.gen
 	cc.pending = up
-	job := &dialJob{up: up, addr: node.Addr, timeout: cc.timeouts().Connect}
+	job := &dialJob{up: up, addr: node.Addr, timeout: cc.tmo.Connect}
 	select {
 	case l.s.dialq <- job:
-		l.s.stats.Dials.Add(1)
 	default:
 		// Every dialer is busy and the queue is full: shed load rather
 		// than block the loop.
@@ -458,8 +464,9 @@ func (cc *clientConn) connect() {
 	}
 }
 
-// timeouts returns the route's effective upstream timeouts.
-func (cc *clientConn) timeouts() cfgsync.Timeouts {
+// resolveTimeouts returns the route's upstream timeouts with the engine's
+// default in the fields neither route nor upstream sets.
+func (cc *clientConn) resolveTimeouts() cfgsync.Timeouts {
 	t := cc.route.Timeout
 	d := cc.l.s.opts.UpstreamTimeout
 	if t.Connect <= 0 {
@@ -584,7 +591,7 @@ func (cc *clientConn) upstreamConnected() {
 // afterSend arms the timers and backpressure that follow a write upstream.
 func (cc *clientConn) afterSend() {
 	up := cc.up
-	t := cc.timeouts()
+	t := &cc.tmo
 	if up.c.OutboundBuffered() > 0 {
 		up.armTimer(upTimerSend, t.Send)
 	} else if cc.bodyDone {
@@ -804,7 +811,6 @@ func (cc *clientConn) detachUpstream() {
 // pipelining). Body bytes are never parsed as a request.
 func (cc *clientConn) finishExchange() {
 	cc.runPhases(plugin.Log)
-	cc.l.s.stats.Requests.Add(1)
 	if cc.closeAfter || cc.l.s.draining.Load() {
 		cc.closeGraceful()
 		return

@@ -112,7 +112,7 @@ func (cc *clientConn) appendUpstreamRequest(dst, head []byte) []byte {
 	case passHost == config.PassHostNode:
 		dst = http1.AppendHeader(dst, hdrHost, cc.route.Upstream.Nodes[cc.node].HostHeader)
 	case passHost == config.PassHostRewrite:
-		dst = http1.AppendHeader(dst, hdrHost, []byte(up.Conf.UpstreamHost))
+		dst = http1.AppendHeader(dst, hdrHost, up.HostRewrite)
 	case r.HostFromTarget || (!sawHost && !r.Host.Empty()):
 		dst = http1.AppendHeader(dst, hdrHost, r.Host.Of(head))
 	case !sawHost || r.Host.Empty():

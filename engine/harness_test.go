@@ -44,7 +44,7 @@ func freeAddr(t testing.TB) string {
 // is appended) and options (Listen is filled in).
 func startGateway(t testing.TB, yaml string, opts Options) *gateway {
 	t.Helper()
-	g := &gateway{t: t, store: cfgsync.NewStore(), b: &cfgsync.Builder{Loops: max(opts.Loops, 2)}}
+	g := &gateway{t: t, store: cfgsync.NewStore(), b: &cfgsync.Builder{}}
 	if opts.Loops == 0 {
 		opts.Loops = 2
 	}

@@ -201,5 +201,4 @@ func TestNoLeaksUnderChaos(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	waitFor(t, "goroutines to return", func() bool { return runtime.NumGoroutine() <= goroutinesBefore })
-	t.Logf("requests %d, dials %d", stats.Requests.Load(), stats.Dials.Load())
 }

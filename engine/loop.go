@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"log/slog"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -13,17 +15,24 @@ import (
 // loop is the state one gnet event loop owns. Everything in it is touched
 // only by that loop's goroutine (STYLE rule 12: memory belongs to a loop).
 type loop struct {
-	s  *Server
-	el gnet.EventLoop
-	id int // index for per-loop balancer cursors, 0 <= id < Options.Loops
+	s     *Server
+	el    gnet.EventLoop
+	id    int  // index of the loop, for reporting
+	debug bool // the logger takes debug records: only then are their fields built
 
 	wheel timerWheel
 	tick  int64  // coarse clock, in Options.Tick units since the server started
 	date  []byte // Date header value, refreshed each second
 	dateS int64  // unix second date was rendered for
 
-	// pools holds idle upstream connections, indexed by NodeID.
-	pools []idlePool
+	// nodes and ups hold the loop's per-node and per-upstream state,
+	// indexed by Ref.Slot (nodes.go). The loop sizes them itself: nothing
+	// in a snapshot is sized by the number of loops.
+	nodes      []*loopNode
+	ups        []*loopUpstream
+	staleUp    loopUpstream
+	retired    []cfgsync.Ref // scratch for sweepRetired
+	retiredSeq uint64
 
 	// Scratch buffers, reused by every request on this loop. gnet copies
 	// what a socket does not take, so handing them to Write is safe.
@@ -54,6 +63,7 @@ func newLoop(s *Server, el gnet.EventLoop, id int) *loop {
 		hostRev: make([]byte, 0, 256),
 		iov:     make([][]byte, 0, 4),
 	}
+	l.debug = s.opts.Logger.Enabled(context.Background(), slog.LevelDebug)
 	l.clients.lprev, l.clients.lnext = &l.clients, &l.clients
 	l.tick = s.ticksSinceStart()
 	l.wheel.init(l.tick)
@@ -74,6 +84,7 @@ func (l *loop) onTick(now time.Time) {
 	l.tick = l.s.ticksSinceStart()
 	l.wheel.advance(l.tick)
 	l.refreshDate(now)
+	l.sweepRetired()
 	if l.s.draining.Load() {
 		l.drainIdle()
 	}
@@ -85,16 +96,6 @@ func (l *loop) refreshDate(now time.Time) {
 		l.dateS = sec
 		l.date = http1.AppendDate(l.date[:0], now)
 	}
-}
-
-// pool returns the idle pool for node, growing the index as ids appear.
-func (l *loop) pool(id cfgsync.NodeID) *idlePool {
-	if int(id) >= len(l.pools) {
-		grown := make([]idlePool, int(id)+1+len(l.pools)/2)
-		copy(grown, l.pools)
-		l.pools = grown
-	}
-	return &l.pools[id]
 }
 
 // drainIdle closes client connections waiting for a request; busy ones

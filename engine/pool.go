@@ -7,6 +7,7 @@ package engine
 type idlePool struct {
 	head, tail *upConn
 	n          int
+	node       *loopNode // the node the pool belongs to
 }
 
 // put files up as the most recently used; if that makes the pool larger

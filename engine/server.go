@@ -42,13 +42,12 @@ type Server struct {
 	ready  chan struct{} // closed when the engine has booted
 }
 
-// Stats are counters for tests and the status API. All are safe to read
-// from any goroutine.
+// Stats are gauges for shutdown and tests, changed per connection (never
+// per request: a shared counter per request would bounce one cache line
+// between the loops). Safe to read from any goroutine.
 type Stats struct {
 	ClientsOpen   atomic.Int64 // open client connections
 	UpstreamsOpen atomic.Int64 // open upstream connections (busy or pooled)
-	Requests      atomic.Int64 // requests whose response completed
-	Dials         atomic.Int64 // upstream connections dialled
 }
 
 // New prepares a server; Serve starts it. store is read once per request.

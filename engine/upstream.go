@@ -25,7 +25,7 @@ const (
 type upConn struct {
 	c          gnet.Conn
 	l          *loop
-	node       cfgsync.NodeID
+	node       cfgsync.Ref
 	state      upState
 	owner      *clientConn // the exchange's client while busy (and while dialling)
 	ownerGen   uint32      // owner.gen when attached: a recycled owner does not match
@@ -55,7 +55,7 @@ const (
 	upTimerIdle                   // idle in the pool (keepalive_pool.idle_timeout)
 )
 
-func (l *loop) newUp(node cfgsync.NodeID) *upConn {
+func (l *loop) newUp(node cfgsync.Ref) *upConn {
 	var up *upConn
 	if n := len(l.freeUps); n > 0 {
 		up = l.freeUps[n-1]
@@ -94,35 +94,21 @@ func (l *loop) closeUp(up *upConn) {
 	l.releaseUp(up)
 }
 
-// poolUp files a connection whose exchange finished cleanly as idle.
-func (l *loop) poolUp(up *upConn, u *cfgsync.Upstream) {
-	size, idle := l.s.opts.KeepalivePoolSize, l.s.opts.KeepaliveIdle
-	if kp := u.Conf.KeepalivePool; kp != nil {
-		if kp.Size > 0 {
-			size = kp.Size
-		}
-		if kp.IdleTimeout > 0 {
-			idle = kp.IdleTimeout.Duration()
-		}
-	}
-	if size < 0 {
+// poolUp files a connection whose exchange finished cleanly as idle, in
+// the pool of its node; a connection to a node that left the configuration
+// is closed instead.
+func (l *loop) poolUp(up *upConn, keep keepalive) {
+	n := l.node(up.node)
+	if n == nil || keep.size < 0 {
 		l.closeUp(up)
 		return
 	}
 	up.state = upIdle
 	up.owner = nil
-	up.armTimer(upTimerIdle, idle)
-	if evicted := l.pool(up.node).put(up, size); evicted != nil {
+	up.armTimer(upTimerIdle, keep.idle)
+	if evicted := n.pool.put(up, keep.size); evicted != nil {
 		l.closeUp(evicted)
 	}
-}
-
-// maxRequests returns how many exchanges one connection to u may carry.
-func (l *loop) maxRequests(u *cfgsync.Upstream) int {
-	if kp := u.Conf.KeepalivePool; kp != nil && kp.Requests > 0 {
-		return kp.Requests
-	}
-	return l.s.opts.KeepaliveRequests
 }
 
 func (up *upConn) armTimer(kind upTimer, d time.Duration) {
@@ -162,12 +148,7 @@ func (up *upConn) onOpen(c gnet.Conn) {
 
 // poolOrphan files a freshly dialled connection nobody waits for any more.
 func (l *loop) poolOrphan(up *upConn) {
-	up.state = upIdle
-	up.owner = nil
-	up.armTimer(upTimerIdle, l.s.opts.KeepaliveIdle)
-	if evicted := l.pool(up.node).put(up, max(l.s.opts.KeepalivePoolSize, 1)); evicted != nil {
-		l.closeUp(evicted)
-	}
+	l.poolUp(up, keepalive{size: max(l.s.opts.KeepalivePoolSize, 1), idle: l.s.opts.KeepaliveIdle})
 }
 
 // onDialFailed runs on the loop when a dial did not produce a connection.
@@ -178,7 +159,9 @@ func (up *upConn) onDialFailed(timedOut bool, err error) {
 	if cc == nil || cc.pending != up {
 		return
 	}
-	l.s.opts.Logger.Debug("upstream connect failed", "err", err, "timeout", timedOut)
+	if l.debug {
+		l.s.opts.Logger.Debug("upstream connect failed", "err", err, "timeout", timedOut)
+	}
 	cc.enter()
 	cc.pending = nil
 	cc.connectFailed(timedOut)
@@ -244,7 +227,7 @@ func (up *upConn) onDrained() {
 		up.connected = true
 		cc.upstreamConnected() // arms the read or body timers
 	} else if cc.bodyDone {
-		up.armTimer(upTimerRead, cc.timeouts().Read)
+		up.armTimer(upTimerRead, cc.tmo.Read)
 	}
 	cc.pumpBody()
 	cc.leave()
@@ -295,7 +278,7 @@ func (cc *clientConn) relayResponse() {
 			return
 		}
 		if end == 0 {
-			up.armTimer(upTimerRead, cc.timeouts().Read)
+			up.armTimer(upTimerRead, cc.tmo.Read)
 			_, _ = up.c.Discard(consumed)
 			return
 		}
@@ -332,7 +315,7 @@ func (cc *clientConn) relayResponse() {
 		cc.finishResponse()
 		return
 	}
-	up.armTimer(upTimerRead, cc.timeouts().Read)
+	up.armTimer(upTimerRead, cc.tmo.Read)
 	if cc.c.OutboundBuffered() > cc.l.s.opts.HighWater && !up.paused {
 		if up.c.PauseRead() == nil {
 			up.paused = true
@@ -436,12 +419,12 @@ const smallBody = 8 << 10
 func (cc *clientConn) finishResponse() {
 	up := cc.up
 	cc.up = nil
-	u := cc.route.Upstream
 	l := cc.l
+	keep := l.upstream(cc.route.Upstream).keep
 	reusable := up.resp.KeepAlive && cc.bodyDone && !up.paused && up.c.InboundBuffered() == 0 &&
-		up.c.OutboundBuffered() == 0 && up.requests < l.maxRequests(u) && !l.s.draining.Load()
+		up.c.OutboundBuffered() == 0 && up.requests < keep.requests && !l.s.draining.Load()
 	if reusable {
-		l.poolUp(up, u)
+		l.poolUp(up, keep)
 	} else {
 		l.closeUp(up)
 	}
@@ -483,7 +466,7 @@ func (cc *clientConn) upstreamLost() {
 
 // retryOn resends the kept request on another connection to the same node.
 func (cc *clientConn) retryOn() {
-	cc.tried = 0 // same node is fine: it was the connection, not the node
+	cc.tried.Reset() // same node is fine: it was the connection, not the node
 	cc.connect()
 }
 

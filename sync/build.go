@@ -53,9 +53,6 @@ type Change struct {
 // rebuild. One Builder serves one Store for the life of the process; it is
 // not safe for concurrent use (a source applies from one goroutine).
 type Builder struct {
-	// Loops is how many event loops pickers must keep cursors for.
-	// Zero means GOMAXPROCS.
-	Loops int
 	// Mode is the router flavour (apisix.router.http).
 	Mode trie.Mode
 	// FilterFunc compiles a route's filter_func (Lua source) into a router
@@ -65,8 +62,9 @@ type Builder struct {
 	// Keyring decrypts the secret fields APISIX stores encrypted.
 	Keyring *config.Keyring
 
-	nodes nodeIDs
-	st    *state
+	nodes  nodeTable // node addresses → Refs, counted by the compiled upstreams that list them
+	upRefs slots     // one Ref per compiled upstream
+	st     *state
 }
 
 // ErrFilterFuncUnsupported: a route has a filter_func and this build has no
@@ -164,9 +162,7 @@ const rebuildFraction = 4
 // the source to log. Apply itself never fails: it always yields a
 // consistent snapshot.
 func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, []error) {
-	if b.st == nil {
-		b.st = newState(b.Mode)
-	}
+	b.init()
 	st := b.st
 	if full {
 		changes = st.withDeletions(changes)
@@ -192,7 +188,16 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 	st.routeItems = st.syncList(st.routeItems, config.Routes, listed[config.Routes])
 	st.services = st.syncList(st.services, config.Services, listed[config.Services])
 	st.upstreamL = st.syncList(st.upstreamL, config.Upstreams, listed[config.Upstreams])
-	return st.snapshot(version), problems
+	snap := st.snapshot(version)
+	snap.retired = b.nodes.retired
+	return snap, problems
+}
+
+func (b *Builder) init() {
+	if b.st == nil {
+		b.st = newState(b.Mode)
+		b.nodes.retired = &Retirements{}
+	}
 }
 
 // withDeletions adds a delete for every stored object a full listing lacks.
@@ -221,9 +226,7 @@ func kindOrder(k *config.Kind) int { return slices.Index(config.Kinds, k) }
 // while it fetches the rest. It returns one error per invalid item. Call it
 // from the goroutine that calls Apply.
 func (b *Builder) Decode(changes []Change, full bool) []error {
-	if b.st == nil {
-		b.st = newState(b.Mode)
-	}
+	b.init()
 	var todo []int
 	for i := range changes {
 		c := &changes[i]
@@ -320,11 +323,13 @@ func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, 
 	case config.Routes:
 		dirty[c.ID] = struct{}{}
 	case config.Upstreams:
+		old := st.upstreams[c.ID]
 		if c.Item == nil {
 			delete(st.upstreams, c.ID)
 		} else {
 			st.upstreams[c.ID] = b.compileUpstream(obj.(*config.Upstream))
 		}
+		b.releaseUpstream(old)
 		markUsers(depKey{config.Upstreams, c.ID})
 		for svc := range st.svcOf[c.ID] {
 			markUsers(depKey{config.Services, svc})
@@ -347,6 +352,7 @@ func (b *Builder) storeService(c Change, obj config.Object) {
 			delete(st.svcOf, up)
 		}
 	}
+	b.releaseUpstream(st.svcUpstream[c.ID])
 	delete(st.svcUpstream, c.ID)
 	if c.Item == nil {
 		return
@@ -408,6 +414,9 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 			delete(st.entries, id)
 		default:
 			st.entries[id] = next
+		}
+		if old != nil && old.Value.ownsUpstream {
+			b.releaseUpstream(old.Value.Upstream)
 		}
 		if rebuild || (old == nil && next == nil) {
 			continue
@@ -547,6 +556,7 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 	switch {
 	case rc.Upstream != nil:
 		r.Upstream = b.compileUpstream(rc.Upstream)
+		r.ownsUpstream = true
 	case !rc.UpstreamID.IsZero():
 		r.Upstream = st.upstreams[rc.UpstreamID.S]
 		if r.Upstream == nil {
@@ -571,12 +581,11 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 	return te, nil
 }
 
+// compileUpstream builds the runtime form of u, taking a Ref for it and
+// for each of its nodes; releaseUpstream gives them back when the compiled
+// upstream leaves the builder's state.
 func (b *Builder) compileUpstream(u *config.Upstream) *Upstream {
-	loops := b.Loops
-	if loops <= 0 {
-		loops = runtime.GOMAXPROCS(0)
-	}
-	cu := &Upstream{ID: u.ID.S, Conf: u, Nodes: make([]Node, len(u.Nodes))}
+	cu := &Upstream{ID: u.ID.S, Conf: u, Ref: b.upRefs.alloc(), Nodes: make([]Node, len(u.Nodes))}
 	for i := range u.Nodes {
 		n := &u.Nodes[i]
 		addr := n.Addr()
@@ -584,12 +593,15 @@ func (b *Builder) compileUpstream(u *config.Upstream) *Upstream {
 		if n.Port != 80 {
 			host += ":" + strconv.Itoa(n.Port)
 		}
-		cu.Nodes[i] = Node{ID: b.nodes.of(addr), Addr: addr, HostHeader: []byte(host)}
+		cu.Nodes[i] = Node{Ref: b.nodes.acquire(addr), Addr: addr, HostHeader: []byte(host)}
 		if ip, err := netip.ParseAddr(strings.Trim(n.Host, "[]")); err == nil {
 			cu.Nodes[i].IP = netip.AddrPortFrom(ip, uint16(n.Port))
 		}
 	}
-	cu.Picker = balancer.New(u, loops)
+	cu.Picker = balancer.New(u)
+	if u.UpstreamHost != "" {
+		cu.HostRewrite = []byte(u.UpstreamHost)
+	}
 	cu.Retries = len(u.Nodes) - 1
 	if u.Retries != nil {
 		cu.Retries = *u.Retries
@@ -598,6 +610,16 @@ func (b *Builder) compileUpstream(u *config.Upstream) *Upstream {
 		cu.Timeout = timeoutsOf(u.Timeout)
 	}
 	return cu
+}
+
+func (b *Builder) releaseUpstream(u *Upstream) {
+	if u == nil {
+		return
+	}
+	b.upRefs.release(u.Ref)
+	for i := range u.Nodes {
+		b.nodes.release(u.Nodes[i].Addr)
+	}
 }
 
 func (st *state) snapshot(version int64) *Snapshot {

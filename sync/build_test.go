@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,7 +52,7 @@ func hasProblem(problems []error, target error, text string) bool {
 }
 
 func TestApplyResolvesReferencesAsAPISIX(t *testing.T) {
-	b := &Builder{Loops: 1, Mode: trie.URI}
+	b := &Builder{Mode: trie.URI}
 	snap, problems := b.Apply(1, mustParse(t, `
 upstreams:
   - id: up1
@@ -122,7 +123,7 @@ routes:
 }
 
 func TestServicesAndReferencesFollowChanges(t *testing.T) {
-	b := &Builder{Loops: 1, Mode: trie.HostURI}
+	b := &Builder{Mode: trie.HostURI}
 	b.Apply(1, []Change{
 		put(config.Upstreams, "u1", 1, `{"nodes": {"10.0.0.1:80": 1}}`),
 		put(config.Upstreams, "u2", 2, `{"nodes": {"10.0.0.2:80": 1}}`),
@@ -181,7 +182,7 @@ func TestServicesAndReferencesFollowChanges(t *testing.T) {
 }
 
 func TestInvalidItemKeepsLastGoodVersion(t *testing.T) {
-	b := &Builder{Loops: 1, Mode: trie.URI}
+	b := &Builder{Mode: trie.URI}
 	b.Apply(1, []Change{put(config.Routes, "r1", 1, `{"uri": "/a", "upstream": {"nodes": {"10.0.0.1:80": 1}}}`)}, true)
 	s, problems := b.Apply(2, []Change{put(config.Routes, "r1", 2, `{"uri": "/b", "methods": ["FETCH"], "upstream_id": 1}`)}, false)
 	if !hasProblem(problems, nil, "keeping the last valid version") {
@@ -198,7 +199,7 @@ func TestInvalidItemKeepsLastGoodVersion(t *testing.T) {
 }
 
 func TestFullReloadDeletesAndKeepsUnchanged(t *testing.T) {
-	b := &Builder{Loops: 1, Mode: trie.URI}
+	b := &Builder{Mode: trie.URI}
 	s1, _ := b.Apply(1, []Change{
 		put(config.Routes, "keep", 1, `{"uri": "/keep", "upstream": {"nodes": {"10.0.0.1:80": 1}}}`),
 		put(config.Routes, "gone", 2, `{"uri": "/gone", "upstream": {"nodes": {"10.0.0.1:80": 1}}}`),
@@ -217,20 +218,56 @@ func TestFullReloadDeletesAndKeepsUnchanged(t *testing.T) {
 	}
 }
 
-func TestNodeIDsAreStableAcrossBuilds(t *testing.T) {
-	b := &Builder{Loops: 1}
+func TestNodeRefsAreStableAndReclaimed(t *testing.T) {
+	b := &Builder{}
 	yaml := "routes:\n  - uri: /a\n    upstream:\n      nodes: {\"10.0.0.1:80\": 1, \"10.0.0.2:80\": 1}\n"
 	s1, _ := b.Apply(1, mustParse(t, yaml), true)
 	s2, _ := b.Apply(2, mustParse(t, strings.Replace(yaml, "10.0.0.2", "10.0.0.3", 1)), true)
 	n1, n2 := match(s1, "/a").Upstream.Nodes, match(s2, "/a").Upstream.Nodes
-	if n1[0].ID != n2[0].ID {
-		t.Fatal("the same address got a new id")
+	if n1[0].Ref != n2[0].Ref {
+		t.Fatal("the same address got a new ref")
 	}
-	if n1[1].ID == n2[1].ID {
-		t.Fatal("a new address reused an id")
+	if n1[1].Ref == n2[1].Ref {
+		t.Fatal("a new address took a live address's ref")
 	}
 	if !n1[0].IP.IsValid() || string(n1[0].HostHeader) != "10.0.0.1" {
 		t.Fatalf("node %+v", n1[0])
+	}
+	// 10.0.0.2 is gone: its ref was logged as retired, and its slot is
+	// reused under a newer generation, so loops can tell the owners apart.
+	retired, next := s2.RetiredNodes(0, nil)
+	if len(retired) != 1 || retired[0] != n1[1].Ref || next != 1 {
+		t.Fatalf("retired %v next %d, want [%v] 1", retired, next, n1[1].Ref)
+	}
+	if again, _ := s2.RetiredNodes(next, nil); len(again) != 0 {
+		t.Fatalf("retirements repeated: %v", again)
+	}
+	// The next new address takes the freed slot, one generation on.
+	s3, _ := b.Apply(3, mustParse(t, strings.Replace(yaml, "10.0.0.2", "10.0.0.4", 1)), true)
+	n3 := match(s3, "/a").Upstream.Nodes
+	if n3[1].Ref.Slot != n1[1].Ref.Slot || !n3[1].Ref.Newer(n1[1].Ref) {
+		t.Fatalf("slot not reused with a newer generation: %v then %v", n1[1].Ref, n3[1].Ref)
+	}
+	if b.nodes.slots.live() != 2 || b.upRefs.live() != 1 {
+		t.Fatalf("live node slots %d, upstream slots %d; want 2 and 1", b.nodes.slots.live(), b.upRefs.live())
+	}
+}
+
+// Node and upstream slots churned through many versions stay as few as the
+// live configuration needs.
+func TestSlotsFollowTheLiveConfiguration(t *testing.T) {
+	b := &Builder{}
+	for i := range 5000 {
+		yaml := fmt.Sprintf("upstreams:\n  - id: u\n    nodes: {\"10.%d.%d.1:80\": 1, \"10.9.9.9:80\": 1}\n"+
+			"routes:\n  - uri: /a\n    upstream_id: u\n  - uri: /b\n    upstream:\n      nodes: {\"10.%d.%d.2:80\": 1}\n",
+			i/256, i%256, i/256, i%256)
+		b.Apply(int64(i), mustParse(t, yaml), true)
+	}
+	if n, u := b.nodes.slots.live(), b.upRefs.live(); n != 3 || u != 2 {
+		t.Fatalf("live slots: %d node, %d upstream; want 3 and 2", n, u)
+	}
+	if len(b.nodes.slots.gens) > 6 || len(b.upRefs.gens) > 4 {
+		t.Fatalf("slot tables grew to %d and %d entries", len(b.nodes.slots.gens), len(b.upRefs.gens))
 	}
 }
 
@@ -239,7 +276,7 @@ func TestNodeIDsAreStableAcrossBuilds(t *testing.T) {
 // final configuration in one go.
 func TestIncrementalMatchesRebuild(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	inc := &Builder{Loops: 1, Mode: trie.HostURI}
+	inc := &Builder{Mode: trie.HostURI}
 	live := map[string]Change{} // key: kind/id
 	rev := int64(0)
 	randomChange := func() Change {
@@ -263,8 +300,11 @@ func TestIncrementalMatchesRebuild(t *testing.T) {
 				return del(config.Routes, id)
 			}
 			ref := fmt.Sprintf(`"upstream_id": "u%d"`, rng.IntN(4))
-			if rng.IntN(2) == 0 {
+			switch rng.IntN(3) {
+			case 0:
 				ref = fmt.Sprintf(`"service_id": "s%d"`, rng.IntN(3))
+			case 1:
+				ref = fmt.Sprintf(`"upstream": {"nodes": {"10.1.%d.1:80": 1}}`, rng.IntN(5))
 			}
 			return put(config.Routes, id, rev, fmt.Sprintf(`{"uri": "/p%d*", "priority": %d, %s}`, rng.IntN(6), rng.IntN(3), ref))
 		}
@@ -285,7 +325,16 @@ func TestIncrementalMatchesRebuild(t *testing.T) {
 		for _, c := range live {
 			all = append(all, c)
 		}
-		want, _ := (&Builder{Loops: 1, Mode: trie.HostURI}).Apply(int64(step), all, true)
+		fresh := &Builder{Mode: trie.HostURI}
+		want, _ := fresh.Apply(int64(step), all, true)
+		// Reference counts: exactly the addresses the configuration lists
+		// hold a node slot, however the changes got there.
+		if g, w := liveAddrs(inc), liveAddrs(fresh); g != w {
+			t.Fatalf("step %d: incremental holds nodes %s, rebuild %s", step, g, w)
+		}
+		if inc.upRefs.live() != fresh.upRefs.live() {
+			t.Fatalf("step %d: incremental holds %d upstream slots, rebuild %d", step, inc.upRefs.live(), fresh.upRefs.live())
+		}
 		for _, host := range []string{"h0.com", "h1.com", "h2.com", "x.com"} {
 			for p := range 6 {
 				path := fmt.Sprintf("/p%d/x", p)
@@ -362,7 +411,7 @@ func TestApplyDecryptsAPISIXSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &Builder{Loops: 1, Mode: trie.URI, Keyring: kr}
+	b := &Builder{Mode: trie.URI, Keyring: kr}
 	_, problems := b.Apply(1, []Change{
 		put(config.Consumers, "jack", 1, `{"username": "jack"}`),
 		put(config.Credentials, "jack/c1", 2, `{"plugins": {"key-auth": {"key": "s+PSqXUVJTsTIzWQ1xk1QahhywKxk3pzvWko/VIDzOLHMlbssLkJzQFuzFWVXRAH"}}}`),
@@ -374,4 +423,14 @@ func TestApplyDecryptsAPISIXSecrets(t *testing.T) {
 	if cred.Consumer != "jack" || !strings.Contains(string(cred.Plugins["key-auth"]), `"edd1c9f034335f136f87ad84b625c8f1"`) {
 		t.Fatalf("credential %+v: %s", cred, cred.Plugins["key-auth"])
 	}
+}
+
+// liveAddrs lists the node addresses b holds slots for.
+func liveAddrs(b *Builder) string {
+	addrs := make([]string, 0, len(b.nodes.byAddr))
+	for a := range b.nodes.byAddr {
+		addrs = append(addrs, a)
+	}
+	slices.Sort(addrs)
+	return strings.Join(addrs, " ")
 }

@@ -63,7 +63,7 @@ func newSyncHarness(t *testing.T, endpoint string) *syncHarness {
 	h.src = &EtcdSource{
 		Client:         cli,
 		Store:          NewStore(),
-		Builder:        &Builder{Loops: 1, Mode: trie.URI},
+		Builder:        &Builder{Mode: trie.URI},
 		RequestTimeout: 2 * time.Second,
 		PageSize:       3, // several pages even for small tests
 		CheckInterval:  200 * time.Millisecond,
@@ -184,7 +184,7 @@ func TestEtcdSourceRelistsAfterCompaction(t *testing.T) {
 	}
 	t.Cleanup(func() { cli2.Close() })
 	h2 := &syncHarness{t: t, cli: cli2}
-	src2 := &EtcdSource{Client: cli2, Store: NewStore(), Builder: &Builder{Loops: 1, Mode: trie.URI}, RequestTimeout: 2 * time.Second}
+	src2 := &EtcdSource{Client: cli2, Store: NewStore(), Builder: &Builder{Mode: trie.URI}, RequestTimeout: 2 * time.Second}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	firstRev, err := src2.relist(ctx)

@@ -3,7 +3,6 @@ package sync
 import (
 	"net/http"
 	"net/netip"
-	stdsync "sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +30,19 @@ type Snapshot struct {
 	routeItems *immutable.SortedMap[string, *Item]
 	services   *immutable.SortedMap[string, *Item]
 	upstreams  *immutable.SortedMap[string, *Item]
+
+	retired *Retirements
+}
+
+// RetiredNodes appends to dst the node Refs that stopped being used at or
+// after sequence number seq, and returns the sequence number to ask from
+// next time. Event loops call it on their timer tick to close idle
+// connections to removed nodes. Safe from any goroutine.
+func (s *Snapshot) RetiredNodes(seq uint64, dst []Ref) ([]Ref, uint64) {
+	if s.retired == nil {
+		return dst, seq
+	}
+	return s.retired.Since(seq, dst)
 }
 
 // Match returns the route for q, or nil. Safe from any goroutine; allocates
@@ -105,6 +117,8 @@ type Route struct {
 	Timeout Timeouts
 	// Plugins runs in each phase after the global rules.
 	Plugins *plugin.Chain
+
+	ownsUpstream bool // Upstream was compiled from the route's inline upstream
 }
 
 // Timeouts are upstream timeouts; a zero field means "engine default".
@@ -114,10 +128,16 @@ type Timeouts struct {
 
 // Upstream is a compiled upstream: nodes with identities and a picker.
 type Upstream struct {
-	ID     string // empty for inline upstreams
-	Conf   *config.Upstream
+	ID   string // empty for inline upstreams
+	Conf *config.Upstream
+	// Ref keys the loops' per-upstream state (balancer cursors); a new
+	// version of the upstream gets a new Ref, so that state restarts, as
+	// APISIX's does.
+	Ref    Ref
 	Nodes  []Node
 	Picker balancer.Picker
+	// HostRewrite is the Host pass_host "rewrite" sends (upstream_host).
+	HostRewrite []byte
 	// Retries is how many other nodes a failed connection may move on to:
 	// the configured retries, or len(Nodes)-1 (APISIX's default).
 	Retries int
@@ -126,9 +146,10 @@ type Upstream struct {
 
 // Node is one upstream server.
 type Node struct {
-	// ID is stable for an address across snapshots: keepalive pools and
-	// other per-node runtime state are keyed by it.
-	ID NodeID
+	// Ref is the same for an address across snapshots while any
+	// configuration lists it: keepalive pools and other per-node runtime
+	// state are keyed by it.
+	Ref Ref
 	// Addr is "host:port", what is dialled.
 	Addr string
 	// IP is the node's address when its host is an IP literal (dialled on
@@ -137,30 +158,6 @@ type Node struct {
 	// HostHeader is the Host value pass_host "node" sends: the host, plus
 	// ":port" when the port is not 80.
 	HostHeader []byte
-}
-
-// NodeID identifies an upstream address for the life of the process.
-type NodeID uint32
-
-// nodeIDs interns node addresses into NodeIDs. Ids are never reused, so a
-// pool keyed by id can never be handed a connection to another address.
-type nodeIDs struct {
-	mu  stdsync.Mutex // guards ids
-	ids map[string]NodeID
-}
-
-func (n *nodeIDs) of(addr string) NodeID {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if id, ok := n.ids[addr]; ok {
-		return id
-	}
-	if n.ids == nil {
-		n.ids = make(map[string]NodeID)
-	}
-	id := NodeID(len(n.ids))
-	n.ids[addr] = id
-	return id
 }
 
 // Store publishes snapshots to the request path (RCU): Load is one atomic

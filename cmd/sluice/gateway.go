@@ -55,7 +55,7 @@ func runGateway(local *config.Local, lg *slog.Logger) error {
 	}
 	opts := engineOptions(local, lg)
 	store := cfgsync.NewStore()
-	builder := &cfgsync.Builder{Loops: opts.Loops, Mode: mode, Keyring: keyring}
+	builder := &cfgsync.Builder{Mode: mode, Keyring: keyring}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
