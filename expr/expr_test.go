@@ -72,7 +72,10 @@ func TestParseVar(t *testing.T) {
 		{"uri_param_id", VarURIParam, "id"},
 		{"cookie_session", VarCookie, "session"},
 		{"arg_", VarUnknown, ""},
-		{"upstream_addr", VarUnknown, ""},
+		{"upstream_addr", VarUpstreamAddr, ""},
+		{"sent_http_Content_Type", VarSentHTTP, "content_type"},
+		{"upstream_http_x_y", VarUpstreamHTTP, "x_y"},
+		{"no_such_var", VarUnknown, ""},
 	} {
 		v := ParseVar(tc.in)
 		if v.Kind != tc.kind || v.Name != tc.name {

@@ -6,10 +6,11 @@ import "strings"
 type VarKind uint8
 
 // Variable kinds. The prefixed ones (arg_, http_, cookie_, post_arg_,
-// uri_param_) carry the rest of the name in Var.Name.
+// uri_param_, sent_http_, upstream_http_) carry the rest of the name in
+// Var.Name. The names are nginx's and APISIX's (apisix/core/ctx.lua).
 const (
 	VarUnknown       VarKind = iota // a name sluice does not provide: always absent
-	VarURI                          // normalised path ($uri)
+	VarURI                          // normalised path ($uri), as plugins may have rewritten it
 	VarRequestURI                   // path and query as sent ($request_uri)
 	VarHost                         // host name, lower case, no port ($host)
 	VarRemoteAddr                   // client IP
@@ -25,30 +26,86 @@ const (
 	VarPostArg                      // post_arg_<name>: urlencoded body argument
 	VarURIParam                     // uri_param_<name>: router parameter capture
 	VarRouteID                      // route_id of the matched route
+	VarRouteName                    // route_name
+	VarServiceID                    // service_id of the matched route's service
+	VarServiceName                  // service_name
+	VarConsumerName                 // consumer_name, once an auth plugin identified one
+	VarConsumerGroupID              // consumer_group_id
+	VarServerProtocol               // HTTP/1.1
+	VarIsArgs                       // "?" when the request has a query, else empty
+	VarContentType                  // the request's Content-Type
+	VarContentLength                // the request's Content-Length
+	VarRequestLength                // request bytes read: head and body
+	VarHostname                     // the gateway's host name
+	VarUpstreamAddr                 // address of each upstream tried, ", "-separated
+	VarUpstreamStatus               // status of each upstream response, ", "-separated
+	VarUpstreamResponseTime         // seconds each upstream took, ", "-separated
+	VarUpstreamScheme               // http
+	VarUpstreamHost                 // the Host sent upstream
+	VarUpstreamURI                  // the path and query sent upstream
+	VarBalancerIP                   // the picked node's host
+	VarBalancerPort                 // the picked node's port
+	VarStatus                       // the response status
+	VarRequestTime                  // seconds since the request's first byte, millisecond resolution
+	VarBodyBytesSent                // response body bytes sent
+	VarBytesSent                    // response bytes sent, head included
+	VarTimeISO8601                  // local time, ISO 8601
+	VarTimeLocal                    // local time, common log format
+	VarMsec                         // Unix time in seconds with millisecond resolution
+	VarSentHTTP                     // sent_http_<name>: response header
+	VarUpstreamHTTP                 // upstream_http_<name>: upstream response header
 	numVarKinds
 )
 
 var plainVars = map[string]VarKind{
-	"uri":            VarURI,
-	"request_uri":    VarRequestURI,
-	"host":           VarHost,
-	"remote_addr":    VarRemoteAddr,
-	"remote_port":    VarRemotePort,
-	"server_addr":    VarServerAddr,
-	"server_port":    VarServerPort,
-	"request_method": VarRequestMethod,
-	"scheme":         VarScheme,
-	"args":           VarQueryString,
-	"query_string":   VarQueryString,
-	"route_id":       VarRouteID,
+	"uri":                    VarURI,
+	"document_uri":           VarURI,
+	"request_uri":            VarRequestURI,
+	"host":                   VarHost,
+	"remote_addr":            VarRemoteAddr,
+	"remote_port":            VarRemotePort,
+	"server_addr":            VarServerAddr,
+	"server_port":            VarServerPort,
+	"request_method":         VarRequestMethod,
+	"scheme":                 VarScheme,
+	"args":                   VarQueryString,
+	"query_string":           VarQueryString,
+	"route_id":               VarRouteID,
+	"route_name":             VarRouteName,
+	"service_id":             VarServiceID,
+	"service_name":           VarServiceName,
+	"consumer_name":          VarConsumerName,
+	"consumer_group_id":      VarConsumerGroupID,
+	"server_protocol":        VarServerProtocol,
+	"is_args":                VarIsArgs,
+	"content_type":           VarContentType,
+	"content_length":         VarContentLength,
+	"request_length":         VarRequestLength,
+	"hostname":               VarHostname,
+	"upstream_addr":          VarUpstreamAddr,
+	"upstream_status":        VarUpstreamStatus,
+	"upstream_response_time": VarUpstreamResponseTime,
+	"upstream_scheme":        VarUpstreamScheme,
+	"upstream_host":          VarUpstreamHost,
+	"upstream_uri":           VarUpstreamURI,
+	"balancer_ip":            VarBalancerIP,
+	"balancer_port":          VarBalancerPort,
+	"status":                 VarStatus,
+	"request_time":           VarRequestTime,
+	"body_bytes_sent":        VarBodyBytesSent,
+	"bytes_sent":             VarBytesSent,
+	"time_iso8601":           VarTimeISO8601,
+	"time_local":             VarTimeLocal,
+	"msec":                   VarMsec,
 }
 
 var prefixedVars = []struct {
 	prefix string
 	kind   VarKind
 }{
-	// post_arg_ before arg_ would matter only if one prefixed the other the
-	// other way round; it does not, but keep the longest first anyway.
+	// Longer prefixes that end in a shorter one come first.
+	{"upstream_http_", VarUpstreamHTTP},
+	{"sent_http_", VarSentHTTP},
 	{"post_arg_", VarPostArg},
 	{"uri_param_", VarURIParam},
 	{"cookie_", VarCookie},
@@ -74,7 +131,7 @@ func ParseVar(name string) Var {
 	}
 	for _, p := range prefixedVars {
 		if rest, ok := strings.CutPrefix(name, p.prefix); ok && rest != "" {
-			if p.kind == VarHTTP || p.kind == VarArg || p.kind == VarCookie {
+			if p.kind == VarHTTP || p.kind == VarArg || p.kind == VarCookie || p.kind == VarSentHTTP || p.kind == VarUpstreamHTTP {
 				rest = strings.ToLower(rest)
 			}
 			return Var{Kind: p.kind, Name: rest, Raw: name}
