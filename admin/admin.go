@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/internal/jsonschema"
 )
 
 // Role is an admin key's role.
@@ -296,7 +297,7 @@ func (r *request) readBody(w http.ResponseWriter) *APIError {
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return nil
 	}
-	v, err := config.DecodeJSON(data)
+	v, err := jsonschema.DecodeJSON(data)
 	if err != nil {
 		return &APIError{Status: http.StatusBadRequest, Body: map[string]string{
 			"error_msg": "invalid request body: " + err.Error(),

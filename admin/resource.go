@@ -15,6 +15,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/internal/jsonschema"
 )
 
 // target is the object (or directory) a request names.
@@ -518,7 +519,7 @@ func (s *Server) patch(ctx context.Context, req *request, t *target) (int, any, 
 	if len(resp.Kvs) == 0 {
 		return 0, nil, errKeyNotFound
 	}
-	old, err := config.DecodeJSON(resp.Kvs[0].Value)
+	old, err := jsonschema.DecodeJSON(resp.Kvs[0].Value)
 	if err != nil {
 		return 0, nil, apiErr(http.StatusBadRequest, "invalid configuration: the stored value is not JSON")
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/sluicegw/sluice/internal/jsonschema"
 )
 
 // Kind is one of APISIX's resource types: its etcd directory (also its Admin
@@ -17,7 +19,7 @@ type Kind struct {
 	// Noun names one object in messages: "route", "plugin config".
 	Noun string
 	// Schema is the JSON schema objects must satisfy.
-	Schema *Schema
+	Schema *jsonschema.Schema
 	// KeyField, when set, is the body field that names the object instead
 	// of "id" (consumers are keyed by username).
 	KeyField string
@@ -55,7 +57,7 @@ var (
 
 // CoreSchemas are the schemas /apisix/admin/schema/<name> serves, by the
 // names APISIX uses there (singular).
-var CoreSchemas = map[string]*Schema{}
+var CoreSchemas = map[string]*jsonschema.Schema{}
 
 // builtinErr is set if the built-in schema document does not compile:
 // every Decode then fails with it (TestBuiltinSchemasCompile keeps it nil).
@@ -91,7 +93,7 @@ func compileBuiltinSchemas() error {
 		if !ok {
 			return fmt.Errorf("config: built-in schema document lacks %s", k.Name)
 		}
-		sch, err := CompileSchema(res, doc.Definitions)
+		sch, err := jsonschema.Compile(res, doc.Definitions)
 		if err != nil {
 			return fmt.Errorf("config: built-in schema for %s: %w", k.Name, err)
 		}
@@ -132,7 +134,7 @@ func (k *Kind) DecodeValue(id string, raw []byte) (Object, map[string]any, error
 	if builtinErr != nil {
 		return nil, nil, builtinErr
 	}
-	v, err := DecodeJSON(raw)
+	v, err := jsonschema.DecodeJSON(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: invalid JSON: %v", ErrInvalid, err)
 	}
