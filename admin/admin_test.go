@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/embedetcd"
 	"github.com/sluicegw/sluice/internal/admintest"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
@@ -35,7 +36,7 @@ func freeAddr(t *testing.T) string {
 // startAdmin serves the Admin API in-process on a real (embedded) etcd.
 func startAdmin(t *testing.T, edit func(*Options)) (*httptest.Server, *clientv3.Client) {
 	t.Helper()
-	e, err := cfgsync.StartEmbeddedEtcd(cfgsync.EmbeddedOptions{DataDir: t.TempDir(), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
+	e, err := embedetcd.Start(embedetcd.Options{DataDir: t.TempDir(), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicegw/sluice/admin"
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/embedetcd"
 	"github.com/sluicegw/sluice/engine"
 	cfgsync "github.com/sluicegw/sluice/sync"
 	"github.com/sluicegw/sluice/trie"
@@ -157,7 +158,7 @@ func startSource(ctx context.Context, local *config.Local, lg *slog.Logger, stor
 	}
 	endpoints := etcdEndpoints(local)
 	if emb := local.Sluice.EmbeddedEtcd; emb.Enable {
-		e, err := cfgsync.StartEmbeddedEtcd(cfgsync.EmbeddedOptions{DataDir: emb.DataDir, ClientAddr: emb.ClientListen, PeerAddr: emb.PeerListen})
+		e, err := embedetcd.Start(embedetcd.Options{DataDir: emb.DataDir, ClientAddr: emb.ClientListen, PeerAddr: emb.PeerListen})
 		if err != nil {
 			return nil, err
 		}

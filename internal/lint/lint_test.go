@@ -29,6 +29,7 @@ var allowed = map[string][]string{
 	"expr":       {},
 	"config":     {"expr"},
 	"sync":       {"config", "trie", "expr", "plugin", "balancer"},
+	"embedetcd":  {},
 	"plugin":     {"expr", "lua", "config"},
 	"lua":        {},
 	"balancer":   {"config"},
