@@ -3,7 +3,9 @@
 // and the bytes of the responses the gateway answers itself.
 //
 // It refuses to own sockets, routing, or header policy (which headers a proxy
-// adds or strips): the engine does that with the spans parsed here.
+// adds or strips): the engine does that with the spans parsed here. The
+// method enum is internal/httpmethod's (Method is an alias), so the method a
+// request is parsed into is already the bit the router matches.
 //
 // # Parsing model
 //

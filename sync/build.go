@@ -515,7 +515,7 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 		ID:          rc.ID.S,
 		Paths:       rc.Paths,
 		Hosts:       hosts,
-		Methods:     uint16(rc.MethodSet),
+		Methods:     rc.MethodSet,
 		RemoteAddrs: rc.RemoteAddrs,
 		Vars:        rc.VarsExpr,
 		Priority:    rc.Priority,
