@@ -9,7 +9,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 
-	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/localconf"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
 
@@ -85,10 +85,10 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 // loadLocal reads config.yaml. With no -c and no conf/config.yaml it
 // returns the built-in default: a traditional node on an embedded etcd,
 // the zero-setup start.
-func loadLocal(path string) (*config.Local, string, error) {
+func loadLocal(path string) (*localconf.Config, string, error) {
 	if path == "" {
 		if _, err := os.Stat(defaultConfigPath); err != nil {
-			local, err := config.ParseLocal(nil)
+			local, err := localconf.Parse(nil)
 			if err != nil {
 				return nil, "", err
 			}
@@ -97,7 +97,7 @@ func loadLocal(path string) (*config.Local, string, error) {
 		}
 		path = defaultConfigPath
 	}
-	local, err := config.LoadLocal(path)
+	local, err := localconf.Load(path)
 	return local, path, err
 }
 
@@ -115,7 +115,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if local.Provider != config.ProviderYAML {
+	if local.Provider != localconf.ProviderYAML {
 		fmt.Fprintf(stdout, "%s: ok (config from etcd %v, prefix %s)\n", path, etcdEndpoints(local), local.Deployment.Etcd.Prefix)
 		return 0
 	}

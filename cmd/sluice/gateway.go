@@ -18,6 +18,7 @@ import (
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/embedetcd"
 	"github.com/sluicegw/sluice/engine"
+	"github.com/sluicegw/sluice/localconf"
 	cfgsync "github.com/sluicegw/sluice/sync"
 	"github.com/sluicegw/sluice/trie"
 )
@@ -39,7 +40,7 @@ func (s stack) unwind() {
 // (etcd, embedded etcd or apisix.yaml), the Admin and control APIs, and the
 // proxy. The proxy port opens only once the first full configuration is
 // loaded, so a starting node never answers 404 for routes that exist.
-func runGateway(local *config.Local, lg *slog.Logger) error {
+func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	var cleanup stack
 	defer cleanup.unwind()
 	sigs := make(chan os.Signal, 1)
@@ -143,10 +144,10 @@ type source struct {
 	prefix    string
 }
 
-func startSource(ctx context.Context, local *config.Local, lg *slog.Logger, store *cfgsync.Store, b *cfgsync.Builder, cleanup *stack) (*source, error) {
+func startSource(ctx context.Context, local *localconf.Config, lg *slog.Logger, store *cfgsync.Store, b *cfgsync.Builder, cleanup *stack) (*source, error) {
 	slg := lg.With("component", "sync")
 	failed := make(chan error, 1)
-	if local.Provider == config.ProviderYAML {
+	if local.Provider == localconf.ProviderYAML {
 		y := &cfgsync.YAMLSource{Path: local.StandaloneFile(), Store: store, Builder: b, Logger: slg}
 		if err := y.Load(); err != nil {
 			return nil, err
@@ -193,14 +194,14 @@ func startSource(ctx context.Context, local *config.Local, lg *slog.Logger, stor
 	return &source{ready: es.Ready(), failed: failed, etcd: es, endpoints: endpoints, prefix: etcdConf.Prefix}, nil
 }
 
-func etcdEndpoints(local *config.Local) []string {
+func etcdEndpoints(local *localconf.Config) []string {
 	if local.Sluice.EmbeddedEtcd.Enable {
 		return []string{"http://" + local.Sluice.EmbeddedEtcd.ClientListen}
 	}
 	return local.Deployment.Etcd.Host
 }
 
-func startupTimeout(local *config.Local) time.Duration {
+func startupTimeout(local *localconf.Config) time.Duration {
 	if d := local.Sluice.StartupTimeout.Duration(); d > 0 {
 		return d
 	}
@@ -210,7 +211,7 @@ func startupTimeout(local *config.Local) time.Duration {
 // adminOptions maps deployment.admin onto the Admin API. A key configured
 // empty is replaced by a random one, logged once: there is never an Admin
 // API without a key unless admin_key_required is false.
-func adminOptions(local *config.Local, lg *slog.Logger, src *source, kr *config.Keyring) admin.Options {
+func adminOptions(local *localconf.Config, lg *slog.Logger, src *source, kr *config.Keyring) admin.Options {
 	a := local.Deployment.Admin
 	o := admin.Options{
 		Client:         src.etcd.Client,
@@ -283,7 +284,7 @@ func serveHTTP(name, addr string, h http.Handler, lg *slog.Logger, errs chan<- e
 	return nil
 }
 
-func serverHeader(local *config.Local) string {
+func serverHeader(local *localconf.Config) string {
 	if local.ServerTokens() {
 		return "sluice/" + version
 	}
@@ -291,7 +292,7 @@ func serverHeader(local *config.Local) string {
 }
 
 // engineOptions maps config.yaml onto engine options.
-func engineOptions(local *config.Local, lg *slog.Logger) engine.Options {
+func engineOptions(local *localconf.Config, lg *slog.Logger) engine.Options {
 	h := &local.NginxConfig.HTTP
 	opts := engine.Options{
 		Listen:              local.Listen,

@@ -30,6 +30,7 @@ var allowed = map[string][]string{
 	"config":     {"expr"},
 	"sync":       {"config", "trie", "expr", "plugin", "balancer"},
 	"embedetcd":  {},
+	"localconf":  {"config"},
 	"plugin":     {"expr", "lua", "config"},
 	"lua":        {},
 	"balancer":   {"config"},

@@ -1,4 +1,4 @@
-package config
+package localconf
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestParseLocalDefaults(t *testing.T) {
-	n, err := ParseLocal(nil)
+	n, err := Parse(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestParseLocalDefaults(t *testing.T) {
 }
 
 func TestParseLocal(t *testing.T) {
-	n, err := ParseLocal([]byte(`
+	n, err := Parse([]byte(`
 apisix:
   enable_control: false
   data_encryption:
@@ -67,7 +67,7 @@ deployment:
 		{"deployment: {admin: {admin_listen: {port: 70000}}}", "admin_listen"},
 		{"apisix: {data_encryption: {keyring: [short]}}", ""},
 	} {
-		n, err := ParseLocal([]byte(tc.yaml))
+		n, err := Parse([]byte(tc.yaml))
 		if err == nil && tc.want == "" {
 			_, err = n.Keyring()
 			tc.want = "16 or 32 bytes"
