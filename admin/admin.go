@@ -50,8 +50,11 @@ type Options struct {
 	// CORS adds APISIX's CORS headers and answers preflights
 	// (enable_admin_cors, default true).
 	CORS bool
-	// Keyring encrypts ssl private keys before they are stored.
-	Keyring *config.Keyring
+	// Pipeline validates every object written, as the data plane's sources
+	// validate what they read. Nil means config's default pipeline (no
+	// keyring, no plugins). Its Keyring also encrypts ssl private keys
+	// before they are stored, so what one node writes every node reads.
+	Pipeline *config.Pipeline
 	// RequestTimeout bounds every etcd call; zero means 10 s.
 	RequestTimeout time.Duration
 	// ServerHeader is the Server response header.
@@ -83,6 +86,9 @@ func New(o Options) *Server {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Pipeline == nil {
+		o.Pipeline = &config.Pipeline{}
 	}
 	return &Server{o: o}
 }

@@ -56,7 +56,7 @@ func startAdmin(t *testing.T, edit func(*Options)) (*httptest.Server, *clientv3.
 		KeyRequired: true,
 		AllowAdmin:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/24")},
 		CORS:        true,
-		Keyring:     kr,
+		Pipeline:    &config.Pipeline{Keyring: kr},
 		Now:         func() time.Time { return time.Unix(1700000000, 0) },
 	}
 	if edit != nil {

@@ -360,7 +360,7 @@ func (s *Server) write(ctx context.Context, req *request, t *target, conf map[st
 		conf["update_time"] = now
 	}
 	if t.kind == config.SSLs {
-		encryptKeys(conf, s.o.Keyring)
+		encryptKeys(conf, s.o.Pipeline.Keyring)
 	}
 	value, err := json.Marshal(conf)
 	if err != nil {
@@ -388,7 +388,7 @@ func (s *Server) write(ctx context.Context, req *request, t *target, conf map[st
 	if !resp.Succeeded {
 		// Something changed between the checks and the write: say what.
 		if t.kind == config.SSLs {
-			decryptKeys(conf, s.o.Keyring)
+			decryptKeys(conf, s.o.Pipeline.Keyring)
 		}
 		if _, err := s.checkObject(ctx, t, conf); err != nil {
 			return 0, nil, err
@@ -408,20 +408,24 @@ type ref struct {
 	id   string
 }
 
-// checkObject validates conf as APISIX's Admin API does (schema, then the
-// checks the schema cannot express, plugins, references) and encrypts what
-// APISIX stores encrypted. It fills in defaults in conf and returns the
-// objects conf refers to.
+// checkObject validates conf through the validation pipeline (schema, the
+// checks the schema cannot express, plugins, ssl key pairs) and the
+// references APISIX's Admin API checks. It fills in defaults in conf and
+// returns the objects conf refers to.
 func (s *Server) checkObject(ctx context.Context, t *target, conf map[string]any) ([]ref, error) {
 	raw, err := json.Marshal(conf)
 	if err != nil {
 		return nil, err
 	}
-	obj, value, err := t.kind.DecodeValue(t.id, raw)
+	id := t.id
+	if t.kind == config.Credentials {
+		id = t.consumer + "/" + t.id
+	}
+	obj, value, err := s.o.Pipeline.Check(t.kind, id, raw)
 	if err != nil {
 		return nil, err
 	}
-	// DecodeValue filled defaults into its own copy; store that.
+	// Check filled defaults into its own copy; store that.
 	clear(conf)
 	for k, v := range value {
 		conf[k] = v
@@ -434,38 +438,13 @@ func (s *Server) checkObject(ctx context.Context, t *target, conf map[string]any
 	}
 	switch o := obj.(type) {
 	case *config.Route:
-		if err := config.CheckPlugins(o.Plugins); err != nil {
-			return nil, err
-		}
 		addRef(config.Upstreams, "upstream info by upstream id", o.UpstreamID)
 		addRef(config.Services, "service info by service id", o.ServiceID)
 		addRef(config.PluginConfigs, "plugin config info by plugin config id", o.PluginConfigID)
 	case *config.Service:
-		if err := config.CheckPlugins(o.Plugins); err != nil {
-			return nil, err
-		}
 		addRef(config.Upstreams, "upstream info by upstream id", o.UpstreamID)
-	case *config.PluginSet:
-		if err := config.CheckPlugins(o.Plugins); err != nil {
-			return nil, err
-		}
 	case *config.Consumer:
-		if err := config.CheckPlugins(o.Plugins); err != nil {
-			return nil, apiErr(http.StatusBadRequest, "invalid plugins configuration: %s", config.Message(err))
-		}
 		addRef(config.ConsumerGroups, "consumer group info by consumer group id", o.GroupID)
-	case *config.Credential:
-		if err := config.CheckPlugins(o.Plugins); err != nil {
-			return nil, apiErr(http.StatusBadRequest, "invalid plugins configuration: %s", config.Message(err))
-		}
-	case *config.Metadata:
-		if !config.KnownPlugin(t.id) {
-			return nil, apiErr(http.StatusBadRequest, "invalid plugin name")
-		}
-	case *config.SSL:
-		if _, err := o.Certificates(nil); err != nil {
-			return nil, err
-		}
 	}
 	if t.kind == config.Credentials {
 		refs = append(refs, ref{key: s.o.Prefix + "/consumers/" + t.consumer})
@@ -530,7 +509,7 @@ func (s *Server) patch(ctx context.Context, req *request, t *target) (int, any, 
 	if t.kind == config.SSLs {
 		// The patch carries plain keys; the stored ones are encrypted and
 		// must be compared as plain text when the pair is checked.
-		decryptKeys(conf, s.o.Keyring)
+		decryptKeys(conf, s.o.Pipeline.Keyring)
 	}
 	if len(t.sub) == 0 {
 		patch, ok := req.body.(map[string]any)

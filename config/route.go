@@ -88,7 +88,7 @@ func (r *Route) Normalize() error {
 	}
 	ve, err := expr.Compile(r.Vars)
 	if err != nil {
-		return invalidf("failed to validate the 'vars' expression: %v", err)
+		return invalidf("failed to validate the 'vars' expression: %w", err)
 	}
 	r.VarsExpr = ve
 	if r.Upstream != nil {

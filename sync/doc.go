@@ -7,17 +7,19 @@
 //
 // It refuses to own running etcd (package embedetcd starts the in-process
 // server; sync is only ever its client, as of any cluster) and what makes
-// an object valid (package config).
+// an object valid (package config's validation pipeline, which the Builder
+// runs every object through, as the Admin API does for writes).
 //
 // # Sources
 //
 // EtcdSource reads the prefix with one ranged Get, then watches it from the
 // next revision; a compaction, a revision that went backwards or any error
 // makes it list everything again. YAMLSource polls apisix.yaml and reloads
-// it whole. Both hand Changes to a Builder, which decodes them (an invalid
-// object is skipped and its last good version kept, as APISIX does; a file
-// with any invalid object is refused whole) and applies them to the
-// previous Snapshot, sharing everything they did not touch.
+// it whole. Both decode objects with the Builder's Pipeline (Load): an
+// object etcd would refuse, the file refuses too. An invalid object from
+// etcd is skipped and its last good version kept, as APISIX does; a file
+// with any invalid object is refused whole. The Builder then applies the
+// changes to the previous Snapshot, sharing everything they did not touch.
 //
 // # Concurrency
 //
@@ -34,6 +36,6 @@
 // # Events
 //
 // A Source reports what it did through Events (snapshot published, config
-// rejected); tests wait on these instead of sleeping, and logging is one
-// listener among others.
+// rejected, a problem with an object); tests wait on these instead of
+// sleeping, and logging is one listener among others.
 package sync

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 
+	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/localconf"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
@@ -111,7 +112,8 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if _, err := local.Keyring(); err != nil {
+	keyring, err := local.Keyring()
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
@@ -124,7 +126,8 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	changes, err := cfgsync.ParseYAML(data)
+	// The pipeline the running node would use (runGateway's).
+	changes, err := cfgsync.ParseYAMLWith(&config.Pipeline{Keyring: keyring}, data)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", local.StandaloneFile(), err)
 		return 1

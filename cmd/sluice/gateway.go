@@ -57,7 +57,10 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	}
 	opts := engineOptions(local, lg)
 	store := cfgsync.NewStore()
-	builder := &cfgsync.Builder{Loops: opts.Loops, Mode: mode, Keyring: keyring}
+	// One validation pipeline for every way an object comes in: the
+	// Admin API's writes and the source's reads.
+	pipeline := &config.Pipeline{Keyring: keyring}
+	builder := &cfgsync.Builder{Loops: opts.Loops, Mode: mode, Pipeline: pipeline}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -86,7 +89,7 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		if src.etcd == nil {
 			lg.Warn("no Admin API: with config_provider yaml the config is the file")
 		} else {
-			h := admin.New(adminOptions(local, lg, src, keyring))
+			h := admin.New(adminOptions(local, lg, src, pipeline))
 			addr, err := local.AdminAddr()
 			if err != nil {
 				return err
@@ -211,7 +214,7 @@ func startupTimeout(local *localconf.Config) time.Duration {
 // adminOptions maps deployment.admin onto the Admin API. A key configured
 // empty is replaced by a random one, logged once: there is never an Admin
 // API without a key unless admin_key_required is false.
-func adminOptions(local *localconf.Config, lg *slog.Logger, src *source, kr *config.Keyring) admin.Options {
+func adminOptions(local *localconf.Config, lg *slog.Logger, src *source, p *config.Pipeline) admin.Options {
 	a := local.Deployment.Admin
 	o := admin.Options{
 		Client:         src.etcd.Client,
@@ -219,7 +222,7 @@ func adminOptions(local *localconf.Config, lg *slog.Logger, src *source, kr *con
 		KeyRequired:    a.AdminKeyRequired == nil || *a.AdminKeyRequired,
 		AllowAdmin:     a.Allow,
 		CORS:           a.EnableAdminCORS == nil || *a.EnableAdminCORS,
-		Keyring:        kr,
+		Pipeline:       p,
 		RequestTimeout: local.EtcdTimeout(),
 		ServerHeader:   serverHeader(local),
 		Logger:         lg.With("component", "admin"),
