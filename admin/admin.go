@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -268,7 +269,9 @@ func (s *Server) authorize(r *http.Request) *APIError {
 		return deny("missing apikey")
 	}
 	for _, k := range s.o.Keys {
-		if k.Key != "" && k.Key == token {
+		// Constant time: how long a wrong key takes to refuse must not
+		// tell how much of it was right.
+		if k.Key != "" && subtle.ConstantTimeCompare([]byte(k.Key), []byte(token)) == 1 {
 			if k.Role == RoleViewer && r.Method != http.MethodGet {
 				return deny("invalid method for role viewer")
 			}

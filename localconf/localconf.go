@@ -2,6 +2,7 @@ package localconf
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -166,7 +167,10 @@ func Parse(data []byte) (*Config, error) {
 	n := &Config{}
 	if string(js) != "null" {
 		if err := json.Unmarshal(js, n); err != nil {
-			return nil, fmt.Errorf("%w: %v", config.ErrInvalid, err)
+			if errors.Is(err, config.ErrInvalid) {
+				return nil, err // a field's own check, already worded
+			}
+			return nil, fmt.Errorf("%w: %w", config.ErrInvalid, err)
 		}
 	}
 	if err := n.normalize(); err != nil {

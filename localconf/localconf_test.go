@@ -64,6 +64,7 @@ deployment:
 		{"deployment: {admin: {admin_key: [{key: a, role: root}]}}", `role "root"`},
 		{"deployment: {admin: {allow_admin: [nonsense]}}", "allow_admin"},
 		{"deployment: {etcd: {prefix: apisix}}", "must start with /"},
+		{"deployment: {role: 5}", "invalid configuration: json: cannot unmarshal"},
 		{"deployment: {admin: {admin_listen: {port: 70000}}}", "admin_listen"},
 		{"apisix: {data_encryption: {keyring: [short]}}", ""},
 	} {
@@ -78,5 +79,13 @@ deployment:
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.yaml, err, tc.want)
 		}
+	}
+}
+
+// A field's own check is worded once, not prefixed twice.
+func TestParseFieldError(t *testing.T) {
+	_, err := Parse([]byte("apisix: {node_listen: {a: 1}}"))
+	if want := "invalid configuration: apisix.node_listen must be a port or a list"; err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %q", err, want)
 	}
 }

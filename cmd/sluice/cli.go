@@ -78,7 +78,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (*commonFlags, err
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("bad -log-level %q", level)
+		return nil, fmt.Errorf("bad -log-level %q: %w", level, err)
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
