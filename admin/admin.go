@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/internal/jsonschema"
 )
 
 // Role is an admin key's role.
@@ -49,8 +51,11 @@ type Options struct {
 	// CORS adds APISIX's CORS headers and answers preflights
 	// (enable_admin_cors, default true).
 	CORS bool
-	// Keyring encrypts ssl private keys before they are stored.
-	Keyring *config.Keyring
+	// Pipeline validates every object written, as the data plane's sources
+	// validate what they read. Nil means config's default pipeline (no
+	// keyring, no plugins). Its Keyring also encrypts ssl private keys
+	// before they are stored, so what one node writes every node reads.
+	Pipeline *config.Pipeline
 	// RequestTimeout bounds every etcd call; zero means 10 s.
 	RequestTimeout time.Duration
 	// ServerHeader is the Server response header.
@@ -82,6 +87,9 @@ func New(o Options) *Server {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Pipeline == nil {
+		o.Pipeline = &config.Pipeline{}
 	}
 	return &Server{o: o}
 }
@@ -261,7 +269,9 @@ func (s *Server) authorize(r *http.Request) *APIError {
 		return deny("missing apikey")
 	}
 	for _, k := range s.o.Keys {
-		if k.Key != "" && k.Key == token {
+		// Constant time: how long a wrong key takes to refuse must not
+		// tell how much of it was right.
+		if k.Key != "" && subtle.ConstantTimeCompare([]byte(k.Key), []byte(token)) == 1 {
 			if k.Role == RoleViewer && r.Method != http.MethodGet {
 				return deny("invalid method for role viewer")
 			}
@@ -296,7 +306,7 @@ func (r *request) readBody(w http.ResponseWriter) *APIError {
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return nil
 	}
-	v, err := config.DecodeJSON(data)
+	v, err := jsonschema.DecodeJSON(data)
 	if err != nil {
 		return &APIError{Status: http.StatusBadRequest, Body: map[string]string{
 			"error_msg": "invalid request body: " + err.Error(),

@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/embedetcd"
 	"github.com/sluicegw/sluice/internal/admintest"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
@@ -35,7 +36,7 @@ func freeAddr(t *testing.T) string {
 // startAdmin serves the Admin API in-process on a real (embedded) etcd.
 func startAdmin(t *testing.T, edit func(*Options)) (*httptest.Server, *clientv3.Client) {
 	t.Helper()
-	e, err := cfgsync.StartEmbeddedEtcd(cfgsync.EmbeddedOptions{DataDir: t.TempDir(), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
+	e, err := embedetcd.Start(embedetcd.Options{DataDir: t.TempDir(), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func startAdmin(t *testing.T, edit func(*Options)) (*httptest.Server, *clientv3.
 		KeyRequired: true,
 		AllowAdmin:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/24")},
 		CORS:        true,
-		Keyring:     kr,
+		Pipeline:    &config.Pipeline{Keyring: kr},
 		Now:         func() time.Time { return time.Unix(1700000000, 0) },
 	}
 	if edit != nil {

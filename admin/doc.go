@@ -2,8 +2,10 @@
 // API v3 (/apisix/admin/..., default 127.0.0.1:9180) and the control API
 // (/v1/..., /status, default 127.0.0.1:9090).
 //
-// The Admin API validates objects with package config and writes them to
-// etcd; it never touches the running snapshot. The etcd watch (package
+// The Admin API validates objects with config's validation pipeline
+// (Pipeline.Check: the same steps and texts the data plane's sources run on
+// what they read) and writes them to etcd; it never touches the running
+// snapshot. The etcd watch (package
 // sync) brings every write back to the data plane like any other writer's,
 // which keeps sluice nodes and APISIX control planes interchangeable on one
 // etcd. Every write is one etcd operation (a put, or a transaction that

@@ -37,7 +37,7 @@ func (s *Server) plugins(req *request) (int, any, error) {
 		}
 		return http.StatusOK, []string{}, nil
 	}
-	// A plugin's schema: none is known yet (config.KnownPlugin).
+	// A plugin's schema: none is known yet (config.NoPlugins).
 	return 0, nil, apiErr(http.StatusNotFound, "plugin not found in subsystem http")
 }
 

@@ -15,6 +15,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/internal/jsonschema"
 )
 
 // target is the object (or directory) a request names.
@@ -359,7 +360,7 @@ func (s *Server) write(ctx context.Context, req *request, t *target, conf map[st
 		conf["update_time"] = now
 	}
 	if t.kind == config.SSLs {
-		encryptKeys(conf, s.o.Keyring)
+		encryptKeys(conf, s.o.Pipeline.Keyring)
 	}
 	value, err := json.Marshal(conf)
 	if err != nil {
@@ -387,7 +388,7 @@ func (s *Server) write(ctx context.Context, req *request, t *target, conf map[st
 	if !resp.Succeeded {
 		// Something changed between the checks and the write: say what.
 		if t.kind == config.SSLs {
-			decryptKeys(conf, s.o.Keyring)
+			decryptKeys(conf, s.o.Pipeline.Keyring)
 		}
 		if _, err := s.checkObject(ctx, t, conf); err != nil {
 			return 0, nil, err
@@ -407,20 +408,24 @@ type ref struct {
 	id   string
 }
 
-// checkObject validates conf as APISIX's Admin API does (schema, then the
-// checks the schema cannot express, plugins, references) and encrypts what
-// APISIX stores encrypted. It fills in defaults in conf and returns the
-// objects conf refers to.
+// checkObject validates conf through the validation pipeline (schema, the
+// checks the schema cannot express, plugins, ssl key pairs) and the
+// references APISIX's Admin API checks. It fills in defaults in conf and
+// returns the objects conf refers to.
 func (s *Server) checkObject(ctx context.Context, t *target, conf map[string]any) ([]ref, error) {
 	raw, err := json.Marshal(conf)
 	if err != nil {
 		return nil, err
 	}
-	obj, value, err := t.kind.DecodeValue(t.id, raw)
+	id := t.id
+	if t.kind == config.Credentials {
+		id = t.consumer + "/" + t.id
+	}
+	obj, value, err := s.o.Pipeline.Check(t.kind, id, raw)
 	if err != nil {
 		return nil, err
 	}
-	// DecodeValue filled defaults into its own copy; store that.
+	// Check filled defaults into its own copy; store that.
 	clear(conf)
 	for k, v := range value {
 		conf[k] = v
@@ -433,38 +438,13 @@ func (s *Server) checkObject(ctx context.Context, t *target, conf map[string]any
 	}
 	switch o := obj.(type) {
 	case *config.Route:
-		if err := config.CheckPlugins(o.Plugins); err != nil {
-			return nil, err
-		}
 		addRef(config.Upstreams, "upstream info by upstream id", o.UpstreamID)
 		addRef(config.Services, "service info by service id", o.ServiceID)
 		addRef(config.PluginConfigs, "plugin config info by plugin config id", o.PluginConfigID)
 	case *config.Service:
-		if err := config.CheckPlugins(o.Plugins); err != nil {
-			return nil, err
-		}
 		addRef(config.Upstreams, "upstream info by upstream id", o.UpstreamID)
-	case *config.PluginSet:
-		if err := config.CheckPlugins(o.Plugins); err != nil {
-			return nil, err
-		}
 	case *config.Consumer:
-		if err := config.CheckPlugins(o.Plugins); err != nil {
-			return nil, apiErr(http.StatusBadRequest, "invalid plugins configuration: %s", config.Message(err))
-		}
 		addRef(config.ConsumerGroups, "consumer group info by consumer group id", o.GroupID)
-	case *config.Credential:
-		if err := config.CheckPlugins(o.Plugins); err != nil {
-			return nil, apiErr(http.StatusBadRequest, "invalid plugins configuration: %s", config.Message(err))
-		}
-	case *config.Metadata:
-		if !config.KnownPlugin(t.id) {
-			return nil, apiErr(http.StatusBadRequest, "invalid plugin name")
-		}
-	case *config.SSL:
-		if _, err := o.Certificates(nil); err != nil {
-			return nil, err
-		}
 	}
 	if t.kind == config.Credentials {
 		refs = append(refs, ref{key: s.o.Prefix + "/consumers/" + t.consumer})
@@ -518,7 +498,7 @@ func (s *Server) patch(ctx context.Context, req *request, t *target) (int, any, 
 	if len(resp.Kvs) == 0 {
 		return 0, nil, errKeyNotFound
 	}
-	old, err := config.DecodeJSON(resp.Kvs[0].Value)
+	old, err := jsonschema.DecodeJSON(resp.Kvs[0].Value)
 	if err != nil {
 		return 0, nil, apiErr(http.StatusBadRequest, "invalid configuration: the stored value is not JSON")
 	}
@@ -529,7 +509,7 @@ func (s *Server) patch(ctx context.Context, req *request, t *target) (int, any, 
 	if t.kind == config.SSLs {
 		// The patch carries plain keys; the stored ones are encrypted and
 		// must be compared as plain text when the pair is checked.
-		decryptKeys(conf, s.o.Keyring)
+		decryptKeys(conf, s.o.Pipeline.Keyring)
 	}
 	if len(t.sub) == 0 {
 		patch, ok := req.body.(map[string]any)

@@ -9,5 +9,6 @@
 //
 // It refuses to own connections, health state or timeouts (engine does).
 // Only roundrobin is implemented; chash, ewma and least_conn upstreams are
-// served round-robin and Kind reports what was asked for.
+// served round-robin (their config.Upstream.Balancer still says what was
+// asked for).
 package balancer

@@ -142,9 +142,9 @@ func (kr *Keyring) DecryptPlugins(p Plugins) Plugins {
 	return out
 }
 
-// DecryptSecrets decrypts, in place, the encrypted plugin fields of a
+// decryptSecrets decrypts, in place, the encrypted plugin fields of a
 // freshly decoded object (one not yet shared with anything).
-func DecryptSecrets(obj Object, kr *Keyring) {
+func decryptSecrets(obj Object, kr *Keyring) {
 	switch o := obj.(type) {
 	case *Route:
 		o.Plugins = kr.DecryptPlugins(o.Plugins)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/sluicegw/sluice/internal/jsonschema"
 )
 
 // Kind is one of APISIX's resource types: its etcd directory (also its Admin
@@ -17,7 +19,7 @@ type Kind struct {
 	// Noun names one object in messages: "route", "plugin config".
 	Noun string
 	// Schema is the JSON schema objects must satisfy.
-	Schema *Schema
+	Schema *jsonschema.Schema
 	// KeyField, when set, is the body field that names the object instead
 	// of "id" (consumers are keyed by username).
 	KeyField string
@@ -55,7 +57,7 @@ var (
 
 // CoreSchemas are the schemas /apisix/admin/schema/<name> serves, by the
 // names APISIX uses there (singular).
-var CoreSchemas = map[string]*Schema{}
+var CoreSchemas = map[string]*jsonschema.Schema{}
 
 // builtinErr is set if the built-in schema document does not compile:
 // every Decode then fails with it (TestBuiltinSchemasCompile keeps it nil).
@@ -91,7 +93,7 @@ func compileBuiltinSchemas() error {
 		if !ok {
 			return fmt.Errorf("config: built-in schema document lacks %s", k.Name)
 		}
-		sch, err := CompileSchema(res, doc.Definitions)
+		sch, err := jsonschema.Compile(res, doc.Definitions)
 		if err != nil {
 			return fmt.Errorf("config: built-in schema for %s: %w", k.Name, err)
 		}
@@ -117,24 +119,29 @@ func KindByName(name string) *Kind {
 	return nil
 }
 
-// Decode validates one object as APISIX does and returns its runtime form.
-// id is the object's key (the data plane always uses the key, whatever id
-// the value carries). The error text is APISIX's, e.g. "invalid
-// configuration: property \"uri\" validation failed: ...".
+// Decode runs the first steps of the validation pipeline on one object:
+// it must be a JSON object, satisfy the kind's schema and the rules the
+// schema cannot express, and it comes back in its runtime form. It skips
+// the checks (plugin confs, secrets, ssl key pairs): it is what the Admin
+// API's /schema/validate answers. Objects a client writes or a source reads
+// go through a Pipeline instead. id is the object's key (the data plane
+// always uses the key, whatever id the value carries). The error text is
+// APISIX's, e.g. "invalid configuration: property \"uri\" validation
+// failed: ...".
 func (k *Kind) Decode(id string, raw []byte) (Object, error) {
-	obj, _, err := k.DecodeValue(id, raw)
+	obj, _, err := k.decodeValue(id, raw)
 	return obj, err
 }
 
-// DecodeValue is Decode that also returns the validated JSON value with
+// decodeValue is Decode that also returns the validated JSON value with
 // APISIX's defaults filled in: what the Admin API stores.
-func (k *Kind) DecodeValue(id string, raw []byte) (Object, map[string]any, error) {
+func (k *Kind) decodeValue(id string, raw []byte) (Object, map[string]any, error) {
 	if builtinErr != nil {
 		return nil, nil, builtinErr
 	}
-	v, err := DecodeJSON(raw)
+	v, err := jsonschema.DecodeJSON(raw)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: invalid JSON: %v", ErrInvalid, err)
+		return nil, nil, fmt.Errorf("%w: invalid JSON: %w", ErrInvalid, err)
 	}
 	value, ok := v.(map[string]any)
 	if !ok {
@@ -179,29 +186,6 @@ func (k *Kind) Validate(value map[string]any) error {
 	return nil
 }
 
-// invalidf returns a validation error whose text is exactly msg (the Admin
-// API shows it as is); errors.Is(err, ErrInvalid) holds.
-func invalidf(format string, args ...any) error {
-	return &invalidError{msg: fmt.Sprintf(format, args...)}
-}
-
-type invalidError struct{ msg string }
-
-func (e *invalidError) Error() string { return e.msg }
-func (e *invalidError) Is(target error) bool {
-	return target == ErrInvalid
-}
-
-// Message returns the text the Admin API shows for err: an error from this
-// package as APISIX words it.
-func Message(err error) string {
-	var ie *invalidError
-	if errors.As(err, &ie) {
-		return ie.msg
-	}
-	return err.Error()
-}
-
 // Plugins is an object's plugins field: plugin name → raw conf.
 type Plugins map[string]json.RawMessage
 
@@ -213,24 +197,6 @@ func (p Plugins) Names() []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-// KnownPlugin reports whether sluice runs the named plugin. None yet: the
-// plugin runtime is the next body of work, and until it lands sluice
-// refuses to accept (Admin API) or to silently skip (data plane) a plugin
-// it would not run — a skipped key-auth is an open door.
-func KnownPlugin(name string) bool { return false }
-
-// CheckPlugins is the Admin API's check of a plugins field: every plugin
-// must be one sluice runs. (Checking each conf against its plugin's schema
-// comes with the plugins.)
-func CheckPlugins(p Plugins) error {
-	for _, name := range p.Names() {
-		if !KnownPlugin(name) {
-			return invalidf("unknown plugin [%s]", name)
-		}
-	}
-	return nil
 }
 
 // Meta is the metadata every object may carry.
@@ -383,5 +349,5 @@ func unmarshal(raw []byte, v any) error {
 	if err == nil || errors.Is(err, ErrInvalid) {
 		return err
 	}
-	return fmt.Errorf("%w: %v", ErrInvalid, err)
+	return fmt.Errorf("%w: %w", ErrInvalid, err)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sluicegw/sluice/expr"
+	"github.com/sluicegw/sluice/internal/httpmethod"
 )
 
 // Route is an APISIX route object.
@@ -43,7 +44,7 @@ type Route struct {
 	Paths       []string       `json:"-"` // uri or uris
 	Hosts       []string       `json:"-"` // host or hosts, lower-cased
 	RemoteAddrs []netip.Prefix `json:"-"` // remote_addr or remote_addrs
-	MethodSet   MethodSet      `json:"-"` // zero: any method
+	MethodSet   httpmethod.Set `json:"-"` // zero: any method
 	VarsExpr    *expr.Expr     `json:"-"` // vars, compiled; nil: no condition
 }
 
@@ -60,7 +61,7 @@ func (r *Route) Normalize() error {
 	if r.URI != "" {
 		r.Paths = []string{r.URI}
 	}
-	ms, err := ParseMethods(r.Methods)
+	ms, err := parseMethods(r.Methods)
 	if err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func (r *Route) Normalize() error {
 	}
 	ve, err := expr.Compile(r.Vars)
 	if err != nil {
-		return invalidf("failed to validate the 'vars' expression: %v", err)
+		return invalidf("failed to validate the 'vars' expression: %w", err)
 	}
 	r.VarsExpr = ve
 	if r.Upstream != nil {
@@ -96,6 +97,20 @@ func (r *Route) Normalize() error {
 		}
 	}
 	return nil
+}
+
+// parseMethods turns a route's method names into the set the router
+// matches; an empty list means "any" and yields the zero set.
+func parseMethods(names []string) (httpmethod.Set, error) {
+	var s httpmethod.Set
+	for _, n := range names {
+		m, ok := httpmethod.Parse(n)
+		if !ok {
+			return 0, fmt.Errorf("%w: method %q is not one of GET POST PUT DELETE PATCH HEAD OPTIONS CONNECT TRACE PURGE", ErrInvalid, n)
+		}
+		s |= m.Bit()
+	}
+	return s, nil
 }
 
 // ParsePrefix parses an IP or CIDR as APISIX's ip_def accepts; a bare

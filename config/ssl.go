@@ -64,9 +64,9 @@ func (s *SSL) Certificates(kr *Keyring) ([]tls.Certificate, error) {
 		c, err := tls.X509KeyPair([]byte(p[0]), []byte(kr.Decrypt(p[1])))
 		if err != nil {
 			if i == 0 {
-				return nil, invalidf("failed to handle cert-key pair: %v", err)
+				return nil, invalidf("failed to handle cert-key pair: %w", err)
 			}
-			return nil, invalidf("failed to handle cert-key pair[%d]: %v", i-1, err)
+			return nil, invalidf("failed to handle cert-key pair[%d]: %w", i-1, err)
 		}
 		out = append(out, c)
 	}

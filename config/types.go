@@ -91,31 +91,3 @@ type Timeout struct {
 	Send    Seconds `json:"send"`
 	Read    Seconds `json:"read"`
 }
-
-// MethodSet is a bit set of APISIX's route methods. Bit i is the i-th name
-// of MethodNames; the order matches http1.Method (a test in engine pins it).
-type MethodSet uint16
-
-// MethodNames is APISIX's method enum, in bit order (bit 0 is unused: any
-// other method).
-var MethodNames = [...]string{"", "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "PURGE"}
-
-// ParseMethods turns method names into a set; an empty list means "any"
-// and yields the zero set.
-func ParseMethods(names []string) (MethodSet, error) {
-	var s MethodSet
-	for _, n := range names {
-		found := false
-		for i := 1; i < len(MethodNames); i++ {
-			if MethodNames[i] == n {
-				s |= 1 << i
-				found = true
-				break
-			}
-		}
-		if !found {
-			return 0, fmt.Errorf("%w: method %q is not one of GET POST PUT DELETE PATCH HEAD OPTIONS CONNECT TRACE PURGE", ErrInvalid, n)
-		}
-	}
-	return s, nil
-}

@@ -96,7 +96,7 @@ func (ns *Nodes) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '{' {
 		var m map[string]int
 		if err := json.Unmarshal(b, &m); err != nil {
-			return fmt.Errorf("%w: nodes: %v", ErrInvalid, err)
+			return fmt.Errorf("%w: nodes: %w", ErrInvalid, err)
 		}
 		out := make(Nodes, 0, len(m))
 		for addr, w := range m {
@@ -118,7 +118,7 @@ func (ns *Nodes) UnmarshalJSON(b []byte) error {
 		Metadata map[string]any `json:"metadata"`
 	}
 	if err := json.Unmarshal(b, &list); err != nil {
-		return fmt.Errorf("%w: nodes: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: nodes: %w", ErrInvalid, err)
 	}
 	out := make(Nodes, 0, len(list))
 	for _, n := range list {

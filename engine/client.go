@@ -339,7 +339,7 @@ func (cc *clientConn) dispatch(buf []byte) {
 		Host:       host,
 		HostRev:    rev,
 		HostHeader: cc.req.Host.Of(head),
-		Method:     uint16(cc.req.Method.Bit()),
+		Method:     cc.req.Method.Bit(),
 		RemoteAddr: cc.remote,
 		Vars:       &cc.vars,
 	}

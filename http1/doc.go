@@ -3,15 +3,18 @@
 // and the bytes of the responses the gateway answers itself.
 //
 // It refuses to own sockets, routing, or header policy (which headers a proxy
-// adds or strips): the engine does that with the spans parsed here.
+// adds or strips): the engine does that with the spans parsed here. The
+// method enum is internal/httpmethod's (Method is an alias), so the method a
+// request is parsed into is already the bit the router matches.
 //
 // # Parsing model
 //
-// Parsing is two-step and never copies. ScanHead runs over bytes as they
-// arrive and only looks for the end of the head (CRLF CRLF), rejecting bare
-// LF and enforcing the request-line and head-size limits as soon as they are
-// crossed; it is incremental (pass back the offset it returned), so a client
-// sending one byte at a time costs linear work. Once the head is complete,
+// Parsing is two-step and never copies. A HeadScanner runs over bytes as
+// they arrive and only looks for the end of the head (CRLF CRLF), rejecting
+// bare LF and enforcing the request-line and head-size limits as soon as
+// they are crossed; it is incremental (it remembers how far it got, and each
+// Scan looks only at the new bytes), so a client sending one byte at a time
+// costs linear work. Once the head is complete,
 // Request.Parse (or Response.Parse) validates it in one pass and records
 // every field as a Span: an offset and length relative to the first byte of
 // the head. Spans survive the buffer moving (gnet hands out a different slice

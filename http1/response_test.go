@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/datadriven"
+	"github.com/sluicegw/sluice/internal/httpmethod"
 )
 
 func TestResponseDataDriven(t *testing.T) {
@@ -14,7 +15,7 @@ func TestResponseDataDriven(t *testing.T) {
 		method := MethodGet
 		var limArgs []string
 		for _, a := range c.Args {
-			if m, ok := ParseMethod(a); ok {
+			if m, ok := httpmethod.Parse(a); ok {
 				method = m
 			} else {
 				limArgs = append(limArgs, a)

@@ -59,8 +59,10 @@ type Builder struct {
 	// filter. Nil means no Lua support: such routes are left out, with an
 	// error saying why.
 	FilterFunc func(src string) (trie.Filter, error)
-	// Keyring decrypts the secret fields APISIX stores encrypted.
-	Keyring *config.Keyring
+	// Pipeline validates every object the source hands over (Load: an
+	// unknown plugin fails closed rather than refusing the object). Nil
+	// means config's default pipeline (no keyring, no plugins).
+	Pipeline *config.Pipeline
 
 	nodes  nodeTable // node addresses → Refs, counted by the compiled upstreams that list them
 	upRefs slots     // one Ref per compiled upstream
@@ -70,11 +72,6 @@ type Builder struct {
 // ErrFilterFuncUnsupported: a route has a filter_func and this build has no
 // Lua to run it.
 var ErrFilterFuncUnsupported = errors.New("filter_func needs Lua, which this build does not run")
-
-// ErrPluginUnavailable: an object enables a plugin sluice does not run. The
-// route answers 503 rather than run without it (a skipped auth plugin is an
-// open door).
-var ErrPluginUnavailable = errors.New("plugin is not available in sluice")
 
 // state is what the Builder remembers between changes. Only the source's
 // goroutine touches it.
@@ -241,21 +238,11 @@ func (b *Builder) Decode(changes []Change, full bool) []error {
 	errs := make([]error, len(changes))
 	work := func(i int) {
 		c := &changes[i]
-		id := c.ID
-		if c.Kind == config.Credentials {
-			id = id[strings.LastIndexByte(id, '/')+1:]
-		}
-		obj, err := c.Kind.Decode(id, c.Item.Value)
-		if err == nil {
-			err = b.check(obj)
-		}
+		obj, err := b.Pipeline.Load(c.Kind, c.ID, c.Item.Value)
 		if err != nil {
 			c.skip = true
-			errs[i] = fmt.Errorf("%s: %s; keeping the last valid version", c.Item.Key, config.Message(err))
+			errs[i] = fmt.Errorf("%s: %w; keeping the last valid version", c.Item.Key, err)
 			return
-		}
-		if cred, ok := obj.(*config.Credential); ok {
-			cred.Consumer = c.ID[:strings.IndexByte(c.ID, '/')]
 		}
 		c.Obj = obj
 	}
@@ -292,18 +279,6 @@ func (b *Builder) Decode(changes []Change, full bool) []error {
 func (b *Builder) unchanged(c Change) bool {
 	old := b.st.objs[c.Kind][c.ID]
 	return old != nil && c.Item.ModRev != 0 && old.item.ModRev == c.Item.ModRev
-}
-
-// check is what needs more than the object: an ssl's keys must decrypt and
-// pair with its certificates; plugin fields APISIX stores encrypted are
-// decrypted.
-func (b *Builder) check(obj config.Object) error {
-	config.DecryptSecrets(obj, b.Keyring)
-	if s, ok := obj.(*config.SSL); ok {
-		_, err := s.Certificates(b.Keyring)
-		return err
-	}
-	return nil
 }
 
 // store records one change and marks the routes it affects.
@@ -371,10 +346,9 @@ func (b *Builder) globalFault(problems *[]error) *Route {
 	for _, id := range sortedKeys(b.st.objs[config.GlobalRules]) {
 		rule := b.st.objs[config.GlobalRules][id].obj.(*config.PluginSet)
 		if len(rule.Plugins) > 0 {
-			err := fmt.Errorf("global rule %s: %w: %s; every request answers 503 until it is removed",
-				id, ErrPluginUnavailable, strings.Join(rule.Plugins.Names(), ", "))
-			*problems = append(*problems, err)
-			return &Route{ID: "global_rule/" + id, Status: http.StatusServiceUnavailable}
+			err := config.UnknownPlugin(rule.Plugins.Names()[0])
+			*problems = append(*problems, fmt.Errorf("global rule %s: %w; every request answers 503 until it is removed", id, err))
+			return &Route{ID: "global_rule/" + id, Status: http.StatusServiceUnavailable, Err: err}
 		}
 	}
 	return nil
@@ -524,7 +498,7 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 		ID:          rc.ID.S,
 		Paths:       rc.Paths,
 		Hosts:       hosts,
-		Methods:     uint16(rc.MethodSet),
+		Methods:     rc.MethodSet,
 		RemoteAddrs: rc.RemoteAddrs,
 		Vars:        rc.VarsExpr,
 		Priority:    rc.Priority,
@@ -548,9 +522,10 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 		return te, nil
 	}
 	if len(plugins) > 0 {
-		slices.Sort(plugins)
+		// No plugin runs yet: fail closed, naming the first as the
+		// Admin API would have refused it.
 		r.Status = http.StatusServiceUnavailable
-		r.Err = fmt.Errorf("%w: %s", ErrPluginUnavailable, strings.Join(slices.Compact(plugins), ", "))
+		r.Err = config.UnknownPlugin(slices.Min(plugins))
 		return te, nil
 	}
 	switch {

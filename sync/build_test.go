@@ -91,7 +91,7 @@ routes:
 	if !hasProblem(problems, ErrFilterFuncUnsupported, "routes/lua") {
 		t.Errorf("problems %v lack the filter_func route", problems)
 	}
-	if !hasProblem(problems, ErrPluginUnavailable, "key-auth") {
+	if !hasProblem(problems, config.ErrUnknownPlugin, "unknown plugin [key-auth]") {
 		t.Errorf("problems %v lack the unavailable plugin", problems)
 	}
 	r := match(snap, "/a")
@@ -411,7 +411,7 @@ func TestApplyDecryptsAPISIXSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &Builder{Mode: trie.URI, Keyring: kr}
+	b := &Builder{Mode: trie.URI, Pipeline: &config.Pipeline{Keyring: kr}}
 	_, problems := b.Apply(1, []Change{
 		put(config.Consumers, "jack", 1, `{"username": "jack"}`),
 		put(config.Credentials, "jack/c1", 2, `{"plugins": {"key-auth": {"key": "s+PSqXUVJTsTIzWQ1xk1QahhywKxk3pzvWko/VIDzOLHMlbssLkJzQFuzFWVXRAH"}}}`),

@@ -1,8 +1,25 @@
-// Package sync owns the running configuration: where it comes from (the
-// standalone apisix.yaml file today; etcd and embedded etcd next), how the
+// Package sync owns the running configuration: where it comes from (an
+// etcd prefix in APISIX's layout, or a standalone apisix.yaml file), how the
 // decoded objects are compiled into an immutable Snapshot (router, resolved
-// upstreams with their pickers, plugin chains), and the RCU Store that
-// publishes each new Snapshot with one atomic pointer swap.
+// upstreams with their pickers; plugin chains once the plugin runtime
+// lands), and the RCU Store that publishes each new Snapshot with one
+// atomic pointer swap.
+//
+// It refuses to own running etcd (package embedetcd starts the in-process
+// server; sync is only ever its client, as of any cluster) and what makes
+// an object valid (package config's validation pipeline, which the Builder
+// runs every object through, as the Admin API does for writes).
+//
+// # Sources
+//
+// EtcdSource reads the prefix with one ranged Get, then watches it from the
+// next revision; a compaction, a revision that went backwards or any error
+// makes it list everything again. YAMLSource polls apisix.yaml and reloads
+// it whole. Both decode objects with the Builder's Pipeline (Load): an
+// object etcd would refuse, the file refuses too. An invalid object from
+// etcd is skipped and its last good version kept, as APISIX does; a file
+// with any invalid object is refused whole. The Builder then applies the
+// changes to the previous Snapshot, sharing everything they did not touch.
 //
 // # Concurrency
 //
@@ -19,6 +36,6 @@
 // # Events
 //
 // A Source reports what it did through Events (snapshot published, config
-// rejected); tests wait on these instead of sleeping, and logging is one
-// listener among others.
+// rejected, a problem with an object); tests wait on these instead of
+// sleeping, and logging is one listener among others.
 package sync

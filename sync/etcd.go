@@ -325,6 +325,9 @@ func (e *EtcdSource) publish(snap *Snapshot, rev int64) {
 func (e *EtcdSource) logProblems(problems []error) {
 	for _, err := range problems {
 		e.logger().Error("config problem", "err", err)
+		if e.Events.Problem != nil {
+			e.Events.Problem(err)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/embedetcd"
 	"github.com/sluicegw/sluice/trie"
 )
 
@@ -27,7 +28,7 @@ func freeAddr(t *testing.T) string {
 
 // startEtcd starts an embedded etcd in dir (a fresh temp dir if empty) on
 // clientAddr (a free port if empty).
-func startEtcd(t *testing.T, dir, clientAddr string) *EmbeddedEtcd {
+func startEtcd(t *testing.T, dir, clientAddr string) *embedetcd.Server {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -35,7 +36,7 @@ func startEtcd(t *testing.T, dir, clientAddr string) *EmbeddedEtcd {
 	if clientAddr == "" {
 		clientAddr = freeAddr(t)
 	}
-	e, err := StartEmbeddedEtcd(EmbeddedOptions{DataDir: dir, ClientAddr: clientAddr, PeerAddr: freeAddr(t)})
+	e, err := embedetcd.Start(embedetcd.Options{DataDir: dir, ClientAddr: clientAddr, PeerAddr: freeAddr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,16 +18,6 @@ import (
 	"github.com/sluicegw/sluice/config"
 )
 
-// Events reports what a source did. Nil fields are skipped. Callbacks run on
-// the source's goroutine and must not block.
-type Events struct {
-	// Published fires after a new snapshot became current.
-	Published func(s *Snapshot)
-	// Rejected fires when a new config was refused whole; the previous
-	// snapshot keeps serving.
-	Rejected func(err error)
-}
-
 // DefaultYAMLPollInterval is how often the file's modification time is
 // checked, as APISIX does.
 const DefaultYAMLPollInterval = time.Second
@@ -68,7 +58,7 @@ func (y *YAMLSource) load(fi os.FileInfo) error {
 	if err != nil {
 		return fmt.Errorf("sync: reading %s: %w", y.Path, err)
 	}
-	changes, err := ParseYAML(data)
+	changes, err := ParseYAMLWith(y.Builder.Pipeline, data)
 	if err != nil {
 		return fmt.Errorf("sync: %s: %w", y.Path, err)
 	}
@@ -77,6 +67,9 @@ func (y *YAMLSource) load(fi os.FileInfo) error {
 	snap, problems := y.Builder.Apply(y.version, changes, true)
 	for _, err := range problems {
 		y.logger().Error("config problem", "file", y.Path, "err", err)
+		if y.Events.Problem != nil {
+			y.Events.Problem(err)
+		}
 	}
 	y.Store.Publish(snap)
 	y.logger().Info("config loaded", "file", y.Path, "version", snap.Version,
@@ -136,10 +129,17 @@ var ErrMissingEndMarker = errors.New("missing valid end flag #END")
 
 var endMarker = regexp.MustCompile(`#END\s*$`)
 
-// ParseYAML decodes a standalone apisix.yaml: the #END marker, ${{VAR}}
-// environment substitution, then every object, all-or-nothing. The result
-// is the complete configuration, every object decoded, in file order.
-func ParseYAML(data []byte) ([]Change, error) {
+// ParseYAML is ParseYAMLWith config's default pipeline: no keyring (secrets
+// are read as stored) and no plugins.
+func ParseYAML(data []byte) ([]Change, error) { return ParseYAMLWith(nil, data) }
+
+// ParseYAMLWith decodes a standalone apisix.yaml: the #END marker, ${{VAR}}
+// environment substitution, then every object through p's Load, as the
+// etcd source decodes what it reads, all-or-nothing: the first object p
+// refuses refuses the file, with p's error after the object's place
+// ("routes[0]: ..."). The result is the complete configuration, every
+// object decoded, in file order. A nil p is config's default pipeline.
+func ParseYAMLWith(p *config.Pipeline, data []byte) ([]Change, error) {
 	if !endMarker.Match(data) {
 		return nil, ErrMissingEndMarker
 	}
@@ -171,7 +171,7 @@ func ParseYAML(data []byte) ([]Change, error) {
 			return nil, fmt.Errorf("%s: must be a list: %w", k.Name, err)
 		}
 		for i, item := range items {
-			c, err := decodeFileItem(k, item, i, len(changes)+1)
+			c, err := decodeFileItem(p, k, item, i, len(changes)+1)
 			if err != nil {
 				return nil, fmt.Errorf("%s[%d]: %w", k.Name, i, err)
 			}
@@ -192,7 +192,7 @@ func ParseYAML(data []byte) ([]Change, error) {
 
 // decodeFileItem decodes the i-th object of a kind's list; ord numbers
 // objects across the file, so routes keep file order on priority ties.
-func decodeFileItem(k *config.Kind, item json.RawMessage, i, ord int) (Change, error) {
+func decodeFileItem(p *config.Pipeline, k *config.Kind, item json.RawMessage, i, ord int) (Change, error) {
 	var probe struct {
 		ID       json.RawMessage `json:"id"`
 		Username string          `json:"username"`
@@ -217,16 +217,9 @@ func decodeFileItem(k *config.Kind, item json.RawMessage, i, ord int) (Change, e
 			id = probe.Username
 		}
 	}
-	objID := id
-	if kind == config.Credentials {
-		objID = id[strings.IndexByte(id, '/')+1:]
-	}
-	obj, err := kind.Decode(objID, item)
+	obj, err := p.Load(kind, id, item)
 	if err != nil {
-		return Change{}, fmt.Errorf("%s", config.Message(err))
-	}
-	if cred, ok := obj.(*config.Credential); ok {
-		cred.Consumer = id[:strings.IndexByte(id, '/')]
+		return Change{}, err
 	}
 	return Change{
 		Kind: kind,

@@ -15,7 +15,8 @@
 // the same key are ordered by priority, then by longer original path, then
 // by load order (Route.Seq). Each candidate's checks run in APISIX's order:
 // method, remote address, host (URI modes), vars, filter_func, parameters;
-// a failing candidate falls through to the next.
+// a failing candidate falls through to the next. The method check is one
+// AND of the route's httpmethod.Set with the request's method bit.
 //
 // In HostURI mode a reversed-host trie comes first: the exact host's path
 // trie, then wildcard hosts from the longest suffix ("*.foo.com" is the

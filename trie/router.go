@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sluicegw/sluice/expr"
+	"github.com/sluicegw/sluice/internal/httpmethod"
 )
 
 // Mode is APISIX's apisix.router.http setting.
@@ -47,14 +48,14 @@ func ParseMode(s string) (Mode, error) {
 // Query is what a request is matched on. The engine fills one per request;
 // the router reads it and writes only Params.
 type Query struct {
-	Path       []byte     // normalised path ($uri), no query string
-	Host       []byte     // host name, lower case, no port ($host)
-	HostRev    []byte     // Host reversed byte by byte (HostURI mode looks hosts up by suffix)
-	HostHeader []byte     // Host header as sent, for route hosts that name a port
-	Method     uint16     // the method's bit (config.MethodSet layout)
-	RemoteAddr netip.Addr // client address
-	Vars       expr.Vars  // variables for vars conditions (may be nil if no route has any)
-	Params     Params     // out: parameter captures of the matched route
+	Path       []byte         // normalised path ($uri), no query string
+	Host       []byte         // host name, lower case, no port ($host)
+	HostRev    []byte         // Host reversed byte by byte (HostURI mode looks hosts up by suffix)
+	HostHeader []byte         // Host header as sent, for route hosts that name a port
+	Method     httpmethod.Set // the request method's Bit
+	RemoteAddr netip.Addr     // client address
+	Vars       expr.Vars      // variables for vars conditions (may be nil if no route has any)
+	Params     Params         // out: parameter captures of the matched route
 }
 
 // MaxParams bounds the parameters one route path may capture.
@@ -92,7 +93,7 @@ type Route[T any] struct {
 	ID          string
 	Paths       []string       // "/exact", "/prefix*", "/p/:param", "/p/*rest"
 	Hosts       []string       // lower case; "*.suffix" and "*" wildcards; empty: any host
-	Methods     uint16         // zero: any method
+	Methods     httpmethod.Set // zero: any method
 	RemoteAddrs []netip.Prefix // empty: any address
 	Vars        *expr.Expr     // nil: no condition
 	Filter      Filter         // nil: no filter_func
@@ -125,7 +126,7 @@ type bucket[T any] []entry[T]
 // entry is one (route, path) pair, with copies of the route fields the
 // checks read.
 type entry[T any] struct {
-	methods uint16
+	methods httpmethod.Set
 	remotes []netip.Prefix
 	vars    *expr.Expr
 	filter  Filter

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicegw/sluice/expr"
 	"github.com/sluicegw/sluice/internal/datadriven"
+	"github.com/sluicegw/sluice/internal/httpmethod"
 )
 
 // routeSpec is the test file's route format.
@@ -22,7 +23,10 @@ type routeSpec struct {
 	Priority    int             `json:"priority"`
 }
 
-var methodBits = map[string]uint16{"GET": 1 << 1, "POST": 1 << 2, "PUT": 1 << 3, "DELETE": 1 << 4, "PATCH": 1 << 5, "HEAD": 1 << 6}
+var methodBits = map[string]httpmethod.Set{
+	"GET": httpmethod.Get.Bit(), "POST": httpmethod.Post.Bit(), "PUT": httpmethod.Put.Bit(),
+	"DELETE": httpmethod.Delete.Bit(), "PATCH": httpmethod.Patch.Bit(), "HEAD": httpmethod.Head.Bit(),
+}
 
 func (s *routeSpec) route(t testing.TB, seq int) *Route[string] {
 	r := &Route[string]{ID: s.ID, Paths: s.Paths, Hosts: s.Hosts, Priority: s.Priority, Seq: seq, Value: s.ID}

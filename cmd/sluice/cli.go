@@ -10,6 +10,7 @@ import (
 	"runtime/pprof"
 
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/localconf"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
 
@@ -77,7 +78,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (*commonFlags, err
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("bad -log-level %q", level)
+		return nil, fmt.Errorf("bad -log-level %q: %w", level, err)
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
@@ -85,10 +86,10 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 // loadLocal reads config.yaml. With no -c and no conf/config.yaml it
 // returns the built-in default: a traditional node on an embedded etcd,
 // the zero-setup start.
-func loadLocal(path string) (*config.Local, string, error) {
+func loadLocal(path string) (*localconf.Config, string, error) {
 	if path == "" {
 		if _, err := os.Stat(defaultConfigPath); err != nil {
-			local, err := config.ParseLocal(nil)
+			local, err := localconf.Parse(nil)
 			if err != nil {
 				return nil, "", err
 			}
@@ -97,7 +98,7 @@ func loadLocal(path string) (*config.Local, string, error) {
 		}
 		path = defaultConfigPath
 	}
-	local, err := config.LoadLocal(path)
+	local, err := localconf.Load(path)
 	return local, path, err
 }
 
@@ -111,11 +112,12 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if _, err := local.Keyring(); err != nil {
+	keyring, err := local.Keyring()
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if local.Provider != config.ProviderYAML {
+	if local.Provider != localconf.ProviderYAML {
 		fmt.Fprintf(stdout, "%s: ok (config from etcd %v, prefix %s)\n", path, etcdEndpoints(local), local.Deployment.Etcd.Prefix)
 		return 0
 	}
@@ -124,7 +126,8 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	changes, err := cfgsync.ParseYAML(data)
+	// The pipeline the running node would use (runGateway's).
+	changes, err := cfgsync.ParseYAMLWith(&config.Pipeline{Keyring: keyring}, data)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", local.StandaloneFile(), err)
 		return 1

@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/internal/testcert"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -72,5 +76,31 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 1 and %q", code, errs, tc.want)
 			}
 		})
+	}
+}
+
+// validate checks apisix.yaml as the running node reads it: ssl keys are
+// decrypted with config.yaml's keyring and must pair with their
+// certificates.
+func TestValidateSSL(t *testing.T) {
+	cert, key := testcert.Pair(t, "test.com")
+	_, otherKey := testcert.Pair(t, "test.com")
+	kr, err := config.NewKeyring(config.DefaultKeyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssl := func(k string) string {
+		b, err := json.Marshal(map[string]any{"id": 1, "cert": cert, "key": k, "sni": "test.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "ssls:\n  - " + string(b) + "\n#END\n"
+	}
+	if code, out, errs := runCLI("validate", "-c", writeConf(t, standalone, ssl(kr.Encrypt(key)))); code != 0 {
+		t.Fatalf("an encrypted key that pairs: %d %q %q", code, out, errs)
+	}
+	code, _, errs := runCLI("validate", "-c", writeConf(t, standalone, ssl(otherKey)))
+	if want := "ssls[0]: failed to handle cert-key pair: tls: private key does not match public key"; code != 1 || !strings.Contains(errs, want) {
+		t.Fatalf("a key that does not pair: exit %d, stderr %q; want 1 and %q", code, errs, want)
 	}
 }

@@ -16,7 +16,9 @@ import (
 
 	"github.com/sluicegw/sluice/admin"
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/embedetcd"
 	"github.com/sluicegw/sluice/engine"
+	"github.com/sluicegw/sluice/localconf"
 	cfgsync "github.com/sluicegw/sluice/sync"
 	"github.com/sluicegw/sluice/trie"
 )
@@ -38,7 +40,7 @@ func (s stack) unwind() {
 // (etcd, embedded etcd or apisix.yaml), the Admin and control APIs, and the
 // proxy. The proxy port opens only once the first full configuration is
 // loaded, so a starting node never answers 404 for routes that exist.
-func runGateway(local *config.Local, lg *slog.Logger) error {
+func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	var cleanup stack
 	defer cleanup.unwind()
 	sigs := make(chan os.Signal, 1)
@@ -55,7 +57,10 @@ func runGateway(local *config.Local, lg *slog.Logger) error {
 	}
 	opts := engineOptions(local, lg)
 	store := cfgsync.NewStore()
-	builder := &cfgsync.Builder{Mode: mode, Keyring: keyring}
+	// One validation pipeline for every way an object comes in: the
+	// Admin API's writes and the source's reads.
+	pipeline := &config.Pipeline{Keyring: keyring}
+	builder := &cfgsync.Builder{Mode: mode, Pipeline: pipeline}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -84,7 +89,7 @@ func runGateway(local *config.Local, lg *slog.Logger) error {
 		if src.etcd == nil {
 			lg.Warn("no Admin API: with config_provider yaml the config is the file")
 		} else {
-			h := admin.New(adminOptions(local, lg, src, keyring))
+			h := admin.New(adminOptions(local, lg, src, pipeline))
 			addr, err := local.AdminAddr()
 			if err != nil {
 				return err
@@ -142,10 +147,10 @@ type source struct {
 	prefix    string
 }
 
-func startSource(ctx context.Context, local *config.Local, lg *slog.Logger, store *cfgsync.Store, b *cfgsync.Builder, cleanup *stack) (*source, error) {
+func startSource(ctx context.Context, local *localconf.Config, lg *slog.Logger, store *cfgsync.Store, b *cfgsync.Builder, cleanup *stack) (*source, error) {
 	slg := lg.With("component", "sync")
 	failed := make(chan error, 1)
-	if local.Provider == config.ProviderYAML {
+	if local.Provider == localconf.ProviderYAML {
 		y := &cfgsync.YAMLSource{Path: local.StandaloneFile(), Store: store, Builder: b, Logger: slg}
 		if err := y.Load(); err != nil {
 			return nil, err
@@ -157,7 +162,7 @@ func startSource(ctx context.Context, local *config.Local, lg *slog.Logger, stor
 	}
 	endpoints := etcdEndpoints(local)
 	if emb := local.Sluice.EmbeddedEtcd; emb.Enable {
-		e, err := cfgsync.StartEmbeddedEtcd(cfgsync.EmbeddedOptions{DataDir: emb.DataDir, ClientAddr: emb.ClientListen, PeerAddr: emb.PeerListen})
+		e, err := embedetcd.Start(embedetcd.Options{DataDir: emb.DataDir, ClientAddr: emb.ClientListen, PeerAddr: emb.PeerListen})
 		if err != nil {
 			return nil, err
 		}
@@ -192,14 +197,14 @@ func startSource(ctx context.Context, local *config.Local, lg *slog.Logger, stor
 	return &source{ready: es.Ready(), failed: failed, etcd: es, endpoints: endpoints, prefix: etcdConf.Prefix}, nil
 }
 
-func etcdEndpoints(local *config.Local) []string {
+func etcdEndpoints(local *localconf.Config) []string {
 	if local.Sluice.EmbeddedEtcd.Enable {
 		return []string{"http://" + local.Sluice.EmbeddedEtcd.ClientListen}
 	}
 	return local.Deployment.Etcd.Host
 }
 
-func startupTimeout(local *config.Local) time.Duration {
+func startupTimeout(local *localconf.Config) time.Duration {
 	if d := local.Sluice.StartupTimeout.Duration(); d > 0 {
 		return d
 	}
@@ -209,7 +214,7 @@ func startupTimeout(local *config.Local) time.Duration {
 // adminOptions maps deployment.admin onto the Admin API. A key configured
 // empty is replaced by a random one, logged once: there is never an Admin
 // API without a key unless admin_key_required is false.
-func adminOptions(local *config.Local, lg *slog.Logger, src *source, kr *config.Keyring) admin.Options {
+func adminOptions(local *localconf.Config, lg *slog.Logger, src *source, p *config.Pipeline) admin.Options {
 	a := local.Deployment.Admin
 	o := admin.Options{
 		Client:         src.etcd.Client,
@@ -217,7 +222,7 @@ func adminOptions(local *config.Local, lg *slog.Logger, src *source, kr *config.
 		KeyRequired:    a.AdminKeyRequired == nil || *a.AdminKeyRequired,
 		AllowAdmin:     a.Allow,
 		CORS:           a.EnableAdminCORS == nil || *a.EnableAdminCORS,
-		Keyring:        kr,
+		Pipeline:       p,
 		RequestTimeout: local.EtcdTimeout(),
 		ServerHeader:   serverHeader(local),
 		Logger:         lg.With("component", "admin"),
@@ -282,7 +287,7 @@ func serveHTTP(name, addr string, h http.Handler, lg *slog.Logger, errs chan<- e
 	return nil
 }
 
-func serverHeader(local *config.Local) string {
+func serverHeader(local *localconf.Config) string {
 	if local.ServerTokens() {
 		return "sluice/" + version
 	}
@@ -290,7 +295,7 @@ func serverHeader(local *config.Local) string {
 }
 
 // engineOptions maps config.yaml onto engine options.
-func engineOptions(local *config.Local, lg *slog.Logger) engine.Options {
+func engineOptions(local *localconf.Config, lg *slog.Logger) engine.Options {
 	h := &local.NginxConfig.HTTP
 	opts := engine.Options{
 		Listen:              local.Listen,

@@ -1,17 +1,21 @@
-package sync
+package embedetcd
 
 import (
 	"fmt"
 	"net/url"
 	"os"
-	stdsync "sync"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
 )
 
-// EmbeddedOptions configures the in-process etcd (sluice.embedded_etcd).
-type EmbeddedOptions struct {
+// DefaultStartTimeout bounds start-up when Options.StartTimeout is zero.
+const DefaultStartTimeout = time.Minute
+
+// Options configure the in-process etcd (config.yaml's
+// sluice.embedded_etcd).
+type Options struct {
 	// DataDir holds etcd's data; it survives restarts.
 	DataDir string
 	// ClientAddr is "ip:port" for clients (the gateway itself, etcdctl,
@@ -19,32 +23,32 @@ type EmbeddedOptions struct {
 	ClientAddr string
 	// PeerAddr is "ip:port" for raft peers; a single node still needs one.
 	PeerAddr string
-	// StartTimeout bounds start-up; zero means 60 s.
+	// StartTimeout bounds start-up; zero means DefaultStartTimeout.
 	StartTimeout time.Duration
 }
 
-// EmbeddedEtcd is a single-node etcd server inside the sluice process: the
+// Server is a single-node etcd server inside the sluice process: the
 // zero-setup default. Clients (the Admin API, the watcher, etcdctl, other
 // sluice nodes) talk to it exactly as to a cluster.
-type EmbeddedEtcd struct {
+type Server struct {
 	etcd      *embed.Etcd
-	closeOnce stdsync.Once
+	closeOnce sync.Once
 	// Endpoint is the client URL, e.g. "http://127.0.0.1:2379".
 	Endpoint string
 }
 
-// StartEmbeddedEtcd starts the server and waits until it serves.
-func StartEmbeddedEtcd(o EmbeddedOptions) (*EmbeddedEtcd, error) {
+// Start starts the server and waits until it serves.
+func Start(o Options) (*Server, error) {
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("sync: embedded etcd data dir: %w", err)
+		return nil, fmt.Errorf("embedetcd: data dir: %w", err)
 	}
 	client, err := url.Parse("http://" + o.ClientAddr)
 	if err != nil {
-		return nil, fmt.Errorf("sync: embedded etcd client address %q: %w", o.ClientAddr, err)
+		return nil, fmt.Errorf("embedetcd: client address %q: %w", o.ClientAddr, err)
 	}
 	peer, err := url.Parse("http://" + o.PeerAddr)
 	if err != nil {
-		return nil, fmt.Errorf("sync: embedded etcd peer address %q: %w", o.PeerAddr, err)
+		return nil, fmt.Errorf("embedetcd: peer address %q: %w", o.PeerAddr, err)
 	}
 	cfg := embed.NewConfig()
 	cfg.Name = "sluice"
@@ -60,28 +64,28 @@ func StartEmbeddedEtcd(o EmbeddedOptions) (*EmbeddedEtcd, error) {
 	cfg.AutoCompactionRetention = "1h"
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("sync: starting embedded etcd in %s: %w", o.DataDir, err)
+		return nil, fmt.Errorf("embedetcd: starting in %s: %w", o.DataDir, err)
 	}
 	timeout := o.StartTimeout
 	if timeout <= 0 {
-		timeout = time.Minute
+		timeout = DefaultStartTimeout
 	}
 	select {
 	case <-e.Server.ReadyNotify():
 	case err := <-e.Err():
 		e.Close()
-		return nil, fmt.Errorf("sync: embedded etcd: %w", err)
+		return nil, fmt.Errorf("embedetcd: %w", err)
 	case <-time.After(timeout):
 		e.Server.Stop()
 		e.Close()
-		return nil, fmt.Errorf("sync: embedded etcd not ready after %v", timeout)
+		return nil, fmt.Errorf("embedetcd: not ready after %v", timeout)
 	}
-	return &EmbeddedEtcd{etcd: e, Endpoint: client.String()}, nil
+	return &Server{etcd: e, Endpoint: client.String()}, nil
 }
 
 // Err reports a fatal server error after start.
-func (e *EmbeddedEtcd) Err() <-chan error { return e.etcd.Err() }
+func (e *Server) Err() <-chan error { return e.etcd.Err() }
 
 // Close stops the server. Close the clients first: the server waits (up
 // to its request timeout) for open streams such as watches to end.
-func (e *EmbeddedEtcd) Close() { e.closeOnce.Do(e.etcd.Close) }
+func (e *Server) Close() { e.closeOnce.Do(e.etcd.Close) }

@@ -1,7 +1,8 @@
-package config
+package localconf
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -11,12 +12,14 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/sluicegw/sluice/config"
 )
 
-// Local is a node's local configuration: APISIX's conf/config.yaml, the keys
+// Config is a node's local configuration: APISIX's conf/config.yaml, the keys
 // sluice understands. Unknown keys are ignored, so an APISIX config.yaml
 // works as is.
-type Local struct {
+type Config struct {
 	APISIX struct {
 		NodeListen         listenList `json:"node_listen"`
 		EnableServerTokens *bool      `json:"enable_server_tokens"`
@@ -134,37 +137,40 @@ const (
 
 // StandaloneFile returns the path of the standalone apisix.yaml: beside
 // config.yaml, as APISIX keeps both in conf/.
-func (n *Local) StandaloneFile() string { return filepath.Join(n.Dir, "apisix.yaml") }
+func (n *Config) StandaloneFile() string { return filepath.Join(n.Dir, "apisix.yaml") }
 
 // ServerTokens reports enable_server_tokens (default true).
-func (n *Local) ServerTokens() bool {
+func (n *Config) ServerTokens() bool {
 	return n.APISIX.EnableServerTokens == nil || *n.APISIX.EnableServerTokens
 }
 
-// LoadLocal reads config.yaml at path and applies defaults.
-func LoadLocal(path string) (*Local, error) {
+// Load reads config.yaml at path and applies defaults.
+func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: reading %s: %w", path, err)
+		return nil, fmt.Errorf("localconf: reading %s: %w", path, err)
 	}
-	n, err := ParseLocal(data)
+	n, err := Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("config: %s: %w", path, err)
+		return nil, fmt.Errorf("localconf: %s: %w", path, err)
 	}
 	n.Dir = filepath.Dir(path)
 	return n, nil
 }
 
-// ParseLocal decodes config.yaml content and applies defaults.
-func ParseLocal(data []byte) (*Local, error) {
+// Parse decodes config.yaml content and applies defaults.
+func Parse(data []byte) (*Config, error) {
 	js, err := yaml.YAMLToJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("invalid YAML: %w", err)
 	}
-	n := &Local{}
+	n := &Config{}
 	if string(js) != "null" {
 		if err := json.Unmarshal(js, n); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+			if errors.Is(err, config.ErrInvalid) {
+				return nil, err // a field's own check, already worded
+			}
+			return nil, fmt.Errorf("%w: %w", config.ErrInvalid, err)
 		}
 	}
 	if err := n.normalize(); err != nil {
@@ -173,7 +179,7 @@ func ParseLocal(data []byte) (*Local, error) {
 	return n, nil
 }
 
-func (n *Local) normalize() error {
+func (n *Config) normalize() error {
 	if len(n.APISIX.NodeListen) == 0 {
 		n.APISIX.NodeListen = listenList{{IP: "0.0.0.0", Port: DefaultNodePort}}
 	}
@@ -185,13 +191,13 @@ func (n *Local) normalize() error {
 		}
 		a, err := netip.ParseAddr(ip)
 		if err != nil || l.Port < 1 || l.Port > 65535 {
-			return fmt.Errorf("%w: apisix.node_listen: bad address %q port %d", ErrInvalid, l.IP, l.Port)
+			return fmt.Errorf("%w: apisix.node_listen: bad address %q port %d", config.ErrInvalid, l.IP, l.Port)
 		}
 		n.Listen = append(n.Listen, netip.AddrPortFrom(a, uint16(l.Port)).String())
 	}
 	n.Trusted = nil
 	for _, t := range n.APISIX.TrustedAddresses {
-		p, err := ParsePrefix(t)
+		p, err := config.ParsePrefix(t)
 		if err != nil {
 			return fmt.Errorf("apisix.trusted_addresses: %w", err)
 		}
@@ -200,7 +206,7 @@ func (n *Local) normalize() error {
 	switch n.APISIX.Router.HTTP {
 	case "", "radixtree_host_uri", "radixtree_uri", "radixtree_uri_with_parameter":
 	default:
-		return fmt.Errorf("%w: apisix.router.http %q is not one of radixtree_host_uri, radixtree_uri, radixtree_uri_with_parameter", ErrInvalid, n.APISIX.Router.HTTP)
+		return fmt.Errorf("%w: apisix.router.http %q is not one of radixtree_host_uri, radixtree_uri, radixtree_uri_with_parameter", config.ErrInvalid, n.APISIX.Router.HTTP)
 	}
 	if n.Deployment.Role == "" {
 		n.Deployment.Role = RoleTraditional
@@ -208,7 +214,7 @@ func (n *Local) normalize() error {
 	switch n.Deployment.Role {
 	case RoleTraditional, RoleDataPlane, RoleControlPlane:
 	default:
-		return fmt.Errorf("%w: deployment.role %q is not one of traditional, data_plane, control_plane", ErrInvalid, n.Deployment.Role)
+		return fmt.Errorf("%w: deployment.role %q is not one of traditional, data_plane, control_plane", config.ErrInvalid, n.Deployment.Role)
 	}
 	n.Provider = ProviderEtcd
 	if n.Deployment.Role == RoleDataPlane {
@@ -217,10 +223,10 @@ func (n *Local) normalize() error {
 		case ProviderYAML:
 			n.Provider = ProviderYAML
 		default:
-			return fmt.Errorf("%w: deployment.role_data_plane.config_provider %q is not one of yaml, etcd", ErrInvalid, n.Deployment.RoleDataPlane.ConfigProvider)
+			return fmt.Errorf("%w: deployment.role_data_plane.config_provider %q is not one of yaml, etcd", config.ErrInvalid, n.Deployment.RoleDataPlane.ConfigProvider)
 		}
 	} else if p := n.Deployment.RoleTraditional.ConfigProvider; n.Deployment.Role == RoleTraditional && p != "" && p != ProviderEtcd {
-		return fmt.Errorf("%w: deployment.role_traditional.config_provider %q: sluice supports etcd (or role data_plane with yaml)", ErrInvalid, p)
+		return fmt.Errorf("%w: deployment.role_traditional.config_provider %q: sluice supports etcd (or role data_plane with yaml)", config.ErrInvalid, p)
 	}
 	return n.normalizeEtcdAndAdmin()
 }
@@ -236,7 +242,7 @@ const (
 	DefaultEtcdPeer      = "127.0.0.1:2380"
 )
 
-func (n *Local) normalizeEtcdAndAdmin() error {
+func (n *Config) normalizeEtcdAndAdmin() error {
 	e := &n.Deployment.Etcd
 	if len(e.Host) == 0 {
 		e.Host = []string{DefaultEtcdHost}
@@ -245,10 +251,10 @@ func (n *Local) normalizeEtcdAndAdmin() error {
 		e.Prefix = "/apisix"
 	}
 	if !strings.HasPrefix(e.Prefix, "/") {
-		return fmt.Errorf("%w: deployment.etcd.prefix %q must start with /", ErrInvalid, e.Prefix)
+		return fmt.Errorf("%w: deployment.etcd.prefix %q must start with /", config.ErrInvalid, e.Prefix)
 	}
 	if e.Timeout < 0 {
-		return fmt.Errorf("%w: deployment.etcd.timeout must be > 0", ErrInvalid)
+		return fmt.Errorf("%w: deployment.etcd.timeout must be > 0", config.ErrInvalid)
 	}
 	emb := &n.Sluice.EmbeddedEtcd
 	if emb.DataDir == "" {
@@ -262,7 +268,7 @@ func (n *Local) normalizeEtcdAndAdmin() error {
 	}
 	a := &n.Deployment.Admin
 	if v := a.AdminAPIVersion; v != "" && v != "v3" {
-		return fmt.Errorf("%w: deployment.admin.admin_api_version %q: sluice speaks v3 only", ErrInvalid, v)
+		return fmt.Errorf("%w: deployment.admin.admin_api_version %q: sluice speaks v3 only", config.ErrInvalid, v)
 	}
 	for i, k := range a.AdminKey {
 		switch k.Role {
@@ -270,7 +276,7 @@ func (n *Local) normalizeEtcdAndAdmin() error {
 			a.AdminKey[i].Role = "admin"
 		case "admin", "viewer":
 		default:
-			return fmt.Errorf("%w: deployment.admin.admin_key[%d].role %q is not admin or viewer", ErrInvalid, i, k.Role)
+			return fmt.Errorf("%w: deployment.admin.admin_key[%d].role %q is not admin or viewer", config.ErrInvalid, i, k.Role)
 		}
 	}
 	allow := a.AllowAdmin
@@ -279,7 +285,7 @@ func (n *Local) normalizeEtcdAndAdmin() error {
 	}
 	a.Allow = nil
 	for _, c := range allow {
-		p, err := ParsePrefix(c)
+		p, err := config.ParsePrefix(c)
 		if err != nil {
 			return fmt.Errorf("deployment.admin.allow_admin: %w", err)
 		}
@@ -289,12 +295,12 @@ func (n *Local) normalizeEtcdAndAdmin() error {
 }
 
 // AdminAddr is where the Admin API listens.
-func (n *Local) AdminAddr() (string, error) {
+func (n *Config) AdminAddr() (string, error) {
 	return n.Deployment.Admin.AdminListen.addr(DefaultAdminListen, "deployment.admin.admin_listen")
 }
 
 // ControlAddr is where the control API listens; "" when it is disabled.
-func (n *Local) ControlAddr() (string, error) {
+func (n *Config) ControlAddr() (string, error) {
 	if n.APISIX.EnableControl != nil && !*n.APISIX.EnableControl {
 		return "", nil
 	}
@@ -303,14 +309,14 @@ func (n *Local) ControlAddr() (string, error) {
 
 // AdminEnabled reports whether this node serves the Admin API: the
 // traditional and control_plane roles do, as in APISIX.
-func (n *Local) AdminEnabled() bool { return n.Deployment.Role != RoleDataPlane }
+func (n *Config) AdminEnabled() bool { return n.Deployment.Role != RoleDataPlane }
 
 // ServesTraffic reports whether this node proxies (every role but
 // control_plane).
-func (n *Local) ServesTraffic() bool { return n.Deployment.Role != RoleControlPlane }
+func (n *Config) ServesTraffic() bool { return n.Deployment.Role != RoleControlPlane }
 
 // EtcdTimeout is the per-request etcd timeout.
-func (n *Local) EtcdTimeout() time.Duration {
+func (n *Config) EtcdTimeout() time.Duration {
 	if n.Deployment.Etcd.Timeout <= 0 {
 		return DefaultEtcdTimeout
 	}
@@ -319,15 +325,15 @@ func (n *Local) EtcdTimeout() time.Duration {
 
 // Keyring returns the data-encryption keyring (APISIX's default unless
 // configured; empty when enable_encrypt_fields is false).
-func (n *Local) Keyring() (*Keyring, error) {
+func (n *Config) Keyring() (*config.Keyring, error) {
 	de := n.APISIX.DataEncryption
 	if de.EnableEncryptFields != nil && !*de.EnableEncryptFields {
-		return NewKeyring(nil)
+		return config.NewKeyring(nil)
 	}
 	if len(de.Keyring) == 0 {
-		return NewKeyring(DefaultKeyring)
+		return config.NewKeyring(config.DefaultKeyring)
 	}
-	return NewKeyring(de.Keyring)
+	return config.NewKeyring(de.Keyring)
 }
 
 func (l listenAddr) addr(def, what string) (string, error) {
@@ -340,7 +346,7 @@ func (l listenAddr) addr(def, what string) (string, error) {
 	}
 	a, err := netip.ParseAddr(ip)
 	if err != nil || l.Port < 1 || l.Port > 65535 {
-		return "", fmt.Errorf("%w: %s: bad address %q port %d", ErrInvalid, what, l.IP, l.Port)
+		return "", fmt.Errorf("%w: %s: bad address %q port %d", config.ErrInvalid, what, l.IP, l.Port)
 	}
 	return netip.AddrPortFrom(a, uint16(l.Port)).String(), nil
 }
@@ -362,7 +368,7 @@ func (l *listenList) UnmarshalJSON(b []byte) error {
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(b, &items); err != nil {
-		return fmt.Errorf("%w: apisix.node_listen must be a port or a list", ErrInvalid)
+		return fmt.Errorf("%w: apisix.node_listen must be a port or a list", config.ErrInvalid)
 	}
 	out := make(listenList, 0, len(items))
 	for _, it := range items {
@@ -372,7 +378,7 @@ func (l *listenList) UnmarshalJSON(b []byte) error {
 		}
 		var a listenAddr
 		if err := json.Unmarshal(it, &a); err != nil {
-			return fmt.Errorf("%w: apisix.node_listen entry %s", ErrInvalid, it)
+			return fmt.Errorf("%w: apisix.node_listen entry %s", config.ErrInvalid, it)
 		}
 		out = append(out, a)
 	}
@@ -395,7 +401,7 @@ func (d *nginxDuration) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("%w: bad duration %s", ErrInvalid, b)
+		return fmt.Errorf("%w: bad duration %s", config.ErrInvalid, b)
 	}
 	v, err := parseNginxDuration(s)
 	if err != nil {
@@ -414,14 +420,14 @@ func parseNginxDuration(s string) (time.Duration, error) {
 		if num, ok := strings.CutSuffix(s, u.suffix); ok {
 			n, err := strconv.ParseFloat(num, 64)
 			if err != nil || n < 0 {
-				return 0, fmt.Errorf("%w: bad duration %q", ErrInvalid, s)
+				return 0, fmt.Errorf("%w: bad duration %q", config.ErrInvalid, s)
 			}
 			return time.Duration(n * float64(u.unit)), nil
 		}
 	}
 	n, err := strconv.ParseFloat(s, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%w: bad duration %q", ErrInvalid, s)
+		return 0, fmt.Errorf("%w: bad duration %q", config.ErrInvalid, s)
 	}
 	return time.Duration(n * float64(time.Second)), nil
 }
@@ -437,7 +443,7 @@ func (z *nginxSize) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil || s == "" {
-		return fmt.Errorf("%w: bad size %s", ErrInvalid, b)
+		return fmt.Errorf("%w: bad size %s", config.ErrInvalid, b)
 	}
 	mult := int64(1)
 	switch strings.ToLower(s[len(s)-1:]) {
@@ -450,7 +456,7 @@ func (z *nginxSize) UnmarshalJSON(b []byte) error {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {
-		return fmt.Errorf("%w: bad size %q", ErrInvalid, s)
+		return fmt.Errorf("%w: bad size %q", config.ErrInvalid, s)
 	}
 	*z = nginxSize(n * mult)
 	return nil

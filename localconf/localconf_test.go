@@ -1,4 +1,4 @@
-package config
+package localconf
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestParseLocalDefaults(t *testing.T) {
-	n, err := ParseLocal(nil)
+	n, err := Parse(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestParseLocalDefaults(t *testing.T) {
 }
 
 func TestParseLocal(t *testing.T) {
-	n, err := ParseLocal([]byte(`
+	n, err := Parse([]byte(`
 apisix:
   enable_control: false
   data_encryption:
@@ -64,10 +64,11 @@ deployment:
 		{"deployment: {admin: {admin_key: [{key: a, role: root}]}}", `role "root"`},
 		{"deployment: {admin: {allow_admin: [nonsense]}}", "allow_admin"},
 		{"deployment: {etcd: {prefix: apisix}}", "must start with /"},
+		{"deployment: {role: 5}", "invalid configuration: json: cannot unmarshal"},
 		{"deployment: {admin: {admin_listen: {port: 70000}}}", "admin_listen"},
 		{"apisix: {data_encryption: {keyring: [short]}}", ""},
 	} {
-		n, err := ParseLocal([]byte(tc.yaml))
+		n, err := Parse([]byte(tc.yaml))
 		if err == nil && tc.want == "" {
 			_, err = n.Keyring()
 			tc.want = "16 or 32 bytes"
@@ -78,5 +79,13 @@ deployment:
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.yaml, err, tc.want)
 		}
+	}
+}
+
+// A field's own check is worded once, not prefixed twice.
+func TestParseFieldError(t *testing.T) {
+	_, err := Parse([]byte("apisix: {node_listen: {a: 1}}"))
+	if want := "invalid configuration: apisix.node_listen must be a port or a list"; err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %q", err, want)
 	}
 }

@@ -1,4 +1,4 @@
-package config
+package jsonschema
 
 import (
 	"encoding/json"
@@ -78,9 +78,9 @@ type dependency struct {
 	schema *Schema
 }
 
-// CompileSchema compiles a schema document. "$ref"s of the form
+// Compile compiles a schema document. "$ref"s of the form
 // "#/definitions/<name>" are resolved against defs.
-func CompileSchema(doc map[string]any, defs map[string]any) (*Schema, error) {
+func Compile(doc map[string]any, defs map[string]any) (*Schema, error) {
 	resolved, err := resolveRefs(doc, defs, 0)
 	if err != nil {
 		return nil, err
@@ -94,7 +94,7 @@ func (s *Schema) MarshalJSON() ([]byte, error) { return json.Marshal(s.src) }
 
 func resolveRefs(v any, defs map[string]any, depth int) (any, error) {
 	if depth > 32 {
-		return nil, fmt.Errorf("config: schema references nest too deep")
+		return nil, fmt.Errorf("jsonschema: references nest too deep")
 	}
 	switch t := v.(type) {
 	case map[string]any:
@@ -102,7 +102,7 @@ func resolveRefs(v any, defs map[string]any, depth int) (any, error) {
 			name, found := strings.CutPrefix(ref, "#/definitions/")
 			def, ok := defs[name]
 			if !found || !ok {
-				return nil, fmt.Errorf("config: schema reference %q not found", ref)
+				return nil, fmt.Errorf("jsonschema: reference %q not found", ref)
 			}
 			return resolveRefs(def, defs, depth+1)
 		}
@@ -135,14 +135,14 @@ func compileNode(doc map[string]any) (*Schema, error) {
 	sub := func(v any) (*Schema, error) {
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("config: schema: want an object, got %T", v)
+			return nil, fmt.Errorf("jsonschema: want an object, got %T", v)
 		}
 		return compileNode(m)
 	}
 	subs := func(v any) ([]*Schema, error) {
 		list, ok := v.([]any)
 		if !ok {
-			return nil, fmt.Errorf("config: schema: want an array, got %T", v)
+			return nil, fmt.Errorf("jsonschema: want an array, got %T", v)
 		}
 		out := make([]*Schema, len(list))
 		for i, e := range list {
@@ -202,7 +202,7 @@ func compileNode(doc map[string]any) (*Schema, error) {
 			for _, name := range names {
 				re, err := regexp.Compile(name)
 				if err != nil {
-					return nil, fmt.Errorf("config: schema pattern %q: %w", name, err)
+					return nil, fmt.Errorf("jsonschema: pattern %q: %w", name, err)
 				}
 				ps, err := sub(m[name])
 				if err != nil {
@@ -241,7 +241,7 @@ func compileNode(doc map[string]any) (*Schema, error) {
 		case "pattern":
 			s.patternSrc = v.(string)
 			if s.pattern, err = regexp.Compile(s.patternSrc); err != nil {
-				return nil, fmt.Errorf("config: schema pattern %q: %w", s.patternSrc, err)
+				return nil, fmt.Errorf("jsonschema: pattern %q: %w", s.patternSrc, err)
 			}
 		case "minimum":
 			s.minimum = floatPtr(v)

@@ -1,4 +1,4 @@
-package config
+package jsonschema
 
 import (
 	"encoding/json"
@@ -11,7 +11,7 @@ func mustSchema(t *testing.T, doc string) *Schema {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := CompileSchema(v.(map[string]any), map[string]any{"n": map[string]any{"type": "number"}})
+	s, err := Compile(v.(map[string]any), map[string]any{"n": map[string]any{"type": "number"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,10 +80,10 @@ func TestSchemaDefaults(t *testing.T) {
 }
 
 func TestSchemaRefErrors(t *testing.T) {
-	if _, err := CompileSchema(map[string]any{"$ref": "#/definitions/missing"}, nil); err == nil {
+	if _, err := Compile(map[string]any{"$ref": "#/definitions/missing"}, nil); err == nil {
 		t.Error("a dangling $ref compiled")
 	}
-	if _, err := CompileSchema(map[string]any{"pattern": "("}, nil); err == nil {
+	if _, err := Compile(map[string]any{"pattern": "("}, nil); err == nil {
 		t.Error("a bad pattern compiled")
 	}
 }
