@@ -9,51 +9,51 @@ type VarKind uint8
 // uri_param_, sent_http_, upstream_http_) carry the rest of the name in
 // Var.Name. The names are nginx's and APISIX's (apisix/core/ctx.lua).
 const (
-	VarUnknown       VarKind = iota // a name sluice does not provide: always absent
-	VarURI                          // normalised path ($uri), as plugins may have rewritten it
-	VarRequestURI                   // path and query as sent ($request_uri)
-	VarHost                         // host name, lower case, no port ($host)
-	VarRemoteAddr                   // client IP
-	VarRemotePort                   // client port
-	VarServerAddr                   // local IP
-	VarServerPort                   // local port
-	VarRequestMethod                // GET, POST, ...
-	VarScheme                       // http
-	VarQueryString                  // query without '?' ($args, $query_string)
-	VarArg                          // arg_<name>: first query argument of that name, raw
-	VarHTTP                         // http_<name>: request header, '-' written as '_'
-	VarCookie                       // cookie_<name>
-	VarPostArg                      // post_arg_<name>: urlencoded body argument
-	VarURIParam                     // uri_param_<name>: router parameter capture
-	VarRouteID                      // route_id of the matched route
-	VarRouteName                    // route_name
-	VarServiceID                    // service_id of the matched route's service
-	VarServiceName                  // service_name
-	VarConsumerName                 // consumer_name, once an auth plugin identified one
-	VarConsumerGroupID              // consumer_group_id
-	VarServerProtocol               // HTTP/1.1
-	VarIsArgs                       // "?" when the request has a query, else empty
-	VarContentType                  // the request's Content-Type
-	VarContentLength                // the request's Content-Length
-	VarRequestLength                // request bytes read: head and body
-	VarHostname                     // the gateway's host name
-	VarUpstreamAddr                 // address of each upstream tried, ", "-separated
-	VarUpstreamStatus               // status of each upstream response, ", "-separated
-	VarUpstreamResponseTime         // seconds each upstream took, ", "-separated
-	VarUpstreamScheme               // http
-	VarUpstreamHost                 // the Host sent upstream
-	VarUpstreamURI                  // the path and query sent upstream
-	VarBalancerIP                   // the picked node's host
-	VarBalancerPort                 // the picked node's port
-	VarStatus                       // the response status
-	VarRequestTime                  // seconds since the request's first byte, millisecond resolution
-	VarBodyBytesSent                // response body bytes sent
-	VarBytesSent                    // response bytes sent, head included
-	VarTimeISO8601                  // local time, ISO 8601
-	VarTimeLocal                    // local time, common log format
-	VarMsec                         // Unix time in seconds with millisecond resolution
-	VarSentHTTP                     // sent_http_<name>: response header
-	VarUpstreamHTTP                 // upstream_http_<name>: upstream response header
+	VarUnknown              VarKind = iota // a name sluice does not provide: always absent
+	VarURI                                 // normalised path ($uri), as plugins may have rewritten it
+	VarRequestURI                          // path and query as sent ($request_uri)
+	VarHost                                // host name, lower case, no port ($host)
+	VarRemoteAddr                          // client IP
+	VarRemotePort                          // client port
+	VarServerAddr                          // local IP
+	VarServerPort                          // local port
+	VarRequestMethod                       // GET, POST, ...
+	VarScheme                              // http
+	VarQueryString                         // query without '?' ($args, $query_string)
+	VarArg                                 // arg_<name>: first query argument of that name, raw
+	VarHTTP                                // http_<name>: request header, '-' written as '_'
+	VarCookie                              // cookie_<name>
+	VarPostArg                             // post_arg_<name>: urlencoded body argument
+	VarURIParam                            // uri_param_<name>: router parameter capture
+	VarRouteID                             // route_id of the matched route
+	VarRouteName                           // route_name
+	VarServiceID                           // service_id of the matched route's service
+	VarServiceName                         // service_name
+	VarConsumerName                        // consumer_name, once an auth plugin identified one
+	VarConsumerGroupID                     // consumer_group_id
+	VarServerProtocol                      // HTTP/1.1
+	VarIsArgs                              // "?" when the request has a query, else empty
+	VarContentType                         // the request's Content-Type
+	VarContentLength                       // the request's Content-Length
+	VarRequestLength                       // request bytes read: head and body
+	VarHostname                            // the gateway's host name
+	VarUpstreamAddr                        // address of each upstream tried, ", "-separated
+	VarUpstreamStatus                      // status of each upstream response, ", "-separated
+	VarUpstreamResponseTime                // seconds each upstream took, ", "-separated
+	VarUpstreamScheme                      // http
+	VarUpstreamHost                        // the Host sent upstream
+	VarUpstreamURI                         // the path and query sent upstream
+	VarBalancerIP                          // the picked node's host
+	VarBalancerPort                        // the picked node's port
+	VarStatus                              // the response status
+	VarRequestTime                         // seconds since the request's first byte, millisecond resolution
+	VarBodyBytesSent                       // response body bytes sent
+	VarBytesSent                           // response bytes sent, head included
+	VarTimeISO8601                         // local time, ISO 8601
+	VarTimeLocal                           // local time, common log format
+	VarMsec                                // Unix time in seconds with millisecond resolution
+	VarSentHTTP                            // sent_http_<name>: response header
+	VarUpstreamHTTP                        // upstream_http_<name>: upstream response header
 	numVarKinds
 )
 

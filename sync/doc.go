@@ -29,9 +29,13 @@
 // points to are immutable after publication; the garbage collector frees an
 // old one when the last request holding it finishes.
 //
-// State that must survive a reload (keepalive pools, balancer health) is not
-// in the Snapshot. Nodes carry a stable NodeID (the same address keeps the
-// same id across snapshots) so the engine can key such state by identity.
+// State that must survive a reload (keepalive pools, balancer cursors and
+// load, health) is not in the Snapshot. Nodes and compiled upstreams carry
+// a Ref (slots.go): the same address keeps its Ref while any configuration
+// lists it, slots are reused once none does, and a generation tells a
+// slot's owners apart, so each event loop keeps such state in tables it
+// sizes itself, indexed by slot, and closes idle connections to retired
+// nodes on its tick.
 //
 // # Events
 //
