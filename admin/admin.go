@@ -56,6 +56,9 @@ type Options struct {
 	// keyring, no plugins). Its Keyring also encrypts ssl private keys
 	// before they are stored, so what one node writes every node reads.
 	Pipeline *config.Pipeline
+	// Plugins lists the enabled plugins and their schemas
+	// (/apisix/admin/plugins/...); nil lists none.
+	Plugins PluginCatalog
 	// RequestTimeout bounds every etcd call; zero means 10 s.
 	RequestTimeout time.Duration
 	// ServerHeader is the Server response header.
@@ -71,6 +74,15 @@ const MaxBodyBytes = 1572864
 // Server is the Admin API as an http.Handler.
 type Server struct {
 	o Options
+}
+
+// PluginCatalog is what the Admin API shows of the plugin registry.
+type PluginCatalog interface {
+	// List returns the enabled plugins' names by descending priority.
+	List() []string
+	// Schema returns a plugin's schema of a type ("", "consumer",
+	// "metadata"), or false when the plugin or that schema does not exist.
+	Schema(name, typ string) (json.RawMessage, bool)
 }
 
 // New returns the Admin API handler.

@@ -6,9 +6,8 @@ import (
 	"github.com/sluicegw/sluice/config"
 )
 
-// plugins answers /apisix/admin/plugins/...: the plugin list, one plugin's
-// schema, and hot reload. sluice runs no plugins yet, so the list is empty
-// and every name is unknown.
+// plugins answers /apisix/admin/plugins/...: the enabled plugin list, one
+// plugin's schema, and hot reload.
 func (s *Server) plugins(req *request) (int, any, error) {
 	sub := ""
 	if len(req.segs) > 1 {
@@ -19,25 +18,38 @@ func (s *Server) plugins(req *request) (int, any, error) {
 		if req.Method != http.MethodPut {
 			return 0, nil, apiErr(http.StatusMethodNotAllowed, "please use PUT method to reload the plugins, %s method is not allowed.", req.Method)
 		}
-		// Nothing to reload until plugins land. APISIX would also write
-		// its plugin list to <prefix>/plugins; sluice leaves that key to
-		// whichever APISIX control plane shares the etcd, rather than
-		// overwrite its list with an empty one.
+		// APISIX would also write its plugin list to <prefix>/plugins;
+		// sluice leaves that key to whichever APISIX control plane shares
+		// the etcd, rather than overwrite its list.
 		return http.StatusOK, rawBody(`"done"`), nil
 	case req.Method != http.MethodGet:
 		return 0, nil, apiErr(http.StatusNotFound, "not found")
 	case sub == "list" || sub == "":
 		switch req.URL.Query().Get("subsystem") {
-		case "", "http", "stream":
+		case "", "http":
+		case "stream":
+			return http.StatusOK, []string{}, nil
 		default:
 			return 0, nil, apiErr(http.StatusBadRequest, "unsupported subsystem: %s", req.URL.Query().Get("subsystem"))
 		}
-		if sub == "" {
-			return http.StatusOK, map[string]any{}, nil // ?all=true: every plugin's attributes
+		names := []string{}
+		if s.o.Plugins != nil {
+			names = s.o.Plugins.List()
 		}
-		return http.StatusOK, []string{}, nil
+		if sub == "" {
+			all := map[string]any{} // ?all=true: every plugin's attributes
+			for _, n := range names {
+				all[n] = map[string]any{}
+			}
+			return http.StatusOK, all, nil
+		}
+		return http.StatusOK, names, nil
 	}
-	// A plugin's schema: none is known yet (config.NoPlugins).
+	if s.o.Plugins != nil {
+		if sch, ok := s.o.Plugins.Schema(sub, req.URL.Query().Get("schema_type")); ok {
+			return http.StatusOK, sch, nil
+		}
+	}
 	return 0, nil, apiErr(http.StatusNotFound, "plugin not found in subsystem http")
 }
 
@@ -52,6 +64,11 @@ func (s *Server) schema(req *request) (int, any, error) {
 		name := ""
 		if len(req.segs) > 2 {
 			name = req.segs[2]
+		}
+		if s.o.Plugins != nil {
+			if sch, ok := s.o.Plugins.Schema(name, req.URL.Query().Get("schema_type")); ok {
+				return http.StatusOK, sch, nil
+			}
 		}
 		return 0, nil, apiErr(http.StatusBadRequest, "not found schema: %s", name)
 	case "validate":

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"net/http"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -10,9 +8,9 @@ import (
 
 	"github.com/sluicegw/sluice/balancer"
 	"github.com/sluicegw/sluice/http1"
+	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 	cfgsync "github.com/sluicegw/sluice/sync"
-	"github.com/sluicegw/sluice/trie"
 )
 
 // phase is where a client connection is in its request/response cycle.
@@ -44,45 +42,56 @@ type clientConn struct {
 	depth     int  // handlers on the stack
 	closed    bool // gnet closed the connection: c must not be used
 	upLost    bool // the upstream closed during a handler; handled in leave
-	lingering bool // write side shut; dropping input until the client closes
 	again     bool // buffered bytes may hold another request; parsed in leave
+	lingering bool // write side shut; dropping input until the client closes
 
-	remote     netip.Addr
-	remotePort int
-	remoteArr  [48]byte
-	remoteText []byte // remote IP as text, in remoteArr
-	portArr    [8]byte
-	localPort  []byte // listener port as text, in portArr
-	trusted    bool   // remote is in Options.TrustedAddresses
+	remoteArr [48]byte
+	portArr   [8]byte
+	trusted   bool // the peer is in Options.TrustedAddresses
 
 	phase   phase
 	scan    http1.HeadScanner
-	req     http1.Request
-	headEnd int // bytes of buffered input up to the end of the request head
-	headOff int // first byte of the head (after skipped empty lines)
+	rc      reqctx.Ctx // the request as plugins see it; its head is a copy
+	headEnd int        // bytes of buffered input up to the end of the request head
+	headOff int        // first byte of the head (after skipped empty lines)
 
-	route    *cfgsync.Route
-	globals  *plugin.Chain    // global rules of the snapshot the request was routed on
-	tmo      cfgsync.Timeouts // the route's upstream timeouts, defaults applied
-	node     int              // index of the node in route.Upstream.Nodes
-	tried    balancer.Set     // nodes tried for this request
-	pick     balancer.Request // what the balancer is asked, reused
-	attempts int              // connect attempts after the first
+	// The exchange (dispatch.go): route, plugin chains, where the stage
+	// runner is, the upstream chosen.
+	dispatched bool // a request was dispatched: its log phase is owed
+	logged     bool
+	route      *cfgsync.Route
+	upstream   *cfgsync.Upstream // the route's, or a plugin's choice
+	globals    *plugin.Chain     // global rules of the snapshot the request was routed on
+	chain      *plugin.Chain     // the route's plugins, with the consumer's merged in
+	stage      stage
+	hook       int  // next hook of the stage (a parked request resumes there)
+	parked     bool // a Job of this request is out on the worker pool
 
+	tmo          cfgsync.Timeouts // the upstream timeouts, defaults applied
+	node         int              // index of the node in upstream.Nodes
+	tried        balancer.Set     // nodes tried for this request
+	pick         balancer.Request // what the balancer is asked, reused
+	attempts     int              // connect attempts after the first
+	attemptStart time.Time
+
+	// The request body (reqbody.go).
 	reqBody  http1.Body
-	bodyDone bool // request body fully framed and forwarded (or none)
-	headSent bool // request head on an established upstream; input discarded up to it
-	held     int  // client input written upstream but kept until the connect completes
-	bodySeen int64
-	dropped  int64 // request body bytes read and dropped after the response (phaseDiscard)
+	bodyDone bool  // request body fully framed and forwarded (or none)
+	headSent bool  // request head on an established upstream; input discarded up to it
+	held     int   // client input written upstream but kept until the connect completes
+	bodySeen int64 // body data bytes framed
+	dropped  int64 // body bytes read and dropped after the response (phaseDiscard)
 
 	up      *upConn // upstream the exchange runs on
 	pending *upConn // upstream being dialled
 
+	// The response (response.go, reply.go).
 	respBody    http1.Body
 	respStarted bool // response head built (and sent, unless headPending)
 	headPending bool // the response head waits in loop scratch for the first body bytes
 	dechunk     bool // HTTP/1.0 client, chunked response: forward data only
+	rewrite     bool // body filters rewrite the body: decoded, filtered, framed anew
+	observe     bool // body filters only watch the body go by
 	closeAfter  bool // close once the current response is out
 	upPaused    bool // we paused the upstream: our outbound is over high water
 	paused      bool // we paused reading this client
@@ -90,8 +99,6 @@ type clientConn struct {
 	retry    []byte // request bytes kept to resend on a stale pooled connection
 	canRetry bool
 	retried  bool
-
-	vars requestVars // expr variables of the request being routed (dispatch only)
 
 	timer     timerNode
 	timerKind clientTimer
@@ -111,8 +118,6 @@ const (
 // connection; larger requests are not retried.
 const maxRetryCopy = 16 << 10
 
-var slash = []byte("/")
-
 // openClient sets up state for a newly accepted connection.
 func (l *loop) openClient(c gnet.Conn) {
 	var cc *clientConn
@@ -122,14 +127,18 @@ func (l *loop) openClient(c gnet.Conn) {
 	} else {
 		cc = &clientConn{l: l}
 		cc.timer.owner = cc
+		cc.rc.Loop = &l.plugins
 	}
 	cc.c = c
-	cc.remote, cc.remotePort = remoteOf(c.RemoteAddr())
-	cc.remoteText = cc.remote.AppendTo(cc.remoteArr[:0])
-	cc.localPort = strconv.AppendInt(cc.portArr[:0], int64(localPortOf(c.LocalAddr())), 10)
+	rc := &cc.rc
+	rc.RemoteAddr, rc.RemotePort = addrOf(c.RemoteAddr())
+	rc.RemoteText = rc.RemoteAddr.AppendTo(cc.remoteArr[:0])
+	var localPort int
+	rc.LocalAddr, localPort = addrOf(c.LocalAddr())
+	rc.LocalPort = strconv.AppendInt(cc.portArr[:0], int64(localPort), 10)
 	cc.trusted = false
 	for _, p := range l.s.opts.TrustedAddresses {
-		if p.Contains(cc.remote) {
+		if p.Contains(rc.RemoteAddr) {
 			cc.trusted = true
 			break
 		}
@@ -147,31 +156,34 @@ func (l *loop) openClient(c gnet.Conn) {
 }
 
 // release returns cc to the loop's free list once gnet has closed it and no
-// handler is running.
+// handler is running. A request it was serving gets its log phase now
+// (status 499 if no response had started: the client went away).
 func (cc *clientConn) release() {
 	l := cc.l
 	l.wheel.cancel(&cc.timer)
-	if up := cc.up; up != nil {
-		cc.up = nil
-		l.closeUp(up)
+	if cc.dispatched && !cc.logged {
+		if !cc.respStarted || cc.headPending {
+			cc.rc.Status = statusClientClosed
+		}
+		cc.logRequest()
 	}
-	if p := cc.pending; p != nil {
-		cc.pending = nil
-		p.owner = nil // the dial completes into the idle pool
-	}
+	cc.detachUpstream()
 	cc.lprev.lnext = cc.lnext
 	cc.lnext.lprev = cc.lprev
 	cc.lprev, cc.lnext = nil, nil
 	l.numClients--
 	l.s.stats.ClientsOpen.Add(-1)
 	cc.c = nil
-	cc.route = nil
+	cc.resetExchange()
 	cc.gen++
 	if cap(cc.retry) > maxRetryCopy {
 		cc.retry = nil
 	}
 	l.freeClients = append(l.freeClients, cc)
 }
+
+// statusClientClosed is nginx's 499: the client closed before the response.
+const statusClientClosed = 499
 
 func (cc *clientConn) enter() { cc.depth++ }
 
@@ -199,11 +211,15 @@ func (cc *clientConn) leave() {
 // resetExchange clears per-request state for the next request.
 func (cc *clientConn) resetExchange() {
 	cc.scan.Reset()
-	cc.route, cc.globals = nil, nil
+	cc.rc.Reset()
+	cc.dispatched, cc.logged, cc.parked = false, false, false
+	cc.route, cc.upstream, cc.globals, cc.chain = nil, nil, nil, nil
+	cc.stage, cc.hook = 0, 0
 	cc.tried.Reset()
 	cc.attempts = 0
 	cc.bodyDone, cc.headSent, cc.held, cc.bodySeen, cc.dropped = false, false, 0, 0, 0
 	cc.respStarted, cc.headPending, cc.dechunk, cc.closeAfter, cc.upPaused = false, false, false, false, false
+	cc.rewrite, cc.observe = false, false
 	cc.canRetry, cc.retried = false, false
 	cc.headEnd, cc.headOff = 0, 0
 }
@@ -215,11 +231,9 @@ func (cc *clientConn) armTimer(kind clientTimer, d time.Duration) {
 
 func (cc *clientConn) onTimeout() {
 	cc.enter()
-	switch cc.timerKind {
-	case timerHeader, timerKeepalive, timerBody, timerSend, timerDiscard:
-		// nginx closes without a response for these (its 408 is never sent).
-		cc.closeNow()
-	}
+	// nginx closes without a response for all of these (its 408 is never
+	// sent).
+	cc.closeNow()
 	cc.leave()
 }
 
@@ -242,8 +256,8 @@ func (cc *clientConn) onReadable() {
 }
 
 // holdInput bounds the bytes a client can queue while its request is in
-// flight (pipelining, or sending during the upstream dial): beyond
-// MaxBufferedInput reading pauses until the exchange finishes.
+// flight (pipelining, or sending during the upstream dial or while a plugin
+// waits): beyond MaxBufferedInput reading pauses until the exchange moves on.
 func (cc *clientConn) holdInput() {
 	if !cc.paused && cc.c.InboundBuffered() > cc.l.s.opts.MaxBufferedInput {
 		if cc.c.PauseRead() == nil {
@@ -273,7 +287,9 @@ func (cc *clientConn) onDrained() {
 	}
 }
 
-// readHead scans buffered input for a complete request head and dispatches it.
+// readHead scans buffered input for a complete request head, copies it into
+// the request context (every phase, log included, reads it there) and
+// dispatches the request.
 func (cc *clientConn) readHead() {
 	buf, _ := cc.c.Peek(-1)
 	if len(buf) == 0 {
@@ -292,8 +308,9 @@ func (cc *clientConn) readHead() {
 	if end == 0 {
 		return
 	}
-	head := buf[start:end]
-	if err := cc.req.Parse(head, &opts.Limits); err != nil {
+	rc := &cc.rc
+	rc.Head = append(rc.Head[:0], buf[start:end]...)
+	if err := rc.Req.Parse(rc.Head, &opts.Limits); err != nil {
 		cc.replyError(http1.StatusOf(err), true)
 		return
 	}
@@ -303,494 +320,14 @@ func (cc *clientConn) readHead() {
 	cc.dispatch(buf)
 }
 
-// dispatch routes a parsed request (its head is buf[headOff:headEnd]) and
-// starts the upstream exchange.
-func (cc *clientConn) dispatch(buf []byte) {
-	l := cc.l
-	opts := &l.s.opts
-	head := buf[cc.headOff:cc.headEnd]
-	cc.reqBody.Reset(cc.req.Body, cc.req.ContentLength, &opts.Limits)
-	cc.bodyDone = cc.reqBody.Done()
-
-	path := cc.req.Path.Of(head)
-	if len(path) == 0 {
-		path = slash
-	}
-	if http1.PathNeedsNormalizing(path) {
-		p, err := http1.NormalizePath(l.path[:0], path)
-		l.path = p[:0]
-		if err != nil {
-			cc.replyError(http.StatusBadRequest, true)
-			return
-		}
-		path = p
-	}
-	host := lowerHost(l, cc.req.HostName.Of(head))
-	rev := l.hostRev[:0]
-	for i := len(host) - 1; i >= 0; i-- {
-		rev = append(rev, host[i])
-	}
-	l.hostRev = rev[:0]
-	// The query lives in the loop: matching is synchronous, and a stack
-	// value would escape through cc.vars.params.
-	q := &l.query
-	*q = trie.Query{
-		Path:       path,
-		Host:       host,
-		HostRev:    rev,
-		HostHeader: cc.req.Host.Of(head),
-		Method:     cc.req.Method.Bit(),
-		RemoteAddr: cc.remote,
-		Vars:       &cc.vars,
-	}
-	cc.vars = requestVars{cc: cc, head: head, uri: path, params: &q.Params}
-	if cc.req.Body == http1.BodyLength && int64(len(buf)-cc.headEnd) >= cc.req.ContentLength {
-		cc.vars.body = buf[cc.headEnd : int64(cc.headEnd)+cc.req.ContentLength]
-	}
-	snap := l.s.store.Load() // once per request: every phase sees this snapshot
-	cc.globals = snap.GlobalRules
-	route := snap.Match(q)
-	cc.route = route
-	// Rewrite and access hooks may read request variables (uri_param_*
-	// among them), so they stay until those phases are done; they point
-	// into the read buffer and the loop's query, so not a moment longer.
-	st := cc.runPhases(plugin.Rewrite, plugin.Access)
-	cc.vars, q.Vars = requestVars{}, nil
-	if st > 0 {
-		cc.replyError(st, false)
-		return
-	}
-	if route == nil {
-		cc.reply(&http1.Reply{Status: http.StatusNotFound, ContentType: textPlain, Body: routeNotFoundBody})
-		return
-	}
-	if route.Status != 0 {
-		cc.replyError(route.Status, false)
-		return
-	}
-	cc.tmo = cc.resolveTimeouts()
-	cc.connect()
-}
-
-// runPhases runs each phase for the global rules, then for the route (if
-// one matched); the first positive status ends the request.
-func (cc *clientConn) runPhases(phases ...plugin.Phase) int {
-	for _, p := range phases {
-		if st := cc.globals.Run(p, cc); st > 0 {
-			return st
-		}
-		if cc.route != nil {
-			if st := cc.route.Plugins.Run(p, cc); st > 0 {
-				return st
-			}
-		}
-	}
-	return 0
-}
-
-// lowerHost returns host lower-cased, copying (into the loop's host
-// buffer) only when it has upper case.
-func lowerHost(l *loop, host []byte) []byte {
-	for i, c := range host {
-		if 'A' <= c && c <= 'Z' {
-			b := append(l.host[:0], host...)
-			for j := i; j < len(b); j++ {
-				if 'A' <= b[j] && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			l.host = b[:0]
-			return b
-		}
-	}
-	return host
-}
-
-// connect picks a node and gets a connection to it: an idle pooled one, or
-// a new dial.
-func (cc *clientConn) connect() {
-	l := cc.l
-	u := cc.route.Upstream
-	cc.pick.Tried = &cc.tried
-	idx := u.Picker.Pick(&l.upstream(u).pick, &cc.pick)
-	if idx < 0 {
-		cc.replyError(http.StatusBadGateway, false)
-		return
-	}
-	cc.node = idx
-	cc.tried.Add(idx)
-	node := &u.Nodes[idx]
-	if n := l.node(node.Ref); n != nil {
-		if up := n.pool.get(); up != nil {
-			l.wheel.cancel(&up.timer)
-			cc.attach(up, true)
-			cc.sendRequest()
-			return
-		}
-	}
-	up := l.newUp(node.Ref)
-	if node.IP.IsValid() {
-		// Connect on the loop: no goroutine hop, which matters because a
-		// busy loop holds its P and a dialer goroutine would wait for it.
-		up.dialOnLoop = true
-		_, err := l.el.DialTCP(node.IP, up) // OnOpen runs inside
-		up.dialOnLoop = false
-		if err != nil {
-			l.releaseUp(up)
-			if l.debug {
-				l.s.opts.Logger.Debug("upstream connect failed", "addr", node.Addr, "err", err)
-			}
-			cc.connectFailed(false)
-			return
-		}
-		cc.attach(up, false)
-		up.armTimer(upTimerConnect, cc.tmo.Connect)
-		cc.sendRequest()
-		return
-	}
-	// A host name needs DNS, which blocks: dial from the dialer pool and
-	// enroll the connection on this loop.
-	up.owner, up.ownerGen = cc, cc.gen
-	cc.pending = up
-	job := &dialJob{up: up, addr: node.Addr, timeout: cc.tmo.Connect}
-	select {
-	case l.s.dialq <- job:
-	default:
-		// Every dialer is busy and the queue is full: shed load rather
-		// than block the loop.
-		cc.pending = nil
-		l.releaseUp(up)
-		cc.replyError(http.StatusBadGateway, false)
-	}
-}
-
-// resolveTimeouts returns the route's upstream timeouts with the engine's
-// default in the fields neither route nor upstream sets.
-func (cc *clientConn) resolveTimeouts() cfgsync.Timeouts {
-	t := cc.route.Timeout
-	d := cc.l.s.opts.UpstreamTimeout
-	if t.Connect <= 0 {
-		t.Connect = d
-	}
-	if t.Send <= 0 {
-		t.Send = d
-	}
-	if t.Read <= 0 {
-		t.Read = d
-	}
-	return t
-}
-
-// attach makes up the exchange's upstream.
-func (cc *clientConn) attach(up *upConn, reused bool) {
-	cc.up = up
-	up.owner, up.ownerGen = cc, cc.gen
-	up.state = upBusy
-	up.reused = reused
-	up.gotBytes = false
-	up.requests++
-	up.scan.Reset()
-}
-
-// connectFailed handles a failed dial: another node if retries remain
-// (APISIX: never the same node twice), else 502, or 504 for a timeout.
-func (cc *clientConn) connectFailed(timedOut bool) {
-	// The request can go elsewhere if its bytes are still at hand: client
-	// input is held until a connection is established, and a retry keeps
-	// its own copy.
-	if cc.attempts < cc.route.Upstream.Retries && (!cc.headSent || cc.retried) {
-		cc.attempts++
-		cc.connect()
-		return
-	}
-	if timedOut {
-		cc.replyError(http.StatusGatewayTimeout, false)
-		return
-	}
-	cc.replyError(http.StatusBadGateway, false)
-}
-
-// sendRequest writes the request head (and any body bytes already here) to
-// the attached upstream. On a retry it resends the kept copy instead.
-func (cc *clientConn) sendRequest() {
-	l := cc.l
-	up := cc.up
-	if cc.retried && cc.headSent {
-		if _, err := up.c.Write(cc.retry); err != nil {
-			return // OnClose(up) ran; leave handles it
-		}
-		cc.requestQueued(0)
-		return
-	}
-	buf, _ := cc.c.Peek(-1)
-	head := buf[cc.headOff:cc.headEnd]
-	if st := cc.runPhases(plugin.BeforeProxy); st > 0 {
-		cc.replyError(st, false)
-		return
-	}
-	out := cc.appendUpstreamRequest(l.scratch[:0], head)
-	l.scratch = out[:0]
-	rest := buf[cc.headEnd:]
-	n := 0
-	if !cc.bodyDone && len(rest) > 0 {
-		var err error
-		if n, err = cc.frameRequestBody(rest); err != nil {
-			cc.replyError(http1.StatusOf(err), true)
-			return
-		}
-	}
-	if cc.req.Expect100 && !cc.bodyDone && n == 0 {
-		if !cc.write(http1.ContinueResponse) {
-			return
-		}
-	}
-	cc.canRetry = up.reused && cc.req.Method.Idempotent() && cc.bodyDone && len(out)+n <= maxRetryCopy
-	if cc.canRetry {
-		cc.retry = append(append(cc.retry[:0], out...), rest[:n]...)
-	}
-	var err error
-	if n > 0 {
-		l.iov = append(l.iov[:0], out, rest[:n])
-		_, err = up.c.Writev(l.iov)
-		l.iov = l.iov[:0]
-	} else {
-		_, err = up.c.Write(out)
-	}
-	if err != nil {
-		return // OnClose(up) ran inside the write; leave handles it
-	}
-	cc.requestQueued(cc.headEnd + n)
-}
-
-// requestQueued follows a write of the request to the upstream. held is the
-// client input the write covered: it is discarded once the connection is
-// known to be established, so a refused connect can still send the request
-// to another node.
-func (cc *clientConn) requestQueued(held int) {
-	up := cc.up
-	if !up.connected && up.c.OutboundBuffered() == 0 {
-		up.connected = true // the kernel took the bytes: the handshake is done
-	}
-	cc.held = held
-	if up.connected {
-		cc.upstreamConnected()
-	}
-	// Otherwise the connect timer runs; the first drain or read completes it.
-}
-
-// upstreamConnected: the request reached an established connection.
-func (cc *clientConn) upstreamConnected() {
-	if cc.held > 0 {
-		_, _ = cc.c.Discard(cc.held)
-		cc.held = 0
-	}
-	cc.headSent = true
-	cc.afterSend()
-}
-
-// afterSend arms the timers and backpressure that follow a write upstream.
-func (cc *clientConn) afterSend() {
-	up := cc.up
-	t := &cc.tmo
-	if up.c.OutboundBuffered() > 0 {
-		up.armTimer(upTimerSend, t.Send)
-	} else if cc.bodyDone {
-		up.armTimer(upTimerRead, t.Read)
-	}
-	if cc.bodyDone {
-		cc.l.wheel.cancel(&cc.timer)
-		return
-	}
-	if up.c.OutboundBuffered() > cc.l.s.opts.HighWater {
-		if cc.c.PauseRead() == nil {
-			cc.paused = true
-		}
-		return
-	}
-	cc.armTimer(timerBody, cc.l.s.opts.ClientBodyTimeout)
-}
-
-// pumpBody forwards request body bytes that had to wait (for the connect
-// to complete, or for the upstream to drain) once the upstream can take them.
-func (cc *clientConn) pumpBody() {
-	if cc.bodyDone || !cc.headSent || cc.up == nil || cc.closed ||
-		cc.up.c.OutboundBuffered() > cc.l.s.opts.HighWater {
-		return
-	}
-	cc.resumeInput()
-	if cc.c.InboundBuffered() > 0 {
-		cc.forwardBody()
-		return
-	}
-	cc.armTimer(timerBody, cc.l.s.opts.ClientBodyTimeout)
-}
-
-// frameRequestBody runs the body framer over buf and returns how many of its
-// bytes belong to the request body.
-func (cc *clientConn) frameRequestBody(buf []byte) (int, error) {
-	total := 0
-	for total < len(buf) && !cc.reqBody.Done() {
-		n, data, err := cc.reqBody.Next(buf[total:])
-		if err != nil {
-			return 0, err
-		}
-		total += n
-		cc.bodySeen += int64(len(data))
-	}
-	if max := cc.l.s.opts.Limits.MaxBodyBytes; max > 0 && cc.bodySeen > max {
-		return 0, http1.ErrBodyTooLarge
-	}
-	cc.bodyDone = cc.reqBody.Done()
-	return total, nil
-}
-
-// forwardBody relays request body bytes that arrived after the head.
-func (cc *clientConn) forwardBody() {
-	buf, _ := cc.c.Peek(-1)
-	n, err := cc.frameRequestBody(buf)
-	if err != nil {
-		cc.abort(http1.StatusOf(err))
-		return
-	}
-	if n == 0 {
-		return
-	}
-	if _, err := cc.up.c.Write(buf[:n]); err != nil {
-		return // OnClose(up) ran; leave handles it
-	}
-	_, _ = cc.c.Discard(n)
-	cc.afterSend()
-}
-
 // write sends b to the client; false means the connection closed during the
 // write and the caller must stop.
 func (cc *clientConn) write(b []byte) bool {
 	if _, err := cc.c.Write(b); err != nil || cc.closed {
 		return false
 	}
+	cc.rc.BytesSent += int64(len(b))
 	return true
-}
-
-// reply answers the request with a response the gateway builds itself, then
-// finishes the exchange. The client connection stays open unless the
-// request said otherwise or its body was not consumed.
-func (cc *clientConn) reply(r *http1.Reply) {
-	if cc.respStarted {
-		cc.closeNow()
-		return
-	}
-	cc.detachUpstream()
-	if (!cc.settleInput() && !cc.canDiscard()) || !cc.req.KeepAlive || cc.l.s.draining.Load() {
-		cc.closeAfter = true
-	}
-	r.Close = r.Close || cc.closeAfter
-	cc.closeAfter = r.Close
-	r.Server, r.Date = cc.l.s.serverHeader, cc.l.date
-	r.HeadOnly = cc.req.Method == http1.MethodHead
-	l := cc.l
-	out := http1.AppendReply(l.scratch[:0], r)
-	l.scratch = out[:0]
-	cc.respStarted = true
-	if !cc.write(out) {
-		return
-	}
-	cc.finishExchange()
-}
-
-// settleInput consumes the current request's bytes that are still buffered
-// because they never reached an established upstream (the gateway answers
-// itself, or the connect failed): the head, and as much of the body as is
-// here. It reports whether the whole request was consumed; if not, the rest
-// of the body is still to come and must never be read as a request
-// (canDiscard says whether it can be read and dropped, else the connection
-// closes after the response).
-func (cc *clientConn) settleInput() bool {
-	if cc.headEnd == 0 {
-		return false // the head did not parse: the input cannot be framed
-	}
-	if cc.headSent {
-		return cc.bodyDone // forwarded bytes were discarded as they went
-	}
-	buf, _ := cc.c.Peek(-1)
-	end := max(cc.held, cc.headEnd)
-	if end > len(buf) {
-		return false
-	}
-	if !cc.bodyDone {
-		n, err := cc.frameRequestBody(buf[end:])
-		if err != nil {
-			cc.headEnd = 0 // unframable: only closing is safe
-			return false
-		}
-		end += n
-	}
-	_, _ = cc.c.Discard(end)
-	cc.held = 0
-	cc.headSent = true // the input no longer holds the head
-	return cc.bodyDone
-}
-
-// canDiscard reports whether the rest of an unfinished request body can be
-// read and dropped after the response (nginx's discard_request_body), so the
-// connection stays usable: the body is framed, not larger than
-// Options.DiscardLimit when its length is known, and the client is not
-// holding it back for a 100 Continue that will never come.
-func (cc *clientConn) canDiscard() bool {
-	if cc.headEnd == 0 || !cc.headSent || cc.bodyDone {
-		return cc.bodyDone
-	}
-	if cc.req.Expect100 && cc.bodySeen == 0 {
-		return false
-	}
-	switch cc.req.Body {
-	case http1.BodyLength:
-		return cc.reqBody.Remaining() <= cc.l.s.opts.DiscardLimit
-	case http1.BodyChunked:
-		return true // bounded as it goes (discardBody)
-	}
-	return false
-}
-
-// discardBody reads and drops request body bytes after the response went
-// out. The connection is closed if the body breaks its framing or exceeds
-// Options.DiscardLimit; once it ends, the next request may follow.
-func (cc *clientConn) discardBody() {
-	buf, _ := cc.c.Peek(-1)
-	n := 0
-	for n < len(buf) && !cc.reqBody.Done() {
-		used, _, err := cc.reqBody.Next(buf[n:])
-		if err != nil {
-			cc.closeNow()
-			return
-		}
-		n += used
-	}
-	_, _ = cc.c.Discard(n)
-	cc.dropped += int64(n)
-	if cc.dropped > cc.l.s.opts.DiscardLimit {
-		cc.closeNow()
-		return
-	}
-	if cc.reqBody.Done() {
-		cc.bodyDone = true
-		cc.nextRequest()
-	}
-}
-
-// replyError answers with the gateway's HTML error page for status.
-func (cc *clientConn) replyError(status int, close bool) {
-	cc.reply(&http1.Reply{Status: status, ContentType: http1.HTMLContentType, Body: http1.ErrorPage(status), Close: close})
-}
-
-// abort ends an exchange that cannot complete cleanly: an error page if
-// nothing was sent yet, otherwise the connection is closed mid-response.
-func (cc *clientConn) abort(status int) {
-	if cc.respStarted && !cc.headPending {
-		cc.closeNow()
-		return
-	}
-	cc.respStarted, cc.headPending = false, false
-	cc.replyError(status, true)
 }
 
 // detachUpstream drops the exchange's upstream (closing it: its state is
@@ -802,45 +339,8 @@ func (cc *clientConn) detachUpstream() {
 	}
 	if p := cc.pending; p != nil {
 		cc.pending = nil
-		p.owner = nil
+		p.owner = nil // the dial completes into the idle pool
 	}
-}
-
-// finishExchange ends the current request: close, drop the rest of its
-// body, or get ready for the next one (which may already be buffered:
-// pipelining). Body bytes are never parsed as a request.
-func (cc *clientConn) finishExchange() {
-	cc.runPhases(plugin.Log)
-	if cc.closeAfter || cc.l.s.draining.Load() {
-		cc.closeGraceful()
-		return
-	}
-	if !cc.bodyDone {
-		// The response ended before the request body (an upstream's early
-		// 401 or 413): what the client still sends is body, not requests.
-		if !cc.canDiscard() {
-			cc.closeGraceful()
-			return
-		}
-		cc.phase = phaseDiscard
-		cc.armTimer(timerDiscard, cc.l.s.opts.DiscardTimeout)
-		cc.resumeInput()
-		cc.discardBody()
-		return
-	}
-	cc.nextRequest()
-}
-
-// nextRequest readies the connection for its next request.
-func (cc *clientConn) nextRequest() {
-	cc.resetExchange()
-	cc.phase = phaseIdle
-	cc.resumeInput()
-	if cc.c.InboundBuffered() > 0 {
-		cc.again = true // parsed by the outermost handler (leave), not recursively
-		return
-	}
-	cc.armTimer(timerKeepalive, cc.l.s.opts.KeepaliveTimeout)
 }
 
 // closeGraceful closes once everything queued for the client is sent.
@@ -886,8 +386,3 @@ func (cc *clientConn) closeNow() {
 	_ = cc.l.el.Close(cc.c) // closing an open conn on its own loop cannot fail
 	cc.closed = true
 }
-
-var (
-	textPlain         = []byte("text/plain; charset=utf-8")
-	routeNotFoundBody = []byte("{\"error_msg\":\"404 Route Not Found\"}\n")
-)

@@ -18,6 +18,9 @@ var (
 	hdrXForwardedHost  = "X-Forwarded-Host"
 	hdrXForwardedPort  = "X-Forwarded-Port"
 	hdrServer          = "Server"
+	hdrContentType     = "Content-Type"
+	hdrUpstreamStatus  = "X-APISIX-Upstream-Status"
+	question           = []byte("?")
 )
 
 // lineRuns appends header lines to dst, copying consecutive kept lines as one
@@ -46,14 +49,23 @@ func (r *lineRuns) flush(dst, head []byte) []byte {
 
 // appendUpstreamRequest builds the head sent upstream: the request line in
 // origin-form over HTTP/1.1, the client's fields minus hop-by-hop ones, Host
-// per pass_host, APISIX's X-Real-IP / X-Forwarded-* fields, and canonical
-// framing (RFC 9110 §7.6.1; reference apisix.md §6.4).
-func (cc *clientConn) appendUpstreamRequest(dst, head []byte) []byte {
-	r := &cc.req
-	up := cc.route.Upstream
-	dst = append(dst, r.MethodName.Of(head)...)
+// per pass_host, APISIX's X-Real-IP / X-Forwarded-* fields, canonical
+// framing (RFC 9110 §7.6.1; reference apisix.md §6.4), and what plugins
+// changed (method, uri, args, headers, Host).
+func (cc *clientConn) appendUpstreamRequest(dst []byte) []byte {
+	rc := &cc.rc
+	r := &rc.Req
+	head := rc.Head
+	up := cc.upstream
+	dst = append(dst, rc.Method()...)
 	dst = append(dst, ' ')
 	switch {
+	case rc.URIRewritten() || rc.ArgsRewritten():
+		dst = append(dst, rc.URI()...)
+		if args := rc.Args(); len(args) > 0 {
+			dst = append(dst, question...)
+			dst = append(dst, args...)
+		}
 	case r.HostFromTarget: // absolute-form → origin-form
 		if r.Path.Empty() {
 			dst = append(dst, '/')
@@ -70,7 +82,9 @@ func (cc *clientConn) appendUpstreamRequest(dst, head []byte) []byte {
 	dst = append(dst, http11Suffix...)
 
 	passHost := up.Conf.PassHost
-	keepHost := passHost == config.PassHostPass && !r.HostFromTarget
+	hostOverride, hostSet := rc.UpstreamHostOverride()
+	keepHost := passHost == config.PassHostPass && !r.HostFromTarget && !hostSet
+	edits := rc.HasReqEdits()
 	var (
 		runs      lineRuns
 		sawHost   bool
@@ -99,7 +113,11 @@ func (cc *clientConn) appendUpstreamRequest(dst, head []byte) []byte {
 			keep, havePort = cc.trusted, cc.trusted
 		}
 		// Hop-by-hop fields, X-Real-IP and Forwarded (APISIX clears it) and
-		// Expect (the gateway answers 100-continue itself) are dropped.
+		// Expect (the gateway answers 100-continue itself) are dropped, and
+		// so are fields a plugin replaced or removed.
+		if keep && edits && h.Kind == http1.KindOther && rc.ReqEdited(h.Name.Of(head)) {
+			keep = false
+		}
 		if keep {
 			runs.keep(h)
 		} else {
@@ -109,8 +127,10 @@ func (cc *clientConn) appendUpstreamRequest(dst, head []byte) []byte {
 	dst = runs.flush(dst, head)
 
 	switch {
+	case hostSet:
+		dst = http1.AppendHeader(dst, hdrHost, hostOverride)
 	case passHost == config.PassHostNode:
-		dst = http1.AppendHeader(dst, hdrHost, cc.route.Upstream.Nodes[cc.node].HostHeader)
+		dst = http1.AppendHeader(dst, hdrHost, up.Nodes[cc.node].HostHeader)
 	case passHost == config.PassHostRewrite:
 		dst = http1.AppendHeader(dst, hdrHost, up.HostRewrite)
 	case r.HostFromTarget || (!sawHost && !r.Host.Empty()):
@@ -118,10 +138,13 @@ func (cc *clientConn) appendUpstreamRequest(dst, head []byte) []byte {
 	case !sawHost || r.Host.Empty():
 		// HTTP/1.0 without Host (or an empty one): the upstream speaks
 		// HTTP/1.1 and needs one; send the node's.
-		dst = http1.AppendHeader(dst, hdrHost, cc.route.Upstream.Nodes[cc.node].HostHeader)
+		dst = http1.AppendHeader(dst, hdrHost, up.Nodes[cc.node].HostHeader)
+	}
+	if edits {
+		dst = rc.AppendReqEdits(dst)
 	}
 
-	dst = http1.AppendHeader(dst, hdrXRealIP, cc.remoteText)
+	dst = http1.AppendHeader(dst, hdrXRealIP, rc.RemoteText)
 	dst = append(dst, hdrXForwardedFor...)
 	dst = append(dst, ": "...)
 	if xffFirst >= 0 {
@@ -132,7 +155,7 @@ func (cc *clientConn) appendUpstreamRequest(dst, head []byte) []byte {
 			}
 		}
 	}
-	dst = append(dst, cc.remoteText...)
+	dst = append(dst, rc.RemoteText...)
 	dst = append(dst, http1.CRLF...)
 	if !haveProto {
 		dst = http1.AppendHeader(dst, hdrXForwardedProto, schemeHTTP)
@@ -141,7 +164,7 @@ func (cc *clientConn) appendUpstreamRequest(dst, head []byte) []byte {
 		dst = http1.AppendHeader(dst, hdrXForwardedHost, r.Host.Of(head))
 	}
 	if !havePort {
-		port := cc.localPort
+		port := rc.LocalPort
 		if !r.Port.Empty() {
 			port = r.Port.Of(head)
 		}
@@ -157,20 +180,30 @@ func (cc *clientConn) appendUpstreamRequest(dst, head []byte) []byte {
 	return append(dst, http1.CRLF...)
 }
 
-// appendResponseHead builds the head sent to the client: the status line as
-// HTTP/1.1, the upstream's fields minus hop-by-hop ones, our Server, and
-// framing for this client (chunked passes through to HTTP/1.1 clients; an
-// HTTP/1.0 client gets the data and a close).
+// appendResponseHead builds the head sent to the client: the status line
+// as HTTP/1.1 (the upstream's, unless a header filter changed the status),
+// the upstream's fields minus hop-by-hop ones and those plugins replaced,
+// what plugins added, our Server, and framing for this client (chunked
+// passes through to HTTP/1.1 clients; an HTTP/1.0 client gets the data and
+// a close; a body the filters rewrite is chunked anew).
 func (cc *clientConn) appendResponseHead(dst, head []byte) []byte {
 	resp := &cc.up.resp
-	dst = append(dst, statusPrefix...)
-	dst = append(dst, resp.StatusLine.Of(head)...)
-	dst = append(dst, http1.CRLF...)
+	rc := &cc.rc
+	if rc.Status != resp.Status {
+		dst = http1.AppendStatusLine(dst, rc.Status)
+	} else {
+		dst = append(dst, statusPrefix...)
+		dst = append(dst, resp.StatusLine.Of(head)...)
+		dst = append(dst, http1.CRLF...)
+	}
 	replaceServer := len(cc.l.s.serverHeader) > 0
+	edits := rc.HasRespEdits()
 	var runs lineRuns
 	for i := range resp.Headers {
 		h := &resp.Headers[i]
-		if !h.Kind.HopByHop() && !(replaceServer && h.Kind == http1.KindServer) {
+		drop := h.Kind.HopByHop() || (replaceServer && h.Kind == http1.KindServer) ||
+			(edits && rc.RespEdited(h.Name.Of(head)))
+		if !drop {
 			runs.keep(h)
 		} else {
 			dst = runs.flush(dst, head)
@@ -180,16 +213,23 @@ func (cc *clientConn) appendResponseHead(dst, head []byte) []byte {
 	if replaceServer {
 		dst = http1.AppendHeader(dst, hdrServer, cc.l.s.serverHeader)
 	}
+	if edits {
+		dst = rc.AppendRespEdits(dst)
+	}
 	switch {
+	case cc.rewrite:
+		if rc.Req.Version == http1.HTTP11 {
+			dst = append(dst, chunkedHeader...)
+		}
 	case resp.HasLength && resp.Status != 204:
 		dst = http1.AppendContentLength(dst, resp.ContentLength)
-	case resp.Chunked && !cc.dechunk && cc.req.Version == http1.HTTP11:
+	case resp.Chunked && !cc.dechunk && rc.Req.Version == http1.HTTP11:
 		dst = append(dst, chunkedHeader...)
 	}
 	switch {
 	case cc.closeAfter:
 		dst = http1.AppendConnection(dst, true)
-	case cc.req.Version == http1.HTTP10:
+	case rc.Req.Version == http1.HTTP10:
 		dst = http1.AppendConnection(dst, false)
 	}
 	return append(dst, http1.CRLF...)

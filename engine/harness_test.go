@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/plugin"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
 
@@ -44,7 +46,11 @@ func freeAddr(t testing.TB) string {
 // is appended) and options (Listen is filled in).
 func startGateway(t testing.TB, yaml string, opts Options) *gateway {
 	t.Helper()
-	g := &gateway{t: t, store: cfgsync.NewStore(), b: &cfgsync.Builder{}}
+	reg, err := plugin.NewRegistry([]string{"test-phases"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gateway{t: t, store: cfgsync.NewStore(), b: &cfgsync.Builder{Plugins: reg, Pipeline: &config.Pipeline{Plugins: reg}}}
 	if opts.Loops == 0 {
 		opts.Loops = 2
 	}
@@ -92,7 +98,7 @@ func startGateway(t testing.TB, yaml string, opts Options) *gateway {
 // load publishes a new snapshot from standalone YAML.
 func (g *gateway) load(yaml string) {
 	g.t.Helper()
-	objs, err := cfgsync.ParseYAML([]byte(yaml + "\n#END\n"))
+	objs, err := cfgsync.ParseYAMLWith(g.b.Pipeline, []byte(yaml+"\n#END\n"))
 	if err != nil {
 		g.t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/sluicegw/sluice/http1"
+	"github.com/sluicegw/sluice/internal/reqctx"
 	cfgsync "github.com/sluicegw/sluice/sync"
-	"github.com/sluicegw/sluice/trie"
 )
 
 // loop is the state one gnet event loop owns. Everything in it is touched
@@ -34,14 +34,20 @@ type loop struct {
 	retired    []cfgsync.Ref // scratch for sweepRetired
 	retiredSeq uint64
 
+	// plugins is the loop's storage for plugins (reqctx.Loop): every
+	// request context on this loop points at it.
+	plugins reqctx.Loop
+
 	// Scratch buffers, reused by every request on this loop. gnet copies
 	// what a socket does not take, so handing them to Write is safe.
-	scratch []byte     // heads being built
-	path    []byte     // normalised request path
-	host    []byte     // lower-cased request host
-	hostRev []byte     // the host reversed (host-first routing)
-	iov     [][]byte   // Writev vectors
-	query   trie.Query // the request being routed; valid during dispatch only
+	scratch   []byte   // heads being built
+	extra     []byte   // header lines plugins add to a gateway answer
+	filtered  []byte   // a gateway answer's body after body filters
+	chunkHead []byte   // chunk-size line of a rewritten body
+	path      []byte   // normalised request path
+	host      []byte   // lower-cased request host
+	hostRev   []byte   // the host reversed (host-first routing)
+	iov       [][]byte // Writev vectors
 
 	freeClients []*clientConn
 	freeUps     []*upConn
@@ -57,6 +63,7 @@ func newLoop(s *Server, el gnet.EventLoop, id int) *loop {
 		s:       s,
 		el:      el,
 		id:      id,
+		plugins: reqctx.Loop{ID: id},
 		scratch: make([]byte, 0, 4096),
 		path:    make([]byte, 0, 512),
 		host:    make([]byte, 0, 256),

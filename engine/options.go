@@ -27,6 +27,8 @@ const (
 	DefaultShutdownGrace       = 10 * time.Second
 	DefaultTick                = 100 * time.Millisecond
 	DefaultDialers             = 64
+	DefaultWorkers             = 256  // goroutines running parked plugin work
+	DefaultParkQueue           = 4096 // parked requests waiting for a worker
 )
 
 // Options configures a Server. Zero fields take the Default* values
@@ -89,8 +91,14 @@ type Options struct {
 	// Tick is the resolution of the loops' coarse clock and timers.
 	Tick time.Duration
 	// Dialers is the number of goroutines that dial upstream connections
-	// (the only blocking work a request can cause today).
+	// to host names (DNS blocks).
 	Dialers int
+	// Workers is the number of goroutines that run the blocking work
+	// plugin hooks park (a Redis call, an auth call), and ParkQueue how
+	// many parked requests may wait for one; a request parked beyond that
+	// is answered 503 rather than the loop waiting.
+	Workers   int
+	ParkQueue int
 
 	// Logger receives engine events (start, stop, errors); nil discards.
 	// Nothing is logged per request.
@@ -133,6 +141,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Dialers <= 0 {
 		o.Dialers = DefaultDialers
+	}
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
+	}
+	if o.ParkQueue <= 0 {
+		o.ParkQueue = DefaultParkQueue
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -24,6 +24,7 @@ type Server struct {
 	serverHeader []byte
 	start        time.Time
 	dialq        chan *dialJob
+	parkq        chan parkTask
 
 	engMu   stdsync.Mutex // guards eng, loops, loopIDs; taken when a loop is first seen and by the ticker, never on a request
 	eng     gnet.Engine
@@ -61,6 +62,7 @@ func New(opts Options, store *cfgsync.Store) (*Server, error) {
 		store:        store,
 		serverHeader: []byte(opts.ServerHeader),
 		dialq:        make(chan *dialJob, 4096),
+		parkq:        make(chan parkTask, opts.ParkQueue),
 		loopIDs:      make(map[gnet.EventLoop]*loop),
 		loopClients:  make([]atomic.Int64, opts.Loops),
 		served:       make(chan struct{}),
@@ -82,6 +84,8 @@ func (s *Server) Serve() error {
 	s.start = time.Now()
 	stopDialers := s.startDialers()
 	defer stopDialers()
+	stopWorkers := s.startWorkers()
+	defer stopWorkers()
 	addrs := make([]string, len(s.opts.Listen))
 	for i, a := range s.opts.Listen {
 		addrs[i] = "tcp://" + a
@@ -136,6 +140,29 @@ wait:
 	err := eng.Stop(stopCtx)
 	<-s.served
 	return err
+}
+
+// startWorkers runs Options.Workers goroutines for parked plugin work. It
+// returns a function that stops them once the loops are gone.
+func (s *Server) startWorkers() (stop func()) {
+	done := make(chan struct{})
+	var wg stdsync.WaitGroup
+	for range s.opts.Workers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				case t := <-s.parkq:
+					s.runParked(t)
+				}
+			}
+		})
+	}
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }
 
 func (s *Server) ticksSinceStart() int64 {
@@ -245,19 +272,12 @@ func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	return s.opts.Tick, gnet.None
 }
 
-// remoteOf returns a connection's peer address and port.
-func remoteOf(a net.Addr) (netip.Addr, int) {
+// addrOf returns a connection address's IP (IPv4-mapped ones unmapped)
+// and port.
+func addrOf(a net.Addr) (netip.Addr, int) {
 	if ta, ok := a.(*net.TCPAddr); ok {
 		ip, _ := netip.AddrFromSlice(ta.IP)
 		return ip.Unmap(), ta.Port
 	}
 	return netip.Addr{}, 0
-}
-
-// localPortOf returns a connection's local port.
-func localPortOf(a net.Addr) int {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.Port
-	}
-	return 0
 }

@@ -38,6 +38,10 @@ type Config struct {
 			Keyring             []string `json:"keyring"`
 		} `json:"data_encryption"`
 	} `json:"apisix"`
+	// Plugins is the enabled plugin list (APISIX's plugins); nil enables
+	// APISIX's default list (plugin.DefaultEnabled), restricted to what
+	// sluice has.
+	Plugins    []string `json:"plugins"`
 	Deployment struct {
 		Role            string `json:"role"`
 		RoleTraditional struct {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"runtime"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/sluicegw/sluice/balancer"
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/plugin"
 	"github.com/sluicegw/sluice/trie"
 )
 
@@ -63,6 +66,11 @@ type Builder struct {
 	// unknown plugin fails closed rather than refusing the object). Nil
 	// means config's default pipeline (no keyring, no plugins).
 	Pipeline *config.Pipeline
+	// Plugins compiles plugin confs into chains. Nil runs no plugin: a
+	// route, service or global rule naming one fails closed (503).
+	Plugins *plugin.Registry
+	// Logger receives what plugins log while compiling; nil discards.
+	Logger *slog.Logger
 
 	nodes  nodeTable // node addresses → Refs, counted by the compiled upstreams that list them
 	upRefs slots     // one Ref per compiled upstream
@@ -94,6 +102,11 @@ type state struct {
 	upstreamL  *immutable.SortedMap[string, *Item]
 
 	failClosed *Route // set while a global rule cannot be honoured
+
+	globals      *plugin.Chain // the global rules, compiled into one chain
+	index        *plugin.Index // consumers, credentials, plugin metadata
+	globalsDirty bool
+	indexDirty   bool
 }
 
 type stored struct {
@@ -107,10 +120,13 @@ type depKey struct {
 	id   string
 }
 
-type routeDeps struct{ upstream, service, pluginConfig string }
+type routeDeps struct {
+	upstream, service, pluginConfig string
+	plugins                         []depKey // what the route's plugins refer to (traffic-split's upstreams)
+}
 
 func (d routeDeps) keys() []depKey {
-	var ks []depKey
+	ks := slices.Clone(d.plugins)
 	if d.upstream != "" {
 		ks = append(ks, depKey{config.Upstreams, d.upstream})
 	}
@@ -182,6 +198,12 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 		listed[c.Kind][c.ID] = struct{}{}
 	}
 	b.compileRoutes(dirty, &problems)
+	if st.globalsDirty {
+		b.compileGlobals(&problems)
+	}
+	if st.indexDirty {
+		b.compileIndex(&problems)
+	}
 	st.routeItems = st.syncList(st.routeItems, config.Routes, listed[config.Routes])
 	st.services = st.syncList(st.services, config.Services, listed[config.Services])
 	st.upstreamL = st.syncList(st.upstreamL, config.Upstreams, listed[config.Upstreams])
@@ -315,7 +337,9 @@ func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, 
 	case config.PluginConfigs:
 		markUsers(depKey{config.PluginConfigs, c.ID})
 	case config.GlobalRules:
-		st.failClosed = b.globalFault(problems)
+		st.globalsDirty = true
+	case config.Consumers, config.Credentials, config.ConsumerGroups, config.PluginMetadata:
+		st.indexDirty = true
 	}
 }
 
@@ -340,18 +364,68 @@ func (b *Builder) storeService(c Change, obj config.Object) {
 	}
 }
 
-// globalFault returns the route every request gets while a global rule
-// enables a plugin sluice does not run: a 503, failing closed.
-func (b *Builder) globalFault(problems *[]error) *Route {
-	for _, id := range sortedKeys(b.st.objs[config.GlobalRules]) {
-		rule := b.st.objs[config.GlobalRules][id].obj.(*config.PluginSet)
-		if len(rule.Plugins) > 0 {
-			err := config.UnknownPlugin(rule.Plugins.Names()[0])
-			*problems = append(*problems, fmt.Errorf("global rule %s: %w; every request answers 503 until it is removed", id, err))
-			return &Route{ID: "global_rule/" + id, Status: http.StatusServiceUnavailable, Err: err}
-		}
+// compileGlobals compiles the global rules into one chain. While one names
+// a plugin sluice does not run, every request answers 503: failing closed.
+func (b *Builder) compileGlobals(problems *[]error) {
+	st := b.st
+	st.globalsDirty = false
+	st.globals, st.failClosed = nil, nil
+	rules := map[string]*config.PluginSet{}
+	for id, s := range st.objs[config.GlobalRules] {
+		rules[id] = s.obj.(*config.PluginSet)
 	}
-	return nil
+	if len(rules) == 0 {
+		return
+	}
+	if b.Plugins == nil {
+		for _, id := range sortedKeys(rules) {
+			if len(rules[id].Plugins) > 0 {
+				err := config.UnknownPlugin(rules[id].Plugins.Names()[0])
+				*problems = append(*problems, fmt.Errorf("global rule %s: %w; every request answers 503 until it is removed", id, err))
+				st.failClosed = &Route{ID: "global_rule/" + id, Status: http.StatusServiceUnavailable, Err: err}
+				return
+			}
+		}
+		return
+	}
+	env := &plugin.Env{Owner: "/apisix/global_rules", Logger: b.Logger}
+	ch, errs := b.Plugins.GlobalChain(env, rules)
+	for _, err := range errs {
+		if errors.Is(err, config.ErrUnknownPlugin) {
+			*problems = append(*problems, fmt.Errorf("global rules: %w; every request answers 503 until it is removed", err))
+			st.failClosed = &Route{ID: "global_rules", Status: http.StatusServiceUnavailable, Err: err}
+			return
+		}
+		*problems = append(*problems, fmt.Errorf("global rules: %w", err))
+	}
+	st.globals = ch
+}
+
+// compileIndex compiles consumers, credentials and plugin metadata into
+// the index auth plugins and metadata readers use at run time.
+func (b *Builder) compileIndex(problems *[]error) {
+	st := b.st
+	st.indexDirty = false
+	if b.Plugins == nil {
+		st.index = nil
+		return
+	}
+	in := plugin.IndexInput{Groups: map[string]*config.PluginSet{}, Env: &plugin.Env{Logger: b.Logger}}
+	for _, s := range st.objs[config.Consumers] {
+		in.Consumers = append(in.Consumers, s.obj.(*config.Consumer))
+	}
+	for _, s := range st.objs[config.Credentials] {
+		in.Credentials = append(in.Credentials, s.obj.(*config.Credential))
+	}
+	for id, s := range st.objs[config.ConsumerGroups] {
+		in.Groups[id] = s.obj.(*config.PluginSet)
+	}
+	for _, s := range st.objs[config.PluginMetadata] {
+		in.Metadata = append(in.Metadata, s.obj.(*config.Metadata))
+	}
+	idx, errs := b.Plugins.BuildIndex(in)
+	*problems = append(*problems, errs...)
+	st.index = idx
 }
 
 // compileRoutes recompiles the dirty routes and brings the router up to
@@ -369,16 +443,20 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 	slices.Sort(ids)
 	for _, id := range ids {
 		old := st.entries[id]
-		st.setDeps(id, nil)
+		st.setDeps(id, nil, nil)
 		var next *trie.Route[*Route]
 		if s := st.objs[config.Routes][id]; s != nil {
 			rc := s.obj.(*config.Route)
-			st.setDeps(id, rc)
 			var err error
 			next, err = b.compileRoute(rc, s.item)
 			if err != nil {
 				*problems = append(*problems, fmt.Errorf("%s: %w", s.item.Key, err))
 			}
+			var pluginDeps []depKey
+			if next != nil {
+				pluginDeps = next.Value.pluginDeps
+			}
+			st.setDeps(id, rc, pluginDeps)
 		}
 		if next != nil && next.Value.Status != 0 && next.Value.Err != nil {
 			*problems = append(*problems, fmt.Errorf("route %s: %w; it answers %d", id, next.Value.Err, next.Value.Status))
@@ -389,8 +467,8 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 		default:
 			st.entries[id] = next
 		}
-		if old != nil && old.Value.ownsUpstream {
-			b.releaseUpstream(old.Value.Upstream)
+		if old != nil {
+			b.releaseRoute(old.Value)
 		}
 		if rebuild || (old == nil && next == nil) {
 			continue
@@ -440,7 +518,7 @@ func (st *state) syncList(m *immutable.SortedMap[string, *Item], k *config.Kind,
 	return fresh.Map()
 }
 
-func (st *state) setDeps(id string, rc *config.Route) {
+func (st *state) setDeps(id string, rc *config.Route, pluginDeps []depKey) {
 	for _, k := range st.deps[id].keys() {
 		if set := st.users[k]; set != nil {
 			delete(set, id)
@@ -453,7 +531,7 @@ func (st *state) setDeps(id string, rc *config.Route) {
 	if rc == nil {
 		return
 	}
-	d := routeDeps{upstream: rc.UpstreamID.S, service: rc.ServiceID.S, pluginConfig: rc.PluginConfigID.S}
+	d := routeDeps{upstream: rc.UpstreamID.S, service: rc.ServiceID.S, pluginConfig: rc.PluginConfigID.S, plugins: pluginDeps}
 	st.deps[id] = d
 	for _, k := range d.keys() {
 		if st.users[k] == nil {
@@ -472,24 +550,26 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 		return nil, nil
 	}
 	st := b.st
-	r := &Route{ID: rc.ID.S, Conf: rc, Item: item}
+	r := &Route{ID: rc.ID.S, Name: rc.Name, ServiceID: rc.ServiceID.S, Conf: rc, Item: item}
 	hosts := rc.Hosts
 	var svc *config.Service
-	plugins := rc.Plugins.Names()
+	// The plugins that run: route over plugin config over service, as
+	// APISIX merges them (plugin_config.lua merge, merge_service_route).
+	plugins := map[string]json.RawMessage{}
 	if !rc.ServiceID.IsZero() {
 		if s := st.objs[config.Services][rc.ServiceID.S]; s != nil {
 			svc = s.obj.(*config.Service)
 			if len(hosts) == 0 {
 				hosts = svc.Hosts
 			}
-			plugins = append(plugins, svc.Plugins.Names()...)
+			maps.Copy(plugins, svc.Plugins)
 		} else {
 			r.Status, r.Err = http.StatusNotFound, fmt.Errorf("service %s not found", rc.ServiceID.S)
 		}
 	}
 	if !rc.PluginConfigID.IsZero() {
 		if s := st.objs[config.PluginConfigs][rc.PluginConfigID.S]; s != nil {
-			plugins = append(plugins, s.obj.(*config.PluginSet).Plugins.Names()...)
+			maps.Copy(plugins, s.obj.(*config.PluginSet).Plugins)
 		} else if r.Status == 0 {
 			r.Status, r.Err = http.StatusServiceUnavailable, fmt.Errorf("plugin config %s not found", rc.PluginConfigID.S)
 		}
@@ -521,12 +601,16 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 	if r.Status != 0 {
 		return te, nil
 	}
+	maps.Copy(plugins, rc.Plugins)
+	if svc != nil {
+		r.ServiceName = svc.Name
+	}
 	if len(plugins) > 0 {
-		// No plugin runs yet: fail closed, naming the first as the
-		// Admin API would have refused it.
-		r.Status = http.StatusServiceUnavailable
-		r.Err = config.UnknownPlugin(slices.Min(plugins))
-		return te, nil
+		if err := b.compilePlugins(r, plugins); err != nil {
+			// Fail closed: a route never runs without a plugin it names.
+			r.Status, r.Err = http.StatusServiceUnavailable, err
+			return te, nil
+		}
 	}
 	switch {
 	case rc.Upstream != nil:
@@ -552,6 +636,7 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 	}
 	if rc.Timeout != nil {
 		r.Timeout = timeoutsOf(rc.Timeout)
+		r.OwnTimeout = true
 	}
 	return te, nil
 }
@@ -587,6 +672,59 @@ func (b *Builder) compileUpstream(u *config.Upstream) *Upstream {
 	return cu
 }
 
+// compilePlugins compiles a route's merged plugin confs into its chain.
+// Upstreams its plugins compile (traffic-split) are owned by the route;
+// upstreams they refer to by id become dependencies of the route.
+func (b *Builder) compilePlugins(r *Route, plugins map[string]json.RawMessage) error {
+	if b.Plugins == nil {
+		return config.UnknownPlugin(slices.Min(slices.Collect(maps.Keys(plugins))))
+	}
+	ups := &routeUpstreams{b: b, r: r}
+	env := &plugin.Env{Owner: "/apisix/routes/" + r.ID, Logger: b.Logger, Upstreams: ups}
+	ch, err := b.Plugins.Compile(env, plugins)
+	if err != nil {
+		b.releaseRoute(r)
+		r.pluginDeps, r.extraUpstreams = nil, nil
+		return err
+	}
+	r.Plugins = ch
+	return nil
+}
+
+// routeUpstreams is plugin.Upstreams for one route being compiled.
+type routeUpstreams struct {
+	b *Builder
+	r *Route
+}
+
+func (u *routeUpstreams) Compile(conf []byte) (any, error) {
+	obj, err := u.b.Pipeline.Load(config.Upstreams, "plugin", conf)
+	if err != nil {
+		return nil, err
+	}
+	cu := u.b.compileUpstream(obj.(*config.Upstream))
+	u.r.extraUpstreams = append(u.r.extraUpstreams, cu)
+	return cu, nil
+}
+
+func (u *routeUpstreams) Find(id string) (any, error) {
+	u.r.pluginDeps = append(u.r.pluginDeps, depKey{config.Upstreams, id})
+	if cu := u.b.st.upstreams[id]; cu != nil {
+		return cu, nil
+	}
+	return nil, fmt.Errorf("failed to find upstream by id: %s", id)
+}
+
+// releaseRoute gives back the upstreams a route owned.
+func (b *Builder) releaseRoute(r *Route) {
+	if r.ownsUpstream {
+		b.releaseUpstream(r.Upstream)
+	}
+	for _, u := range r.extraUpstreams {
+		b.releaseUpstream(u)
+	}
+}
+
 func (b *Builder) releaseUpstream(u *Upstream) {
 	if u == nil {
 		return
@@ -599,12 +737,14 @@ func (b *Builder) releaseUpstream(u *Upstream) {
 
 func (st *state) snapshot(version int64) *Snapshot {
 	return &Snapshot{
-		Version:    version,
-		router:     st.router,
-		failClosed: st.failClosed,
-		routeItems: st.routeItems,
-		services:   st.services,
-		upstreams:  st.upstreamL,
+		Version:     version,
+		GlobalRules: st.globals,
+		Plugins:     st.index,
+		router:      st.router,
+		failClosed:  st.failClosed,
+		routeItems:  st.routeItems,
+		services:    st.services,
+		upstreams:   st.upstreamL,
 	}
 }
 

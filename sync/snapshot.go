@@ -21,6 +21,9 @@ type Snapshot struct {
 	Version int64
 	// GlobalRules runs before every route's chain, and on unmatched requests.
 	GlobalRules *plugin.Chain
+	// Plugins holds the consumers, credentials and plugin metadata plugins
+	// read at run time (the request context's Config).
+	Plugins *plugin.Index
 
 	router *trie.Router[*Route]
 	// failClosed, when set, is what every request gets: a global rule
@@ -99,8 +102,11 @@ func (s *Snapshot) Item(k *config.Kind, id string) *Item {
 
 // Route is a compiled, routable route.
 type Route struct {
-	ID   string
-	Conf *config.Route
+	ID string
+	// Name and ServiceID are the route's name and service (route_name,
+	// service_id).
+	Name, ServiceID string
+	Conf            *config.Route
 	// Item is the route as stored.
 	Item *Item
 	// Upstream is where requests go; nil when Status is set.
@@ -113,12 +119,19 @@ type Route struct {
 	// Err says why Status is set.
 	Err error
 	// Timeout is the effective timeout: route's, else upstream's; zero
-	// fields mean the engine's defaults.
-	Timeout Timeouts
+	// fields mean the engine's defaults. OwnTimeout says the route sets
+	// its own (which also wins over an upstream a plugin picks).
+	Timeout    Timeouts
+	OwnTimeout bool
 	// Plugins runs in each phase after the global rules.
 	Plugins *plugin.Chain
 
-	ownsUpstream bool // Upstream was compiled from the route's inline upstream
+	// ServiceName is the route's service's name (service_name).
+	ServiceName string
+
+	ownsUpstream   bool        // Upstream was compiled from the route's inline upstream
+	extraUpstreams []*Upstream // upstreams the route's plugins compiled (traffic-split)
+	pluginDeps     []depKey    // upstreams the route's plugins refer to by id
 }
 
 // Timeouts are upstream timeouts; a zero field means "engine default".

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 
-	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/localconf"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
@@ -112,7 +111,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	keyring, err := local.Keyring()
+	pipeline, _, err := newPipeline(local, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -127,7 +126,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	// The pipeline the running node would use (runGateway's).
-	changes, err := cfgsync.ParseYAMLWith(&config.Pipeline{Keyring: keyring}, data)
+	changes, err := cfgsync.ParseYAMLWith(pipeline, data)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", local.StandaloneFile(), err)
 		return 1

@@ -19,6 +19,8 @@ import (
 	"github.com/sluicegw/sluice/embedetcd"
 	"github.com/sluicegw/sluice/engine"
 	"github.com/sluicegw/sluice/localconf"
+	"github.com/sluicegw/sluice/plugin"
+	_ "github.com/sluicegw/sluice/plugin/all" // the built-in plugins
 	cfgsync "github.com/sluicegw/sluice/sync"
 	"github.com/sluicegw/sluice/trie"
 )
@@ -47,7 +49,7 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 
-	keyring, err := local.Keyring()
+	pipeline, plugins, err := newPipeline(local, lg)
 	if err != nil {
 		return err
 	}
@@ -57,10 +59,7 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	}
 	opts := engineOptions(local, lg)
 	store := cfgsync.NewStore()
-	// One validation pipeline for every way an object comes in: the
-	// Admin API's writes and the source's reads.
-	pipeline := &config.Pipeline{Keyring: keyring}
-	builder := &cfgsync.Builder{Mode: mode, Pipeline: pipeline}
+	builder := &cfgsync.Builder{Mode: mode, Pipeline: pipeline, Plugins: plugins, Logger: lg.With("component", "plugin")}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -89,7 +88,7 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		if src.etcd == nil {
 			lg.Warn("no Admin API: with config_provider yaml the config is the file")
 		} else {
-			h := admin.New(adminOptions(local, lg, src, pipeline))
+			h := admin.New(adminOptions(local, lg, src, pipeline, plugins))
 			addr, err := local.AdminAddr()
 			if err != nil {
 				return err
@@ -136,6 +135,21 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	}
 	lg.Info("stopped")
 	return nil
+}
+
+// newPipeline builds the plugin registry config.yaml asks for and the one
+// validation pipeline every object goes through, whoever brings it: the
+// Admin API's writes, the config source's reads, sluice validate.
+func newPipeline(local *localconf.Config, lg *slog.Logger) (*config.Pipeline, *plugin.Registry, error) {
+	keyring, err := local.Keyring()
+	if err != nil {
+		return nil, nil, err
+	}
+	plugins, err := plugin.NewRegistry(local.Plugins, lg.With("component", "plugin"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return &config.Pipeline{Keyring: keyring, Plugins: plugins}, plugins, nil
 }
 
 // source is the running config source.
@@ -214,7 +228,7 @@ func startupTimeout(local *localconf.Config) time.Duration {
 // adminOptions maps deployment.admin onto the Admin API. A key configured
 // empty is replaced by a random one, logged once: there is never an Admin
 // API without a key unless admin_key_required is false.
-func adminOptions(local *localconf.Config, lg *slog.Logger, src *source, p *config.Pipeline) admin.Options {
+func adminOptions(local *localconf.Config, lg *slog.Logger, src *source, p *config.Pipeline, plugins *plugin.Registry) admin.Options {
 	a := local.Deployment.Admin
 	o := admin.Options{
 		Client:         src.etcd.Client,
@@ -223,6 +237,7 @@ func adminOptions(local *localconf.Config, lg *slog.Logger, src *source, p *conf
 		AllowAdmin:     a.Allow,
 		CORS:           a.EnableAdminCORS == nil || *a.EnableAdminCORS,
 		Pipeline:       p,
+		Plugins:        plugins,
 		RequestTimeout: local.EtcdTimeout(),
 		ServerHeader:   serverHeader(local),
 		Logger:         lg.With("component", "admin"),

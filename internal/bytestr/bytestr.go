@@ -10,3 +10,11 @@ import "unsafe"
 func String(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
+
+// Bytes views s as a byte slice without copying. The result must never be
+// written to: s's bytes may be in read-only memory.
+//
+//gcassert:inline
+func Bytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}

@@ -1,0 +1,233 @@
+package engine
+
+import (
+	"github.com/sluicegw/sluice/http1"
+)
+
+// sendRequest writes the request head (and any body bytes already here) to
+// the attached upstream. On a retry it resends the kept copy instead.
+func (cc *clientConn) sendRequest() {
+	l := cc.l
+	up := cc.up
+	if cc.retried && cc.headSent {
+		if _, err := up.c.Write(cc.retry); err != nil {
+			return // OnClose(up) ran; leave handles it
+		}
+		cc.requestQueued(0)
+		return
+	}
+	buf, _ := cc.c.Peek(-1)
+	out := cc.appendUpstreamRequest(l.scratch[:0])
+	l.scratch = out[:0]
+	rest := buf[cc.headEnd:]
+	n := 0
+	if !cc.bodyDone && len(rest) > 0 {
+		var err error
+		if n, err = cc.frameRequestBody(rest); err != nil {
+			cc.replyError(http1.StatusOf(err), true)
+			return
+		}
+	}
+	if cc.rc.Req.Expect100 && !cc.bodyDone && n == 0 {
+		if !cc.write(http1.ContinueResponse) {
+			return
+		}
+	}
+	cc.canRetry = up.reused && cc.rc.Req.Method.Idempotent() && cc.bodyDone && len(out)+n <= maxRetryCopy
+	if cc.canRetry {
+		cc.retry = append(append(cc.retry[:0], out...), rest[:n]...)
+	}
+	var err error
+	if n > 0 {
+		l.iov = append(l.iov[:0], out, rest[:n])
+		_, err = up.c.Writev(l.iov)
+		l.iov = l.iov[:0]
+	} else {
+		_, err = up.c.Write(out)
+	}
+	if err != nil {
+		return // OnClose(up) ran inside the write; leave handles it
+	}
+	cc.requestQueued(cc.headEnd + n)
+}
+
+// requestQueued follows a write of the request to the upstream. held is the
+// client input the write covered: it is discarded once the connection is
+// known to be established, so a refused connect can still send the request
+// to another node.
+func (cc *clientConn) requestQueued(held int) {
+	up := cc.up
+	if !up.connected && up.c.OutboundBuffered() == 0 {
+		up.connected = true // the kernel took the bytes: the handshake is done
+	}
+	cc.held = held
+	if up.connected {
+		cc.upstreamConnected()
+	}
+	// Otherwise the connect timer runs; the first drain or read completes it.
+}
+
+// upstreamConnected: the request reached an established connection.
+func (cc *clientConn) upstreamConnected() {
+	if cc.held > 0 {
+		_, _ = cc.c.Discard(cc.held)
+		cc.held = 0
+	}
+	cc.headSent = true
+	cc.afterSend()
+}
+
+// afterSend arms the timers and backpressure that follow a write upstream.
+func (cc *clientConn) afterSend() {
+	up := cc.up
+	t := &cc.tmo
+	if up.c.OutboundBuffered() > 0 {
+		up.armTimer(upTimerSend, t.Send)
+	} else if cc.bodyDone {
+		up.armTimer(upTimerRead, t.Read)
+	}
+	if cc.bodyDone {
+		cc.l.wheel.cancel(&cc.timer)
+		return
+	}
+	if up.c.OutboundBuffered() > cc.l.s.opts.HighWater {
+		if cc.c.PauseRead() == nil {
+			cc.paused = true
+		}
+		return
+	}
+	cc.armTimer(timerBody, cc.l.s.opts.ClientBodyTimeout)
+}
+
+// pumpBody forwards request body bytes that had to wait (for the connect
+// to complete, or for the upstream to drain) once the upstream can take them.
+func (cc *clientConn) pumpBody() {
+	if cc.bodyDone || !cc.headSent || cc.up == nil || cc.closed ||
+		cc.up.c.OutboundBuffered() > cc.l.s.opts.HighWater {
+		return
+	}
+	cc.resumeInput()
+	if cc.c.InboundBuffered() > 0 {
+		cc.forwardBody()
+		return
+	}
+	cc.armTimer(timerBody, cc.l.s.opts.ClientBodyTimeout)
+}
+
+// frameRequestBody runs the body framer over buf and returns how many of its
+// bytes belong to the request body.
+func (cc *clientConn) frameRequestBody(buf []byte) (int, error) {
+	total := 0
+	for total < len(buf) && !cc.reqBody.Done() {
+		n, data, err := cc.reqBody.Next(buf[total:])
+		if err != nil {
+			return 0, err
+		}
+		total += n
+		cc.bodySeen += int64(len(data))
+	}
+	cc.rc.RequestLength += int64(total)
+	if max := cc.l.s.opts.Limits.MaxBodyBytes; max > 0 && cc.bodySeen > max {
+		return 0, http1.ErrBodyTooLarge
+	}
+	cc.bodyDone = cc.reqBody.Done()
+	return total, nil
+}
+
+// forwardBody relays request body bytes that arrived after the head.
+func (cc *clientConn) forwardBody() {
+	buf, _ := cc.c.Peek(-1)
+	n, err := cc.frameRequestBody(buf)
+	if err != nil {
+		cc.abort(http1.StatusOf(err))
+		return
+	}
+	if n == 0 {
+		return
+	}
+	if _, err := cc.up.c.Write(buf[:n]); err != nil {
+		return // OnClose(up) ran; leave handles it
+	}
+	_, _ = cc.c.Discard(n)
+	cc.afterSend()
+}
+
+// settleInput consumes the current request's bytes that are still buffered
+// because they never reached an established upstream (the gateway answers
+// itself, or the connect failed): the head, and as much of the body as is
+// here. It reports whether the whole request was consumed; if not, the rest
+// of the body is still to come and must never be read as a request
+// (canDiscard says whether it can be read and dropped, else the connection
+// closes after the response).
+func (cc *clientConn) settleInput() bool {
+	if cc.headEnd == 0 {
+		return false // the head did not parse: the input cannot be framed
+	}
+	if cc.headSent {
+		return cc.bodyDone // forwarded bytes were discarded as they went
+	}
+	buf, _ := cc.c.Peek(-1)
+	end := max(cc.held, cc.headEnd)
+	if end > len(buf) {
+		return false
+	}
+	if !cc.bodyDone {
+		n, err := cc.frameRequestBody(buf[end:])
+		if err != nil {
+			cc.headEnd = 0 // unframable: only closing is safe
+			return false
+		}
+		end += n
+	}
+	_, _ = cc.c.Discard(end)
+	cc.held = 0
+	cc.headSent = true // the input no longer holds the head
+	return cc.bodyDone
+}
+
+// canDiscard reports whether the rest of an unfinished request body can be
+// read and dropped after the response (nginx's discard_request_body), so the
+// connection stays usable: the body is framed, not larger than
+// Options.DiscardLimit when its length is known, and the client is not
+// holding it back for a 100 Continue that will never come.
+func (cc *clientConn) canDiscard() bool {
+	if cc.headEnd == 0 || !cc.headSent || cc.bodyDone {
+		return cc.bodyDone
+	}
+	if cc.rc.Req.Expect100 && cc.bodySeen == 0 {
+		return false
+	}
+	switch cc.rc.Req.Body {
+	case http1.BodyLength:
+		return cc.reqBody.Remaining() <= cc.l.s.opts.DiscardLimit
+	case http1.BodyChunked:
+		return true // bounded as it goes (discardBody)
+	}
+	return false
+}
+
+// discardBody reads and drops request body bytes after the response went
+// out. The connection is closed if the body breaks its framing or exceeds
+// Options.DiscardLimit; once it ends, the next request may follow.
+func (cc *clientConn) discardBody() {
+	buf, _ := cc.c.Peek(-1)
+	n := 0
+	for n < len(buf) && !cc.reqBody.Done() {
+		used, _, err := cc.reqBody.Next(buf[n:])
+		if err != nil {
+			cc.closeNow()
+			return
+		}
+		n += used
+	}
+	_, _ = cc.c.Discard(n)
+	cc.dropped += int64(n)
+	if cc.dropped > cc.l.s.opts.DiscardLimit {
+		cc.closeNow()
+		return
+	}
+	if cc.reqBody.Done() {
+		cc.bodyDone = true
+		cc.nextRequest()
+	}
+}

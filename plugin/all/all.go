@@ -1,0 +1,4 @@
+package all
+
+// The built-in plugins, one package each.
+import ()

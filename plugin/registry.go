@@ -1,0 +1,255 @@
+package plugin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+
+	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/internal/jsonschema"
+)
+
+// DefaultEnabled is APISIX's default plugins list (apisix/cli/config.lua,
+// 3.18), in its order. A config.yaml without a plugins list enables those
+// of them sluice has.
+var DefaultEnabled = []string{
+	"real-ip", "ai", "client-control", "proxy-buffering", "proxy-control", "request-id", "zipkin",
+	"ext-plugin-pre-req", "fault-injection", "mocking", "serverless-pre-function", "cors", "ip-restriction",
+	"ua-restriction", "referer-restriction", "csrf", "uri-blocker", "request-validation", "chaitin-waf",
+	"multi-auth", "openid-connect", "saml-auth", "cas-auth", "authz-casbin", "authz-casdoor", "wolf-rbac",
+	"ldap-auth-advanced", "ldap-auth", "hmac-auth", "basic-auth", "jwt-auth", "jwe-decrypt", "key-auth",
+	"dingtalk-auth", "feishu-auth", "acl", "consumer-restriction", "attach-consumer-label", "forward-auth",
+	"opa", "authz-keycloak", "data-mask", "proxy-cache", "body-transformer", "ai-prompt-template",
+	"ai-prompt-decorator", "ai-prompt-guard", "ai-rag", "ai-rate-limiting", "ai-proxy-multi", "ai-proxy",
+	"ai-cache", "ai-aws-content-moderation", "ai-aliyun-content-moderation", "ai-lakera-guard", "proxy-mirror",
+	"graphql-proxy-cache", "proxy-rewrite", "workflow", "api-breaker", "graphql-limit-count", "limit-conn",
+	"limit-count", "limit-req", "gzip", "traffic-label", "traffic-split", "redirect", "response-rewrite",
+	"oas-validator", "mcp-bridge", "degraphql", "kafka-proxy", "grpc-transcode", "grpc-web", "http-dubbo",
+	"public-api", "prometheus", "datadog", "lago", "loki-logger", "elasticsearch-logger", "echo", "loggly",
+	"http-logger", "splunk-hec-logging", "skywalking-logger", "google-cloud-logging", "sls-logger",
+	"tcp-logger", "kafka-logger", "rocketmq-logger", "syslog", "udp-logger", "file-logger",
+	"clickhouse-logger", "tencent-cloud-cls", "inspect", "example-plugin", "aws-lambda", "azure-functions",
+	"openwhisk", "openfunction", "serverless-post-function", "ext-plugin-post-req", "ext-plugin-post-resp",
+	"ai-request-rewrite",
+}
+
+// Errors of the registry.
+var (
+	// ErrNotEnabled: a known plugin that config.yaml's plugins list leaves out.
+	ErrNotEnabled = errors.New("plugin: not enabled")
+	// ErrBadConf: a conf that is not a JSON object.
+	ErrBadConf = errors.New("plugin: conf is not an object")
+)
+
+// Registry is the set of plugins this node runs, with their schemas
+// compiled: the config.PluginChecker every object is validated through, and
+// what compiles confs into chains. Safe from any goroutine; Enable swaps
+// the enabled set atomically.
+type Registry struct {
+	lg      *slog.Logger
+	enabled atomic.Pointer[enabledSet]
+	meta    *jsonschema.Schema // _meta
+}
+
+type enabledSet struct {
+	byName map[string]*compiledDef
+	order  []string // by descending priority, as /plugins/list answers
+}
+
+// compiledDef is a Def with its schemas compiled.
+type compiledDef struct {
+	*Def
+	schema, consumer, metadata *jsonschema.Schema
+}
+
+var _ config.PluginChecker = (*Registry)(nil)
+
+// NewRegistry enables the named plugins (nil: DefaultEnabled). Names sluice
+// does not have are left out with a warning, as APISIX does for unknown
+// names in its list.
+func NewRegistry(names []string, lg *slog.Logger) (*Registry, error) {
+	if lg == nil {
+		lg = slog.New(slog.DiscardHandler)
+	}
+	meta, err := compileSchema(metaSchema)
+	if err != nil {
+		return nil, fmt.Errorf("plugin: _meta schema: %w", err)
+	}
+	r := &Registry{lg: lg, meta: meta}
+	if err := r.Enable(names); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Enable replaces the enabled set (plugins reload). Chains compiled from
+// the old set keep running until the next config version replaces them.
+func (r *Registry) Enable(names []string) error {
+	explicit := names != nil
+	if !explicit {
+		names = DefaultEnabled
+	}
+	defs := map[string]*Def{}
+	for _, d := range Catalog() {
+		defs[d.Name] = d
+	}
+	set := &enabledSet{byName: map[string]*compiledDef{}}
+	for _, n := range names {
+		d := defs[n]
+		if d == nil {
+			if explicit {
+				r.lg.Warn("plugin not found in sluice, not enabled", "plugin", n)
+			}
+			continue
+		}
+		cd, err := compileDef(d)
+		if err != nil {
+			return err
+		}
+		set.byName[n] = cd
+		set.order = append(set.order, n)
+	}
+	slices.SortStableFunc(set.order, func(a, b string) int { return set.byName[b].Priority - set.byName[a].Priority })
+	r.enabled.Store(set)
+	return nil
+}
+
+func compileDef(d *Def) (*compiledDef, error) {
+	cd := &compiledDef{Def: d}
+	var err error
+	if cd.schema, err = compileSchema(d.Schema); err != nil {
+		return nil, fmt.Errorf("plugin: %s schema: %w", d.Name, err)
+	}
+	if cd.consumer, err = compileSchema(d.ConsumerSchema); err != nil {
+		return nil, fmt.Errorf("plugin: %s consumer schema: %w", d.Name, err)
+	}
+	if cd.metadata, err = compileSchema(d.MetadataSchema); err != nil {
+		return nil, fmt.Errorf("plugin: %s metadata schema: %w", d.Name, err)
+	}
+	return cd, nil
+}
+
+func compileSchema(src string) (*jsonschema.Schema, error) {
+	if src == "" {
+		return nil, nil
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(src), &doc); err != nil {
+		return nil, err
+	}
+	defs, _ := doc["definitions"].(map[string]any)
+	return jsonschema.Compile(doc, defs)
+}
+
+// def returns the enabled plugin called name, or nil.
+func (r *Registry) def(name string) *compiledDef { return r.enabled.Load().byName[name] }
+
+// Enabled reports whether the named plugin is enabled.
+func (r *Registry) Enabled(name string) bool { return r.def(name) != nil }
+
+// Def returns the enabled plugin called name, or nil.
+func (r *Registry) Def(name string) *Def {
+	if cd := r.def(name); cd != nil {
+		return cd.Def
+	}
+	return nil
+}
+
+// List returns the enabled plugins' names by descending priority
+// (/apisix/admin/plugins/list).
+func (r *Registry) List() []string { return slices.Clone(r.enabled.Load().order) }
+
+// Schema returns the named plugin's schema of the given type ("" or
+// "route", "consumer", "metadata"), or false.
+func (r *Registry) Schema(name, typ string) (json.RawMessage, bool) {
+	cd := r.def(name)
+	if cd == nil {
+		return nil, false
+	}
+	src := cd.Schema
+	switch typ {
+	case "consumer":
+		src = cd.ConsumerSchema
+	case "metadata":
+		src = cd.MetadataSchema
+	}
+	if src == "" {
+		return nil, false
+	}
+	return json.RawMessage(src), true
+}
+
+// CheckPlugin implements config.PluginChecker: the conf against the
+// plugin's schema for k (and _meta against APISIX's injected schema), then
+// the plugin's own checks. Defaults are filled into conf.
+func (r *Registry) CheckPlugin(k *config.Kind, name string, conf any) error {
+	cd := r.def(name)
+	if cd == nil {
+		return config.UnknownPlugin(name)
+	}
+	obj, ok := conf.(map[string]any)
+	if !ok {
+		return ErrBadConf
+	}
+	consumer := k == config.Consumers || k == config.Credentials
+	if k == config.PluginMetadata {
+		if cd.metadata == nil {
+			return config.UnknownPlugin(name)
+		}
+		return cd.metadata.Validate(obj)
+	}
+	sch := cd.schema
+	if consumer && cd.Auth {
+		sch = cd.consumer
+	}
+	if meta, ok := obj["_meta"]; ok {
+		if err := r.meta.Validate(map[string]any{"_meta": meta}); err != nil {
+			return err
+		}
+		if err := checkMetaFilter(meta); err != nil {
+			return err
+		}
+	}
+	if sch != nil {
+		rest := obj
+		if _, ok := obj["_meta"]; ok {
+			rest = make(map[string]any, len(obj))
+			for key, v := range obj {
+				if key != "_meta" {
+					rest[key] = v
+				}
+			}
+		}
+		if err := sch.Validate(rest); err != nil {
+			return err
+		}
+		for key, v := range rest {
+			obj[key] = v // defaults the schema filled in
+		}
+	}
+	if cd.Check != nil {
+		return cd.Check(obj, consumer && cd.Auth)
+	}
+	return nil
+}
+
+// metaSchema is APISIX's plugin_injected_schema (schema_def.lua).
+const metaSchema = `{
+  "type": "object",
+  "properties": {
+    "_meta": {
+      "type": "object",
+      "properties": {
+        "disable": {"type": "boolean"},
+        "error_response": {"oneOf": [{"type": "string"}, {"type": "object"}]},
+        "priority": {"description": "priority of plugins by customized order", "type": "integer"},
+        "filter": {"description": "filter determines whether the plugin needs to be executed at runtime", "type": "array"},
+        "pre_function": {"type": "string"}
+      },
+      "additionalProperties": false
+    }
+  }
+}`
