@@ -34,6 +34,9 @@ type Local struct {
 			EnableEncryptFields *bool    `json:"enable_encrypt_fields"`
 			Keyring             []string `json:"keyring"`
 		} `json:"data_encryption"`
+		// DisableUpstreamHealthcheck turns every upstream's checks off
+		// (default false).
+		DisableUpstreamHealthcheck bool `json:"disable_upstream_healthcheck"`
 	} `json:"apisix"`
 	Deployment struct {
 		Role            string `json:"role"`
