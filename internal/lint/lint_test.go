@@ -21,20 +21,25 @@ const module = "github.com/sluicegw/sluice"
 // because building a snapshot compiles plugin chains and upstream pickers,
 // as DESIGN.md's data flow says. engine also imports expr: it supplies the
 // request variables (expr.Vars) that route and plugin conditions read.
+// balancer/health is DESIGN.md's "health checks" under balancer; sync
+// acquires a checker per compiled upstream, the engine reports attempt
+// outcomes to it, and admin serves its status on the control API
+// (/v1/healthcheck).
 var allowed = map[string][]string{
-	"cmd/sluice": {"*"},
-	"engine":     {"http1", "trie", "expr", "plugin", "lua", "balancer", "config", "sync"},
-	"http1":      {},
-	"trie":       {"expr"},
-	"expr":       {},
-	"config":     {"expr"},
-	"sync":       {"config", "trie", "expr", "plugin", "balancer"},
-	"plugin":     {"expr", "lua", "config"},
-	"lua":        {},
-	"balancer":   {"config"},
-	"admin":      {"config", "sync"},
-	"e2e":        {},
-	"bench":      {"*"},
+	"cmd/sluice":      {"*"},
+	"engine":          {"http1", "trie", "expr", "plugin", "lua", "balancer", "balancer/health", "config", "sync"},
+	"http1":           {},
+	"trie":            {"expr"},
+	"expr":            {},
+	"config":          {"expr"},
+	"sync":            {"config", "trie", "expr", "plugin", "balancer", "balancer/health"},
+	"plugin":          {"expr", "lua", "config"},
+	"lua":             {},
+	"balancer":        {"config"},
+	"balancer/health": {"config", "balancer"},
+	"admin":           {"config", "sync", "balancer/health"},
+	"e2e":             {},
+	"bench":           {"*"},
 }
 
 // forbiddenNames are dumping-ground package names (STYLE anti-patterns).
