@@ -15,7 +15,7 @@ import (
 
 // upstream decodes an upstream with the given checks and array-form nodes
 // ("host:port"), as the config builder would receive it.
-func upstream(t *testing.T, checks string, nodes ...string) *config.Upstream {
+func upstream(t testing.TB, checks string, nodes ...string) *config.Upstream {
 	t.Helper()
 	var list []string
 	for _, n := range nodes {
