@@ -54,8 +54,9 @@
 //     attempt, to see a node go down between retries); node indexes are
 //     indexes into up.Nodes.
 //   - After every attempt at node i, including the last one, exactly once:
-//     Report(i, HTTPStatus(code)) when a response head arrived (its status,
-//     before any plugin rewrites it); Report(i, Timeout) when connecting,
+//     Report(i, HTTPStatus(code)) when the final response head arrived
+//     (its status as the upstream sent it, before any plugin rewrites it;
+//     not for 1xx interim heads); Report(i, Timeout) when connecting,
 //     sending the request or waiting for the response head timed out (the
 //     attempt that answers 504); Report(i, TCPFailure) when the connect
 //     failed or was refused, the TLS handshake failed, or the connection

@@ -331,3 +331,13 @@ func TestHostHeaderAndTargetKey(t *testing.T) {
 		t.Fatalf("owners listed: %s", got)
 	}
 }
+
+// TestHugeIntervals: intervals the schema accepts but a time.Duration
+// cannot hold mean "never", not a panic.
+func TestHugeIntervals(t *testing.T) {
+	m := health.NewManager(health.Options{})
+	defer m.Close()
+	u := upstream(t, `{"active": {"healthy": {"interval": 9000000000000000000}}}`, "127.0.0.1:1")
+	m.Release(m.Acquire("upstreams/1", u, []string{"127.0.0.1:1"}))
+	m.WaitStopped()
+}

@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"crypto/x509"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -270,7 +271,11 @@ func (g *group) ticker(interval int) (<-chan time.Time, func()) {
 	if interval <= 0 {
 		return nil, func() {}
 	}
-	t := time.NewTicker(time.Duration(interval) * g.m.unit)
+	d := time.Duration(math.MaxInt64) // an interval too long to count is forever
+	if int64(interval) < math.MaxInt64/int64(g.m.unit) {
+		d = time.Duration(interval) * g.m.unit
+	}
+	t := time.NewTicker(d)
 	return t.C, t.Stop
 }
 
