@@ -2,9 +2,11 @@ package admin
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/config"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
@@ -16,6 +18,9 @@ type Control struct {
 	// Ready reports whether the first full configuration load is applied
 	// (nil: always ready).
 	Ready func() bool
+	// Health serves /v1/healthcheck (nil: no checkers, as with
+	// disable_upstream_healthcheck).
+	Health *health.Manager
 }
 
 // controlKinds maps the control API's plural and singular paths to kinds.
@@ -52,6 +57,9 @@ func (c *Control) serve(r *http.Request) (int, any) {
 		return http.StatusNotFound, map[string]string{"error_msg": "not found"}
 	}
 	name, id, one := strings.Cut(rest, "/")
+	if name == "healthcheck" {
+		return c.healthcheck(id, one)
+	}
 	kind := controlKinds[name]
 	if kind == nil || one != (name == kind.Noun) {
 		return http.StatusNotFound, map[string]string{"error_msg": "not found"}
@@ -74,4 +82,51 @@ func (c *Control) serve(r *http.Request) (int, any) {
 
 func controlEntry(it *cfgsync.Item) entry {
 	return entry{Key: it.Key, Value: it.Value, CreatedIndex: it.CreateRev, ModifiedIndex: it.ModRev}
+}
+
+// healthcheck serves GET /v1/healthcheck and
+// /v1/healthcheck/{routes|services|upstreams}/{id} as APISIX's
+// apisix/control/v1.lua does, errors included.
+func (c *Control) healthcheck(rest string, one bool) (int, any) {
+	snap := c.Store.Load()
+	if !one {
+		all := c.Health.Status()
+		if len(all) == 0 {
+			return http.StatusOK, struct{}{} // APISIX encodes the empty Lua table as {}
+		}
+		for i := range all {
+			all[i].Name = checkerName(snap, all[i].Owner)
+		}
+		return http.StatusOK, all
+	}
+	typ, id, _ := strings.Cut(rest, "/")
+	switch typ {
+	case "routes", "services", "upstreams", "stream_routes":
+	default:
+		return http.StatusBadRequest, map[string]string{"error_msg": "invalid src type " + typ}
+	}
+	if id == "" {
+		return http.StatusNotFound, map[string]string{"error_msg": "missing src id for src type " + typ}
+	}
+	if kind := controlKinds[typ]; kind == nil || snap.Item(kind, id) == nil {
+		return http.StatusNotFound, map[string]string{"error_msg": fmt.Sprintf("%s[%s] not found", typ, id)}
+	}
+	st, ok := c.Health.StatusOf(typ + "/" + id)
+	if !ok {
+		return http.StatusNotFound, map[string]string{"error_msg": fmt.Sprintf("no checker for %s[%s]", typ, id)}
+	}
+	st.Name = checkerName(snap, st.Owner)
+	return http.StatusOK, st
+}
+
+// checkerName is APISIX's name for a checker: the key of the object that
+// holds the upstream ("/apisix/upstreams/1"; "/routes/1" from a file).
+func checkerName(snap *cfgsync.Snapshot, owner string) string {
+	typ, id, _ := strings.Cut(owner, "/")
+	if kind := controlKinds[typ]; kind != nil {
+		if it := snap.Item(kind, id); it != nil {
+			return "/" + strings.TrimPrefix(it.Key, "/")
+		}
+	}
+	return "/" + owner
 }

@@ -80,6 +80,10 @@ type Upstream struct {
 	CreateTime    int64             `json:"create_time,omitempty"`
 	UpdateTime    int64             `json:"update_time,omitempty"`
 
+	// Checks, when set, health-checks the nodes; decoding fills APISIX's
+	// defaults and compiles it (checks.go).
+	Checks *Checks `json:"checks,omitempty"`
+
 	// Decoded forms, set by Normalize.
 	Balancer Balancer `json:"-"`
 	PassHost PassHost `json:"-"`

@@ -37,6 +37,9 @@ type Config struct {
 			EnableEncryptFields *bool    `json:"enable_encrypt_fields"`
 			Keyring             []string `json:"keyring"`
 		} `json:"data_encryption"`
+		// DisableUpstreamHealthcheck turns every upstream's checks off
+		// (default false).
+		DisableUpstreamHealthcheck bool `json:"disable_upstream_healthcheck"`
 	} `json:"apisix"`
 	// Plugins is the enabled plugin list (APISIX's plugins); nil enables
 	// APISIX's default list (plugin.DefaultEnabled), restricted to what

@@ -160,7 +160,7 @@ func (r *Registry) Def(name string) *Def {
 
 // List returns the enabled plugins' names by descending priority
 // (/apisix/admin/plugins/list).
-func (r *Registry) List() []string { return slices.Clone(r.enabled.Load().order) }
+func (r *Registry) List() []string { return append([]string{}, r.enabled.Load().order...) }
 
 // Schema returns the named plugin's schema of the given type ("" or
 // "route", "consumer", "metadata"), or false.

@@ -18,6 +18,7 @@ import (
 	"github.com/benbjohnson/immutable"
 
 	"github.com/sluicegw/sluice/balancer"
+	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/plugin"
 	"github.com/sluicegw/sluice/trie"
@@ -71,6 +72,10 @@ type Builder struct {
 	Plugins *plugin.Registry
 	// Logger receives what plugins log while compiling; nil discards.
 	Logger *slog.Logger
+	// Health runs the checks of compiled upstreams: a checker is acquired
+	// when an upstream with checks is compiled and released when it is
+	// dropped. Nil: no health checks (disable_upstream_healthcheck).
+	Health *health.Manager
 
 	nodes  nodeTable // node addresses → Refs, counted by the compiled upstreams that list them
 	upRefs slots     // one Ref per compiled upstream
@@ -324,7 +329,7 @@ func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, 
 		if c.Item == nil {
 			delete(st.upstreams, c.ID)
 		} else {
-			st.upstreams[c.ID] = b.compileUpstream(obj.(*config.Upstream))
+			st.upstreams[c.ID] = b.compileUpstream(config.Upstreams.Name+"/"+c.ID, obj.(*config.Upstream))
 		}
 		b.releaseUpstream(old)
 		markUsers(depKey{config.Upstreams, c.ID})
@@ -351,14 +356,16 @@ func (b *Builder) storeService(c Change, obj config.Object) {
 			delete(st.svcOf, up)
 		}
 	}
-	b.releaseUpstream(st.svcUpstream[c.ID])
+	// Released after the new version is compiled, so a checker the two
+	// versions share keeps its state.
+	defer b.releaseUpstream(st.svcUpstream[c.ID])
 	delete(st.svcUpstream, c.ID)
 	if c.Item == nil {
 		return
 	}
 	svc := obj.(*config.Service)
 	if svc.Upstream != nil {
-		st.svcUpstream[c.ID] = b.compileUpstream(svc.Upstream)
+		st.svcUpstream[c.ID] = b.compileUpstream(config.Services.Name+"/"+c.ID, svc.Upstream)
 	} else if !svc.UpstreamID.IsZero() {
 		addTo(st.svcOf, svc.UpstreamID.S, c.ID)
 	}
@@ -614,7 +621,7 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 	}
 	switch {
 	case rc.Upstream != nil:
-		r.Upstream = b.compileUpstream(rc.Upstream)
+		r.Upstream = b.compileUpstream(config.Routes.Name+"/"+rc.ID.S, rc.Upstream)
 		r.ownsUpstream = true
 	case !rc.UpstreamID.IsZero():
 		r.Upstream = st.upstreams[rc.UpstreamID.S]
@@ -642,9 +649,10 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 }
 
 // compileUpstream builds the runtime form of u, taking a Ref for it and
-// for each of its nodes; releaseUpstream gives them back when the compiled
-// upstream leaves the builder's state.
-func (b *Builder) compileUpstream(u *config.Upstream) *Upstream {
+// for each of its nodes, and its health checker; releaseUpstream gives them
+// back when the compiled upstream leaves the builder's state. owner names
+// the object holding u ("upstreams/1", "routes/5" for an inline upstream).
+func (b *Builder) compileUpstream(owner string, u *config.Upstream) *Upstream {
 	cu := &Upstream{ID: u.ID.S, Conf: u, Ref: b.upRefs.alloc(), Nodes: make([]Node, len(u.Nodes))}
 	for i := range u.Nodes {
 		n := &u.Nodes[i]
@@ -668,6 +676,13 @@ func (b *Builder) compileUpstream(u *config.Upstream) *Upstream {
 	}
 	if u.Timeout != nil {
 		cu.Timeout = timeoutsOf(u.Timeout)
+	}
+	if u.Checks != nil {
+		addrs := make([]string, len(cu.Nodes))
+		for i := range cu.Nodes {
+			addrs[i] = cu.Nodes[i].Addr
+		}
+		cu.Health = b.Health.Acquire(owner, u, addrs)
 	}
 	return cu
 }
@@ -702,7 +717,7 @@ func (u *routeUpstreams) Compile(conf []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cu := u.b.compileUpstream(obj.(*config.Upstream))
+	cu := u.b.compileUpstream(config.Routes.Name+"/"+u.r.ID, obj.(*config.Upstream))
 	u.r.extraUpstreams = append(u.r.extraUpstreams, cu)
 	return cu, nil
 }
@@ -730,6 +745,7 @@ func (b *Builder) releaseUpstream(u *Upstream) {
 		return
 	}
 	b.upRefs.release(u.Ref)
+	b.Health.Release(u.Health)
 	for i := range u.Nodes {
 		b.nodes.release(u.Nodes[i].Addr)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/benbjohnson/immutable"
 
 	"github.com/sluicegw/sluice/balancer"
+	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/plugin"
 	"github.com/sluicegw/sluice/trie"
@@ -155,6 +156,10 @@ type Upstream struct {
 	// the configured retries, or len(Nodes)-1 (APISIX's default).
 	Retries int
 	Timeout Timeouts
+	// Health is the upstream's health checker: Health.Down() is the nodes
+	// to skip, and the engine reports each attempt's outcome to it
+	// (balancer/health's doc). Nil (all healthy) without checks.
+	Health *health.Checker
 }
 
 // Node is one upstream server.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluicegw/sluice/admin"
+	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/embedetcd"
 	"github.com/sluicegw/sluice/engine"
@@ -59,7 +60,12 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	}
 	opts := engineOptions(local, lg)
 	store := cfgsync.NewStore()
-	builder := &cfgsync.Builder{Mode: mode, Pipeline: pipeline, Plugins: plugins, Logger: lg.With("component", "plugin")}
+	var checks *health.Manager // nil: disable_upstream_healthcheck
+	if !local.APISIX.DisableUpstreamHealthcheck {
+		checks = health.NewManager(health.Options{Events: health.LoggingListener(lg.With("component", "health"))})
+		cleanup.push(checks.Close) // after the config source stops
+	}
+	builder := &cfgsync.Builder{Mode: mode, Pipeline: pipeline, Plugins: plugins, Health: checks, Logger: lg.With("component", "plugin")}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -101,7 +107,7 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	if addr, err := local.ControlAddr(); err != nil {
 		return err
 	} else if addr != "" {
-		if err := serveHTTP("control", addr, &admin.Control{Store: store, Ready: ready}, lg, serveErr, &cleanup); err != nil {
+		if err := serveHTTP("control", addr, &admin.Control{Store: store, Ready: ready, Health: checks}, lg, serveErr, &cleanup); err != nil {
 			return err
 		}
 	}

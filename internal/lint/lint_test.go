@@ -27,23 +27,27 @@ const module = "github.com/sluicegw/sluice"
 // Built-in plugins are packages under plugin/ (one each, listed by
 // plugin/all): they share plugin's row plus plugin itself. The request
 // context (internal/reqctx) reads parsed requests (http1) and routing
-// queries (trie) and serves expr variables.
+// queries (trie) and serves expr variables. balancer/health is DESIGN.md's
+// "health checks" under balancer; sync acquires a checker per compiled
+// upstream, the engine reports attempt outcomes to it, and admin serves its
+// status on the control API (/v1/healthcheck).
 var allowed = map[string][]string{
 	"plugin/*":        {"plugin", "plugin/*", "expr", "lua", "config"},
 	"internal/reqctx": {"http1", "expr", "trie"},
 	"cmd/sluice":      {"*"},
-	"engine":          {"http1", "trie", "expr", "plugin", "lua", "balancer", "config", "sync"},
+	"engine":          {"http1", "trie", "expr", "plugin", "lua", "balancer", "balancer/health", "config", "sync"},
 	"http1":           {},
 	"trie":            {"expr"},
 	"expr":            {},
 	"config":          {"expr"},
-	"sync":            {"config", "trie", "expr", "plugin", "balancer"},
+	"sync":            {"config", "trie", "expr", "plugin", "balancer", "balancer/health"},
 	"embedetcd":       {},
 	"localconf":       {"config"},
 	"plugin":          {"expr", "lua", "config"},
 	"lua":             {},
 	"balancer":        {"config"},
-	"admin":           {"config", "sync"},
+	"balancer/health": {"config", "balancer"},
+	"admin":           {"config", "sync", "balancer/health"},
 	"e2e":             {},
 	"bench":           {"*"},
 }
