@@ -13,7 +13,7 @@ const keys = 10_000
 
 func key(i int) []byte { return []byte("user-" + strconv.Itoa(i)) }
 
-// addrOf maps every key to the address chash picks for it.
+// addrsOf maps every key to the address chash picks for it.
 func addrsOf(p Picker, nodes config.Nodes, r *Request) []string {
 	out := make([]string, keys)
 	var st State

@@ -76,7 +76,7 @@ func TestEWMAUniformAndEligible(t *testing.T) {
 	if got[0] != 0 || got[1] < 850 || got[2] < 850 || got[3] < 850 {
 		t.Fatalf("all untried down: counts %v, want them uniform", got)
 	}
-	// Never the unmeasured-node nil path crash: Stats returning nil.
+	// Stats that return nil for a node read as an unmeasured node.
 	got = counts(p, 4, 100, &Request{Stats: nilStats{}})
 	if got[0]+got[1]+got[2]+got[3] != 100 {
 		t.Fatalf("nil node stats: counts %v", got)
