@@ -1,61 +1,95 @@
 package balancer
 
+import "math/rand/v2"
+
 // roundRobin is lua-resty-balancer's resty.roundrobin (APISIX's default):
 // interleaved weighted round-robin. The current weight steps down by the
 // GCD of the weights each time the walk wraps, and a node is chosen when its
 // weight reaches the current weight, so weights 3:2:1 give A A B A B C.
-// Nodes of weight 0 are never chosen (lua-resty-balancer leaves them out).
+// Each loop starts its walk at a random node, so loops (and gateways) do
+// not move in step. Each priority group has its own cycle and each loop its
+// own cursor in it.
 type roundRobin struct {
-	weights []int
-	gcd     int
-	max     int
+	groups []rrGroup
+}
+
+type rrGroup struct {
+	group
+	gcd, max int
 }
 
 var _ Picker = (*roundRobin)(nil)
 
-func newRoundRobin(weights []int) *roundRobin {
-	rr := &roundRobin{weights: weights}
-	for _, w := range weights {
-		rr.gcd = gcd(rr.gcd, w)
-		rr.max = max(rr.max, w)
+func newRoundRobin(groups []group) *roundRobin {
+	rr := &roundRobin{groups: make([]rrGroup, len(groups))}
+	for gi, g := range groups {
+		rg := &rr.groups[gi]
+		rg.group = g
+		for _, w := range g.weights {
+			rg.gcd = gcd(rg.gcd, w)
+			rg.max = max(rg.max, w)
+		}
 	}
 	return rr
 }
 
 func (rr *roundRobin) Pick(st *State, r *Request) int {
-	if i := rr.walk(st, r.Tried, r.Down); i >= 0 || r.Down.Len() == 0 {
-		return i
-	}
-	return rr.walk(st, r.Tried, nil) // every untried node is down: use them all
+	return pickGroups(rr, len(rr.groups), st, r)
 }
 
-// walk advances st to the next node of the weighted cycle that is in
-// neither set, or returns -1 after a full cycle found none.
-func (rr *roundRobin) walk(st *State, tried, down *Set) int {
-	n := len(rr.weights)
-	if rr.max == 0 {
+func (rr *roundRobin) pickIn(st *State, g int, r *Request, down *Set) int {
+	return rr.groups[g].walk(st.cursor(g), r.Tried, down)
+}
+
+// walk advances c to the next node of the weighted cycle that is in
+// neither set, or returns -1 when no node of the group is.
+func (g *rrGroup) walk(c *rrCursor, tried, down *Set) int {
+	n := len(g.nodes)
+	if !c.started {
+		c.started = true
+		c.index = rand.IntN(n+1) - 1
+	}
+	if i := g.pass(c, tried, down); i >= 0 {
+		return i
+	}
+	// A pass visits every node once, so every eligible node is lighter than
+	// the levels it was visited at. Walking down level by level to the
+	// heaviest eligible node would take up to max/gcd passes (weights 1e9
+	// and 1 with the heavy node tried: 1e9 passes); jump to the wrap where
+	// the current weight becomes that node's weight instead. The cycle
+	// continues exactly as the level-by-level walk would have.
+	w := 0
+	for k, i := range g.nodes {
+		if g.weights[k] > w && eligible(i, tried, down) {
+			w = g.weights[k]
+		}
+	}
+	if w == 0 {
 		return -1
 	}
-	if !st.started {
-		st.started = true
-		st.index = randomStart(n)
-	}
-	// One full cycle visits every eligible node at least once, so bound the
-	// walk by n steps per weight level.
-	for steps := n * (rr.max/rr.gcd + 1); steps > 0; steps-- {
-		st.index++
-		if st.index >= n {
-			st.index = 0
+	c.index, c.current = n-1, w+g.gcd
+	return g.pass(c, tried, down)
+}
+
+// pass advances c by at most one visit per node, returning the first
+// eligible node whose weight reaches the current weight, or -1.
+func (g *rrGroup) pass(c *rrCursor, tried, down *Set) int {
+	n := len(g.nodes)
+	for range n {
+		c.index++
+		if c.index >= n {
+			c.index = 0
 		}
-		if st.index == 0 {
-			st.current -= rr.gcd
-			if st.current <= 0 {
-				st.current = rr.max
+		if c.index == 0 {
+			c.current -= g.gcd
+			if c.current <= 0 {
+				c.current = g.max
 			}
 		}
-		i := st.index
-		if w := rr.weights[i]; w > 0 && w >= st.current && !tried.Has(i) && !down.Has(i) {
-			return i
+		if g.weights[c.index] >= c.current {
+			if i := g.nodes[c.index]; eligible(i, tried, down) {
+				return i
+			}
 		}
 	}
 	return -1

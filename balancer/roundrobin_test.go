@@ -1,21 +1,11 @@
 package balancer
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/sluicegw/sluice/config"
 )
-
-func counts(p Picker, nodes, picks int, r *Request) []int {
-	c := make([]int, nodes)
-	var st State
-	for i := 0; i < picks; i++ {
-		if n := p.Pick(&st, r); n >= 0 {
-			c[n]++
-		}
-	}
-	return c
-}
 
 // The distributions APISIX's t/node/rr-balance.t asserts.
 func TestRoundRobinWeights(t *testing.T) {
@@ -32,7 +22,7 @@ func TestRoundRobinWeights(t *testing.T) {
 		{"single node", []int{5}, 3, []int{3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := counts(newRoundRobin(tc.weights), len(tc.weights), tc.picks, &Request{})
+			got := counts(pickerOf(config.RoundRobin, tc.weights...), len(tc.weights), tc.picks, &Request{})
 			for i := range got {
 				if got[i] != tc.want[i] {
 					t.Fatalf("counts %v, want %v", got, tc.want)
@@ -43,8 +33,9 @@ func TestRoundRobinWeights(t *testing.T) {
 }
 
 func TestRoundRobinInterleaves(t *testing.T) {
-	rr := newRoundRobin([]int{3, 2, 1})
-	st := State{started: true, index: -1} // deterministic start
+	rr := pickerOf(config.RoundRobin, 3, 2, 1)
+	var st State
+	st.rr[0] = rrCursor{started: true, index: -1} // deterministic start
 	var seq []int
 	for i := 0; i < 6; i++ {
 		seq = append(seq, rr.Pick(&st, &Request{}))
@@ -58,7 +49,7 @@ func TestRoundRobinInterleaves(t *testing.T) {
 }
 
 func TestRoundRobinSkipsTriedAndDown(t *testing.T) {
-	rr := newRoundRobin([]int{1, 1, 1})
+	rr := pickerOf(config.RoundRobin, 1, 1, 1)
 	var tried, down Set
 	tried.Add(1)
 	got := counts(rr, 3, 9, &Request{Tried: &tried})
@@ -81,7 +72,7 @@ func TestRoundRobinSkipsTriedAndDown(t *testing.T) {
 	if n := rr.Pick(&st, &Request{Tried: &tried}); n != -1 {
 		t.Fatalf("all tried: got %d, want -1", n)
 	}
-	if n := newRoundRobin([]int{0, 0}).Pick(&st, &Request{}); n != -1 {
+	if n := pickerOf(config.RoundRobin, 0, 0).Pick(&st, &Request{}); n != -1 {
 		t.Fatalf("all zero weight: got %d, want -1", n)
 	}
 }
@@ -94,26 +85,69 @@ func TestNewUsesNodeWeights(t *testing.T) {
 	}
 }
 
-func TestSet(t *testing.T) {
-	var s Set
-	for _, i := range []int{0, 63, 64, 127, 128, 500} {
-		if s.Has(i) {
-			t.Fatalf("empty set has %d", i)
+// A heavy node tried must not make the walk step through every weight
+// level down to the light one (1e9 passes before the jump).
+func TestRoundRobinHeavyNodeTried(t *testing.T) {
+	rr := pickerOf(config.RoundRobin, 1_000_000_000, 1)
+	var st State
+	for range 3 {
+		if got := rr.Pick(&st, &Request{Tried: setOf(0)}); got != 1 {
+			t.Fatalf("got %d, want 1", got)
 		}
-		s.Add(i)
-		if !s.Has(i) {
-			t.Fatalf("set lacks %d after Add", i)
+		if got := rr.Pick(&st, &Request{}); got != 0 {
+			t.Fatalf("untried: got %d, want 0", got)
 		}
 	}
-	if s.Len() != 6 || s.Has(1) || s.Has(499) {
-		t.Fatalf("len %d", s.Len())
+}
+
+// refWalk is resty.roundrobin's find, level by level with no shortcut.
+func refWalk(g *rrGroup, c *rrCursor, tried, down *Set) int {
+	n := len(g.nodes)
+	for steps := n * (g.max/g.gcd + 1); steps > 0; steps-- {
+		c.index++
+		if c.index >= n {
+			c.index = 0
+		}
+		if c.index == 0 {
+			c.current -= g.gcd
+			if c.current <= 0 {
+				c.current = g.max
+			}
+		}
+		if i := g.nodes[c.index]; g.weights[c.index] >= c.current && eligible(i, tried, down) {
+			return i
+		}
 	}
-	s.Reset()
-	if s.Len() != 0 || s.Has(500) {
-		t.Fatal("Reset left members")
-	}
-	var nilSet *Set
-	if nilSet.Has(3) || nilSet.Len() != 0 {
-		t.Fatal("nil set is not empty")
+	return -1
+}
+
+// The jump past empty weight levels gives the same sequence, and leaves the
+// cursor where, the level-by-level walk would.
+func TestRoundRobinJumpMatchesLevelWalk(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		n := 1 + rnd.IntN(6)
+		weights := make([]int, n)
+		for i := range weights {
+			weights[i] = 1 + rnd.IntN(12)
+		}
+		g := newRoundRobin(groupsOf(nodesOf(weights...))).groups[0]
+		fast, ref := rrCursor{started: true, index: rnd.IntN(n+1) - 1}, rrCursor{}
+		ref = fast
+		for range 20 {
+			var tried Set
+			for i := range n {
+				if rnd.IntN(3) == 0 {
+					tried.Add(i)
+				}
+			}
+			got, want := g.walk(&fast, &tried, nil), refWalk(&g, &ref, &tried, nil)
+			if got != want || (want >= 0 && fast != ref) {
+				t.Fatalf("weights %v tried %v: got %d (cursor %+v), want %d (cursor %+v)", weights, tried.w, got, fast, want, ref)
+			}
+			if want < 0 {
+				fast = ref
+			}
+		}
 	}
 }
