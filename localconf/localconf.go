@@ -86,6 +86,12 @@ type Config struct {
 			ClientListen string `json:"client_listen"`
 			PeerListen   string `json:"peer_listen"`
 		} `json:"embedded_etcd"`
+		// Lua configures the Lua runtime: Budget bounds one call of Lua
+		// code (a hook, a filter_func); past it the call is stopped and
+		// the request answered 500 (default 100ms).
+		Lua struct {
+			Budget nginxDuration `json:"budget"`
+		} `json:"lua"`
 	} `json:"sluice"`
 
 	// Dir is the directory config.yaml was read from; apisix.yaml is

@@ -9,6 +9,7 @@ import (
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/internal/jsonschema"
 	"github.com/sluicegw/sluice/internal/reqctx"
+	"github.com/sluicegw/sluice/lua"
 )
 
 // Entry is one plugin conf compiled into a chain. Immutable.
@@ -22,6 +23,10 @@ type Entry struct {
 	// fromConsumer marks an entry a consumer merge added (it runs its
 	// rewrite hook after authentication, APISIX's rewrite_in_consumer).
 	fromConsumer bool
+	// pre is _meta.pre_function: Lua run before each of the plugin's hooks.
+	pre     *lua.Func
+	preConf *lua.Conf
+	lua     *lua.Runtime
 
 	rewrite, access, beforeProxy func(*reqctx.Ctx) reqctx.Result
 	headerFilter                 func(*reqctx.Ctx)
@@ -136,6 +141,9 @@ func (r *Registry) compileEntry(env *Env, cd *compiledDef, raw json.RawMessage, 
 	if err != nil {
 		return nil, fmt.Errorf("failed to check the configuration of plugin %s err: %w", cd.Name, err)
 	}
+	if env.Lua == nil {
+		env.Lua = r.lua
+	}
 	inst, err := cd.New(env, conf)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", cd.Name, err)
@@ -143,6 +151,18 @@ func (r *Registry) compileEntry(env *Env, cd *compiledDef, raw json.RawMessage, 
 	e := &Entry{Name: cd.Name, priority: cd.Priority, def: cd, inst: inst, meta: m}
 	if m.priority != nil {
 		e.priority = *m.priority
+	}
+	if m.preFunction != "" {
+		if r.lua == nil {
+			return nil, fmt.Errorf("plugin %s: _meta.pre_function needs Lua, which this node does not run", cd.Name)
+		}
+		if e.pre, err = lua.CompileFunc(cd.Name+" _meta.pre_function", m.preFunction); err != nil {
+			return nil, fmt.Errorf("failed to load _meta.pre_function in plugin %s: %w", cd.Name, err)
+		}
+		if e.preConf, err = lua.NewConf(conf); err != nil {
+			return nil, err
+		}
+		e.lua = r.lua
 	}
 	if h, ok := inst.(Rewriter); ok {
 		e.rewrite = h.Rewrite
@@ -247,6 +267,7 @@ func (ch *Chain) Run(p Phase, c *reqctx.Ctx, from int, route *Chain) (reqctx.Res
 		if ch.skip(e, c, route) {
 			continue
 		}
+		e.runPre(c, p)
 		var res reqctx.Result
 		switch p {
 		case Rewrite:
@@ -275,6 +296,14 @@ func (e *Entry) Stopped(c *reqctx.Ctx) {
 	}
 }
 
+// runPre runs _meta.pre_function before one of e's hooks; like APISIX's,
+// its failures are logged and do not stop the plugin.
+func (e *Entry) runPre(c *reqctx.Ctx, p Phase) {
+	if e.pre != nil {
+		e.lua.VM(c.Loop).RunFilter(c, p.String(), e.pre, "", e.preConf)
+	}
+}
+
 // Hook returns the hook at index i of phase p (the engine resumes a parked
 // request with it).
 func (ch *Chain) Hook(p Phase, i int) *Entry {
@@ -297,6 +326,7 @@ func (ch *Chain) RunConsumerRewrite(c *reqctx.Ctx, from int) (reqctx.Result, int
 		if !e.fromConsumer || e.def.Auth || ch.skip(e, c, nil) {
 			continue
 		}
+		e.runPre(c, Rewrite)
 		if res := e.rewrite(c); res != reqctx.Continue {
 			if res == reqctx.Stop {
 				e.Stopped(c)
@@ -314,6 +344,7 @@ func (ch *Chain) HeaderFilter(c *reqctx.Ctx, route *Chain) {
 	}
 	for _, e := range ch.phases[HeaderFilter] {
 		if !ch.skip(e, c, route) {
+			e.runPre(c, HeaderFilter)
 			e.headerFilter(c)
 		}
 	}
@@ -328,6 +359,7 @@ func (ch *Chain) BodyFilter(c *reqctx.Ctx, data []byte, eof bool, route *Chain) 
 	}
 	for _, e := range ch.phases[BodyFilter] {
 		if !ch.skip(e, c, route) {
+			e.runPre(c, BodyFilter)
 			out := e.bodyFilter(c, data, eof)
 			if c.BodyRewrite {
 				data = out
@@ -344,6 +376,7 @@ func (ch *Chain) Log(c *reqctx.Ctx, route *Chain) {
 	}
 	for _, e := range ch.phases[Log] {
 		if !ch.skip(e, c, route) {
+			e.runPre(c, Log)
 			e.log(c)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	stdsync "sync"
 
 	"github.com/sluicegw/sluice/internal/reqctx"
+	"github.com/sluicegw/sluice/lua"
 )
 
 // The phase interfaces a compiled plugin instance implements, any subset.
@@ -100,6 +101,9 @@ type Env struct {
 	// Upstreams compiles and finds upstreams (traffic-split); nil where
 	// a conf cannot name upstreams.
 	Upstreams Upstreams
+	// Lua is the Lua runtime (serverless functions, Lua plugins); nil when
+	// the node runs without one.
+	Lua *lua.Runtime
 }
 
 // Upstreams gives plugins the config builder's compiled upstreams; the

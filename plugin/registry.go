@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/internal/jsonschema"
+	"github.com/sluicegw/sluice/lua"
 )
 
 // DefaultEnabled is APISIX's default plugins list (apisix/cli/config.lua,
@@ -50,9 +51,17 @@ var (
 // the enabled set atomically.
 type Registry struct {
 	lg      *slog.Logger
+	lua     *lua.Runtime
 	enabled atomic.Pointer[enabledSet]
 	meta    *jsonschema.Schema // _meta
 }
+
+// Option configures a Registry.
+type Option func(*Registry)
+
+// WithLua gives plugins a Lua runtime: serverless functions, Lua plugin
+// files and _meta.pre_function run on it. Without one they are refused.
+func WithLua(rt *lua.Runtime) Option { return func(r *Registry) { r.lua = rt } }
 
 type enabledSet struct {
 	byName map[string]*compiledDef
@@ -70,7 +79,7 @@ var _ config.PluginChecker = (*Registry)(nil)
 // NewRegistry enables the named plugins (nil: DefaultEnabled). Names sluice
 // does not have are left out with a warning, as APISIX does for unknown
 // names in its list.
-func NewRegistry(names []string, lg *slog.Logger) (*Registry, error) {
+func NewRegistry(names []string, lg *slog.Logger, opts ...Option) (*Registry, error) {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
@@ -79,6 +88,9 @@ func NewRegistry(names []string, lg *slog.Logger) (*Registry, error) {
 		return nil, fmt.Errorf("plugin: _meta schema: %w", err)
 	}
 	r := &Registry{lg: lg, meta: meta}
+	for _, o := range opts {
+		o(r)
+	}
 	if err := r.Enable(names); err != nil {
 		return nil, err
 	}
@@ -162,6 +174,9 @@ func (r *Registry) Def(name string) *Def {
 // (/apisix/admin/plugins/list).
 func (r *Registry) List() []string { return append([]string{}, r.enabled.Load().order...) }
 
+// Lua returns the registry's Lua runtime (nil without one).
+func (r *Registry) Lua() *lua.Runtime { return r.lua }
+
 // Schema returns the named plugin's schema of the given type ("" or
 // "route", "consumer", "metadata"), or false.
 func (r *Registry) Schema(name, typ string) (json.RawMessage, bool) {
@@ -211,6 +226,11 @@ func (r *Registry) CheckPlugin(k *config.Kind, name string, conf any) error {
 		}
 		if err := checkMetaFilter(meta); err != nil {
 			return err
+		}
+		if src, ok := meta.(map[string]any)["pre_function"].(string); ok {
+			if _, err := lua.CompileFunc(name+" _meta.pre_function", src); err != nil {
+				return fmt.Errorf("failed to load _meta.pre_function in plugin %s: %w", name, err)
+			}
 		}
 	}
 	if sch != nil {

@@ -10,6 +10,7 @@ import (
 	"runtime/pprof"
 
 	"github.com/sluicegw/sluice/localconf"
+	"github.com/sluicegw/sluice/lua"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
 
@@ -111,7 +112,10 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	pipeline, _, err := newPipeline(local, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	lg := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rt := lua.NewRuntime(lua.Options{Logger: lg})
+	defer rt.Close()
+	pipeline, _, err := newPipeline(local, lg, rt)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

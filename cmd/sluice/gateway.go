@@ -19,7 +19,9 @@ import (
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/embedetcd"
 	"github.com/sluicegw/sluice/engine"
+	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/localconf"
+	"github.com/sluicegw/sluice/lua"
 	"github.com/sluicegw/sluice/plugin"
 	_ "github.com/sluicegw/sluice/plugin/all" // the built-in plugins
 	cfgsync "github.com/sluicegw/sluice/sync"
@@ -50,7 +52,9 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 
-	pipeline, plugins, err := newPipeline(local, lg)
+	luaRT := lua.NewRuntime(lua.Options{Budget: local.Sluice.Lua.Budget.Duration(), Logger: lg.With("component", "lua")})
+	cleanup.push(luaRT.Close) // after the proxy stops
+	pipeline, plugins, err := newPipeline(local, lg, luaRT)
 	if err != nil {
 		return err
 	}
@@ -65,7 +69,8 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		checks = health.NewManager(health.Options{Events: health.LoggingListener(lg.With("component", "health"))})
 		cleanup.push(checks.Close) // after the config source stops
 	}
-	builder := &cfgsync.Builder{Mode: mode, Pipeline: pipeline, Plugins: plugins, Health: checks, Logger: lg.With("component", "plugin")}
+	builder := &cfgsync.Builder{Mode: mode, Pipeline: pipeline, Plugins: plugins, Health: checks,
+		FilterFunc: luaFilterFunc(luaRT), Logger: lg.With("component", "plugin")}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -146,16 +151,40 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 // newPipeline builds the plugin registry config.yaml asks for and the one
 // validation pipeline every object goes through, whoever brings it: the
 // Admin API's writes, the config source's reads, sluice validate.
-func newPipeline(local *localconf.Config, lg *slog.Logger) (*config.Pipeline, *plugin.Registry, error) {
+func newPipeline(local *localconf.Config, lg *slog.Logger, rt *lua.Runtime) (*config.Pipeline, *plugin.Registry, error) {
 	keyring, err := local.Keyring()
 	if err != nil {
 		return nil, nil, err
 	}
-	plugins, err := plugin.NewRegistry(local.Plugins, lg.With("component", "plugin"))
+	plugins, err := plugin.NewRegistry(local.Plugins, lg.With("component", "plugin"), plugin.WithLua(rt))
 	if err != nil {
 		return nil, nil, err
 	}
 	return &config.Pipeline{Keyring: keyring, Plugins: plugins}, plugins, nil
+}
+
+// luaFilterFunc compiles a route's filter_func for the router: the Lua runs
+// on the matching request's loop VM with the request's variables.
+func luaFilterFunc(rt *lua.Runtime) func(src string) (trie.Filter, error) {
+	return func(src string) (trie.Filter, error) {
+		f, err := lua.CompileFilter(src)
+		if err != nil {
+			return nil, err
+		}
+		return &luaFilter{rt: rt, f: f}, nil
+	}
+}
+
+// luaFilter is the router's view of a compiled filter_func (the router
+// asks a trie.Filter; Lua answers for a request context).
+type luaFilter struct {
+	rt *lua.Runtime
+	f  *lua.Func
+}
+
+func (lf *luaFilter) Match(q *trie.Query) bool {
+	c, ok := q.Vars.(*reqctx.Ctx)
+	return ok && lf.rt.VM(c.Loop).Match(c, lf.f)
 }
 
 // source is the running config source.

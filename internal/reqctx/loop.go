@@ -1,6 +1,10 @@
 package reqctx
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/sluicegw/sluice/expr"
+)
 
 // Loop is one event loop's storage for plugins: per-loop caches, free lists
 // and counters that need no lock because only that loop touches them. The
@@ -11,6 +15,25 @@ type Loop struct {
 	// Locals holds the per-loop values of LocalKeys, by key index. Grown
 	// on first use.
 	locals []any
+	// vars caches variable names parsed for VarNamed.
+	vars map[string]*expr.Var
+}
+
+// maxCachedVars bounds a loop's cache of parsed variable names (names come
+// from code, so the set is small unless code builds names dynamically).
+const maxCachedVars = 4096
+
+// parsedVar returns name parsed, cached.
+func (l *Loop) parsedVar(name string) *expr.Var {
+	if v, ok := l.vars[name]; ok {
+		return v
+	}
+	if l.vars == nil || len(l.vars) >= maxCachedVars {
+		l.vars = map[string]*expr.Var{}
+	}
+	v := expr.ParseVar(name)
+	l.vars[name] = &v
+	return &v
 }
 
 // LocalKey names a per-loop value a plugin keeps (a free list of gzip

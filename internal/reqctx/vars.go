@@ -146,12 +146,15 @@ func (c *Ctx) Value(v *expr.Var) ([]byte, bool) {
 	return nil, false
 }
 
-// Var returns the value of the variable named name (parsing the name each
-// call: hooks that read a variable per request keep an expr.Var from
-// expr.ParseVar instead).
+// Var returns the value of the variable named name. The parsed name is
+// cached per loop (Lua reads variables by name on every request); Go hooks
+// keep an expr.Var from expr.ParseVar instead.
 func (c *Ctx) Var(name string) ([]byte, bool) {
-	v := expr.ParseVar(name)
-	return c.Value(&v)
+	if c.Loop == nil {
+		v := expr.ParseVar(name)
+		return c.Value(&v)
+	}
+	return c.Value(c.Loop.parsedVar(name))
 }
 
 // str returns a string's bytes without copying when it is a constant or

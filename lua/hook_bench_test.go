@@ -1,0 +1,40 @@
+package lua
+
+import (
+	"testing"
+	"time"
+)
+
+// trivialHook is the issue's benchmark hook: read a header, set one.
+const trivialHook = `
+local core = require("apisix.core")
+return function(conf, ctx)
+	local v = core.request.header(ctx, "X-A")
+	core.request.set_header(ctx, "X-B", v)
+end`
+
+// BenchmarkHook is one Lua access hook call on a loop's VM, budget on.
+func BenchmarkHook(b *testing.B) {
+	_, vm, l := runtime(b, time.Second)
+	f := mustFunc(b, trivialHook)
+	c := request(b, l, getHead)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Reset()
+		c.Head = append(c.Head[:0], getHead...)
+		vm.RunHook(c, "access", f, "", nil)
+	}
+}
+
+// BenchmarkHookViaNgxVar reads the header through ngx.var instead.
+func BenchmarkHookViaNgxVar(b *testing.B) {
+	_, vm, l := runtime(b, time.Second)
+	f := mustFunc(b, `return function(conf, ctx) ngx.req.set_header("X-B", ngx.var.http_x_a) end`)
+	c := request(b, l, getHead)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Reset()
+		c.Head = append(c.Head[:0], getHead...)
+		vm.RunHook(c, "access", f, "", nil)
+	}
+}
