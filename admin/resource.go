@@ -35,6 +35,7 @@ var unsupported = map[*config.Kind][]string{
 	config.Consumers:      {http.MethodPost, http.MethodPatch},
 	config.Credentials:    {http.MethodPost, http.MethodPatch},
 	config.PluginMetadata: {http.MethodPost, http.MethodPatch},
+	config.LuaPlugins:     {http.MethodPost},
 }
 
 func (s *Server) target(req *request, kind *config.Kind) (*target, error) {
@@ -266,7 +267,7 @@ func (s *Server) idFor(t *target, conf map[string]any, need bool) (string, error
 			return "", config.Consumers.Validate(conf) // reports the missing username
 		}
 		return name, nil
-	case config.PluginMetadata:
+	case config.PluginMetadata, config.LuaPlugins:
 		if t.id == "" {
 			return "", apiErr(http.StatusBadRequest, "missing plugin name")
 		}
@@ -520,7 +521,7 @@ func (s *Server) patch(ctx context.Context, req *request, t *target) (int, any, 
 	} else if conf, err = patchPath(conf, t.sub, req.body); err != nil {
 		return 0, nil, err
 	}
-	if t.kind != config.Consumers && t.kind != config.PluginMetadata {
+	if t.kind != config.Consumers && t.kind != config.PluginMetadata && t.kind != config.LuaPlugins {
 		conf["id"] = t.id // a patch cannot rename an object
 	}
 	return s.write(ctx, req, t, conf, resp.Kvs[0].ModRevision, http.StatusOK)

@@ -50,9 +50,14 @@ var (
 	SSLs           = &Kind{Name: "ssls", Noun: "ssl"}
 	PluginMetadata = &Kind{Name: "plugin_metadata", Noun: "plugin_metadata"}
 	Routes         = &Kind{Name: "routes", Noun: "route"}
+	// LuaPlugins is sluice's own kind: a Lua plugin module's source in
+	// etcd (lua_plugins/<plugin name>), so one write loads or reloads a
+	// plugin on every node sharing the etcd. APISIX ignores the directory.
+	LuaPlugins = &Kind{Name: "lua_plugins", Noun: "lua plugin"}
 
-	// Kinds lists every kind in dependency order.
-	Kinds = []*Kind{Upstreams, Services, PluginConfigs, ConsumerGroups, Consumers, Credentials, GlobalRules, SSLs, PluginMetadata, Routes}
+	// Kinds lists every kind in dependency order (Lua plugins first: the
+	// objects after them may name those plugins).
+	Kinds = []*Kind{LuaPlugins, Upstreams, Services, PluginConfigs, ConsumerGroups, Consumers, Credentials, GlobalRules, SSLs, PluginMetadata, Routes}
 )
 
 // CoreSchemas are the schemas /apisix/admin/schema/<name> serves, by the
@@ -74,6 +79,7 @@ func init() {
 	GlobalRules.decode = decodePluginSet
 	SSLs.decode = decodeSSL
 	PluginMetadata.decode = decodePluginMetadata
+	LuaPlugins.decode = decodeLuaPlugin
 	builtinErr = compileBuiltinSchemas()
 }
 
@@ -147,7 +153,7 @@ func (k *Kind) decodeValue(id string, raw []byte) (Object, map[string]any, error
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: invalid item data, it should be an object", ErrInvalid)
 	}
-	if _, ok := value["id"]; !ok && k.KeyField == "" && k != PluginMetadata {
+	if _, ok := value["id"]; !ok && k.KeyField == "" && k != PluginMetadata && k != LuaPlugins {
 		// The Admin API always stores the id; data written by hand may
 		// lack it, and the key is the id anyway.
 		value["id"] = id
@@ -335,6 +341,25 @@ func decodePluginSet(id string, raw []byte) (Object, error) {
 		return nil, err
 	}
 	p.ID = ID{S: id}
+	return &p, nil
+}
+
+// LuaPlugin is a Lua plugin module's source (lua_plugins/<name>).
+type LuaPlugin struct {
+	Name   string `json:"-"`
+	Source string `json:"source"`
+	Desc   string `json:"desc,omitempty"`
+}
+
+// ObjectID implements Object.
+func (p *LuaPlugin) ObjectID() string { return p.Name }
+
+func decodeLuaPlugin(id string, raw []byte) (Object, error) {
+	var p LuaPlugin
+	if err := unmarshal(raw, &p); err != nil {
+		return nil, err
+	}
+	p.Name = id
 	return &p, nil
 }
 

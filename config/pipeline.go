@@ -14,6 +14,9 @@ type PluginChecker interface {
 	// CheckPlugin checks the conf of the plugin called name as it appears
 	// in an object of kind k:
 	//
+	//   - for k == LuaPlugins, conf is the whole lua_plugins/<name> object
+	//     (its source): the checker compiles the module and checks it
+	//     declares that name;
 	//   - for k == PluginMetadata, conf is the whole plugin_metadata/<name>
 	//     object, checked against the plugin's metadata schema;
 	//   - for k == Consumers or Credentials, conf is an entry of the plugins
@@ -142,6 +145,14 @@ func (p *Pipeline) run(k *Kind, id string, raw []byte, admitUnknown bool) (Objec
 // checkPlugins runs every plugin conf of value, in name order, through c
 // and words a refusal as APISIX does for the kind.
 func checkPlugins(c PluginChecker, k *Kind, id string, value map[string]any, admitUnknown bool) error {
+	if k == LuaPlugins {
+		// The checker compiles the module; without Lua it cannot, and a
+		// source must not accept code it would never check.
+		if err := c.CheckPlugin(k, id, value); err != nil {
+			return invalidf("invalid lua plugin %s: %w", id, err)
+		}
+		return nil
+	}
 	if k == PluginMetadata {
 		err := c.CheckPlugin(k, id, value)
 		switch {

@@ -164,22 +164,26 @@ func (r *Registry) compileEntry(env *Env, cd *compiledDef, raw json.RawMessage, 
 		}
 		e.lua = r.lua
 	}
-	if h, ok := inst.(Rewriter); ok {
+	has := [NumPhases]bool{true, true, true, true, true, true}
+	if li, ok := inst.(*luaInstance); ok {
+		has = li.phases()
+	}
+	if h, ok := inst.(Rewriter); ok && has[Rewrite] {
 		e.rewrite = h.Rewrite
 	}
-	if h, ok := inst.(Accessor); ok {
+	if h, ok := inst.(Accessor); ok && has[Access] {
 		e.access = h.Access
 	}
-	if h, ok := inst.(BeforeProxier); ok {
+	if h, ok := inst.(BeforeProxier); ok && has[BeforeProxy] {
 		e.beforeProxy = h.BeforeProxy
 	}
-	if h, ok := inst.(HeaderFilterer); ok {
+	if h, ok := inst.(HeaderFilterer); ok && has[HeaderFilter] {
 		e.headerFilter = h.HeaderFilter
 	}
-	if h, ok := inst.(BodyFilterer); ok {
+	if h, ok := inst.(BodyFilterer); ok && has[BodyFilter] {
 		e.bodyFilter = h.BodyFilter
 	}
-	if h, ok := inst.(Logger); ok {
+	if h, ok := inst.(Logger); ok && has[Log] {
 		e.log = h.Log
 	}
 	return e, nil

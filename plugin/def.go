@@ -89,6 +89,8 @@ type Def struct {
 	NewConsumer func(conf []byte) (key string, compiled any, err error)
 	// NewMetadata compiles plugin_metadata/<name> (Ctx.Config.Metadata).
 	NewMetadata func(conf []byte) (any, error)
+
+	lua *lua.Module // set for Lua plugins (LuaDef)
 }
 
 // Env is what compiling a conf may use.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
+	stdsync "sync"
 	"sync/atomic"
 
 	"github.com/sluicegw/sluice/config"
@@ -54,6 +56,16 @@ type Registry struct {
 	lua     *lua.Runtime
 	enabled atomic.Pointer[enabledSet]
 	meta    *jsonschema.Schema // _meta
+
+	// mu serializes changes to the enabled set (start-up, plugins reload,
+	// Lua plugins arriving from etcd); readers use enabled without it.
+	mu struct {
+		stdsync.Mutex
+		names    []string        // config.yaml's plugins list; nil: the default list
+		fileLua  map[string]*Def // Lua plugins loaded from extra_lua_path
+		etcdLua  map[string]*Def // Lua plugins from etcd (lua_plugins), always enabled
+		luaPath  string          // extra_lua_path
+	}
 }
 
 // Option configures a Registry.
@@ -97,9 +109,22 @@ func NewRegistry(names []string, lg *slog.Logger, opts ...Option) (*Registry, er
 	return r, nil
 }
 
-// Enable replaces the enabled set (plugins reload). Chains compiled from
-// the old set keep running until the next config version replaces them.
+// Enable replaces the enabled set: config.yaml's plugins list (nil: APISIX's
+// default list). Chains compiled from the old set keep running until the
+// next config version replaces them.
 func (r *Registry) Enable(names []string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mu.names = names
+	return r.rebuildLocked()
+}
+
+// rebuildLocked makes the enabled set from the configured names, the
+// built-in plugins, and the Lua plugins loaded from files and etcd. A Lua
+// plugin of the same name as a built-in overrides it, as a file on
+// APISIX's extra_lua_path does.
+func (r *Registry) rebuildLocked() error {
+	names := r.mu.names
 	explicit := names != nil
 	if !explicit {
 		names = DefaultEnabled
@@ -108,24 +133,125 @@ func (r *Registry) Enable(names []string) error {
 	for _, d := range Catalog() {
 		defs[d.Name] = d
 	}
+	for n, d := range r.mu.fileLua {
+		defs[n] = d
+	}
 	set := &enabledSet{byName: map[string]*compiledDef{}}
-	for _, n := range names {
-		d := defs[n]
-		if d == nil {
-			if explicit {
-				r.lg.Warn("plugin not found in sluice, not enabled", "plugin", n)
-			}
-			continue
+	add := func(d *Def) error {
+		if _, dup := set.byName[d.Name]; dup {
+			return nil
 		}
 		cd, err := compileDef(d)
 		if err != nil {
 			return err
 		}
-		set.byName[n] = cd
-		set.order = append(set.order, n)
+		set.byName[d.Name] = cd
+		set.order = append(set.order, d.Name)
+		return nil
+	}
+	for _, n := range slices.Sorted(maps.Keys(r.mu.etcdLua)) {
+		if err := add(r.mu.etcdLua[n]); err != nil {
+			return err
+		}
+	}
+	for _, n := range names {
+		d := defs[n]
+		if d == nil {
+			if explicit && r.mu.etcdLua[n] == nil {
+				r.lg.Warn("plugin not found in sluice, not enabled", "plugin", n)
+			}
+			continue
+		}
+		if err := add(d); err != nil {
+			return err
+		}
 	}
 	slices.SortStableFunc(set.order, func(a, b string) int { return set.byName[b].Priority - set.byName[a].Priority })
 	r.enabled.Store(set)
+	return nil
+}
+
+// Reload is plugins reload: the enabled list (config.yaml's plugins, read
+// again) and the Lua plugin files named in it, loaded again from path
+// (extra_lua_path) and compiled. On any error nothing changes: the
+// running set stays, and the error says which file failed.
+func (r *Registry) Reload(names []string, path string) error {
+	list := names
+	if list == nil {
+		list = DefaultEnabled
+	}
+	files := map[string]*Def{}
+	if path != "" {
+		for _, n := range list {
+			file, src, ok := lua.FindModule(path, "apisix.plugins."+n)
+			if !ok {
+				continue
+			}
+			if r.lua == nil {
+				return fmt.Errorf("plugin %s is a Lua file (%s), but this node runs no Lua", n, file)
+			}
+			m, err := lua.LoadModule(n, file, string(src))
+			if err != nil {
+				return err
+			}
+			files[n] = LuaDef(m)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, oldNames, oldPath := r.mu.fileLua, r.mu.names, r.mu.luaPath
+	r.mu.fileLua, r.mu.names, r.mu.luaPath = files, names, path
+	if err := r.rebuildLocked(); err != nil {
+		r.mu.fileLua, r.mu.names, r.mu.luaPath = old, oldNames, oldPath
+		return err
+	}
+	for n, d := range files {
+		r.lg.Info("loaded Lua plugin", "plugin", n, "file", d.lua.Source, "priority", d.Priority)
+	}
+	return nil
+}
+
+// LuaPath returns extra_lua_path as last loaded.
+func (r *Registry) LuaPath() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.mu.luaPath
+}
+
+// SetEtcdLua installs (source non-empty) or removes a Lua plugin written
+// to etcd under lua_plugins/<name>; such plugins are enabled without being
+// listed in config.yaml.
+func (r *Registry) SetEtcdLua(name, source string) error {
+	var d *Def
+	if source != "" {
+		if r.lua == nil {
+			return fmt.Errorf("lua plugin %s: this node runs no Lua", name)
+		}
+		m, err := lua.LoadModule(name, "etcd:lua_plugins/"+name, source)
+		if err != nil {
+			return err
+		}
+		d = LuaDef(m)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.mu.etcdLua[name]
+	if r.mu.etcdLua == nil {
+		r.mu.etcdLua = map[string]*Def{}
+	}
+	if d == nil {
+		delete(r.mu.etcdLua, name)
+	} else {
+		r.mu.etcdLua[name] = d
+	}
+	if err := r.rebuildLocked(); err != nil {
+		if old == nil {
+			delete(r.mu.etcdLua, name)
+		} else {
+			r.mu.etcdLua[name] = old
+		}
+		return err
+	}
 	return nil
 }
 
@@ -201,6 +327,15 @@ func (r *Registry) Schema(name, typ string) (json.RawMessage, bool) {
 // plugin's schema for k (and _meta against APISIX's injected schema), then
 // the plugin's own checks. Defaults are filled into conf.
 func (r *Registry) CheckPlugin(k *config.Kind, name string, conf any) error {
+	if k == config.LuaPlugins {
+		obj, _ := conf.(map[string]any)
+		src, _ := obj["source"].(string)
+		if r.lua == nil {
+			return fmt.Errorf("this node runs no Lua")
+		}
+		_, err := lua.LoadModule(name, "lua_plugins/"+name, src)
+		return err
+	}
 	cd := r.def(name)
 	if cd == nil {
 		return config.UnknownPlugin(name)

@@ -345,7 +345,45 @@ func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, 
 		st.globalsDirty = true
 	case config.Consumers, config.Credentials, config.ConsumerGroups, config.PluginMetadata:
 		st.indexDirty = true
+	case config.LuaPlugins:
+		b.storeLuaPlugin(c, obj, problems)
+		markUsers(depKey{config.LuaPlugins, c.ID})
+		st.globalsDirty, st.indexDirty = true, true
 	}
+}
+
+// storeLuaPlugin loads (or unloads) a Lua plugin written to etcd into the
+// registry; the routes naming it are recompiled by the caller.
+func (b *Builder) storeLuaPlugin(c Change, obj config.Object, problems *[]error) {
+	if b.Plugins == nil {
+		return
+	}
+	src := ""
+	if lp, ok := obj.(*config.LuaPlugin); ok && c.Item != nil {
+		src = lp.Source
+	}
+	if err := b.Plugins.SetEtcdLua(c.ID, src); err != nil {
+		*problems = append(*problems, fmt.Errorf("lua plugin %s: %w; the previous version stays", c.ID, err))
+	}
+}
+
+// RecompileAll compiles every route, the global rules and the consumers
+// again (after plugins reload changed what the registry runs) and returns
+// the resulting snapshot.
+func (b *Builder) RecompileAll(version int64) (*Snapshot, []error) {
+	b.init()
+	st := b.st
+	dirty := map[string]struct{}{}
+	for id := range st.objs[config.Routes] {
+		dirty[id] = struct{}{}
+	}
+	var problems []error
+	b.compileRoutes(dirty, &problems)
+	b.compileGlobals(&problems)
+	b.compileIndex(&problems)
+	snap := st.snapshot(version)
+	snap.retired = b.nodes.retired
+	return snap, problems
 }
 
 func (b *Builder) storeService(c Change, obj config.Object) {
@@ -609,6 +647,10 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 		return te, nil
 	}
 	maps.Copy(plugins, rc.Plugins)
+	for name := range plugins {
+		// A plugin loaded later (Lua, from etcd) recompiles the route.
+		r.pluginDeps = append(r.pluginDeps, depKey{config.LuaPlugins, name})
+	}
 	if svc != nil {
 		r.ServiceName = svc.Name
 	}
@@ -699,7 +741,7 @@ func (b *Builder) compilePlugins(r *Route, plugins map[string]json.RawMessage) e
 	ch, err := b.Plugins.Compile(env, plugins)
 	if err != nil {
 		b.releaseRoute(r)
-		r.pluginDeps, r.extraUpstreams = nil, nil
+		r.extraUpstreams = nil
 		return err
 	}
 	r.Plugins = ch

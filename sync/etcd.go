@@ -93,9 +93,20 @@ type EtcdSource struct {
 	CheckInterval time.Duration
 
 	rev        atomic.Int64
+	rebuild    rebuilder
 	ready      chan struct{}
 	readyInit  stdsync.Once // makes ready
 	readyClose stdsync.Once // closes ready
+}
+
+// Rebuild recompiles the whole configuration on the source's goroutine and
+// publishes it (plugins reload); it returns once the new snapshot serves,
+// or ctx ends. Requests wait while the source is between watches.
+func (e *EtcdSource) Rebuild(ctx context.Context) error { return e.rebuilds().ask(ctx) }
+
+func (e *EtcdSource) rebuilds() *rebuilder {
+	e.Ready() // makes the channels
+	return &e.rebuild
 }
 
 // Revision is the etcd revision the current snapshot reflects.
@@ -103,7 +114,7 @@ func (e *EtcdSource) Revision() int64 { return e.rev.Load() }
 
 // Ready is closed once the first full listing is applied.
 func (e *EtcdSource) Ready() <-chan struct{} {
-	e.readyInit.Do(func() { e.ready = make(chan struct{}) })
+	e.readyInit.Do(func() { e.ready = make(chan struct{}); e.rebuild.reqs = make(chan chan error) })
 	return e.ready
 }
 
@@ -275,6 +286,8 @@ func (e *EtcdSource) watch(ctx context.Context, rev int64) error {
 			if resp.Header.Revision < e.rev.Load() {
 				return errRevisionWentBack
 			}
+		case done := <-e.rebuilds().ch():
+			e.rebuild.serve(done, e.Builder, e.rev.Load(), func(s *Snapshot) { e.publish(s, e.rev.Load()) }, e.logProblems)
 		case wr, ok := <-wch:
 			if !ok {
 				return errors.New("watch closed")

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	stdsync "sync"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -37,9 +38,11 @@ type YAMLSource struct {
 	// Logger receives one line per reload or rejection; nil discards.
 	Logger *slog.Logger
 
-	version int64
-	modTime time.Time
-	size    int64
+	version     int64
+	modTime     time.Time
+	size        int64
+	rebuild     rebuilder
+	rebuildOnce stdsync.Once
 }
 
 // Load reads and applies the file once. Use it at start-up: a broken file
@@ -80,6 +83,16 @@ func (y *YAMLSource) load(fi os.FileInfo) error {
 	return nil
 }
 
+// Rebuild recompiles the whole configuration on the source's goroutine and
+// publishes it (plugins reload); it returns once the new snapshot serves,
+// or ctx ends.
+func (y *YAMLSource) Rebuild(ctx context.Context) error { return y.rebuilds().ask(ctx) }
+
+func (y *YAMLSource) rebuilds() *rebuilder {
+	y.rebuildOnce.Do(func() { y.rebuild.reqs = make(chan chan error) })
+	return &y.rebuild
+}
+
 // Run polls the file until ctx ends. Reload errors are reported (log line
 // and Events.Rejected) and never stop the loop.
 func (y *YAMLSource) Run(ctx context.Context) {
@@ -93,6 +106,13 @@ func (y *YAMLSource) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case done := <-y.rebuilds().ch():
+			y.rebuild.serve(done, y.Builder, y.version, y.Store.Publish, func(errs []error) {
+				for _, err := range errs {
+					y.logger().Error("config problem", "err", err)
+				}
+			})
+			continue
 		case <-t.C:
 		}
 		fi, err := os.Stat(y.Path)
