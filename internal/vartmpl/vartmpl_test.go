@@ -109,3 +109,14 @@ type lookupVars struct{}
 var val = []byte("v?x")
 
 func (lookupVars) Value(v *expr.Var) ([]byte, bool) { return val, v.Raw != "nope" }
+
+func TestLuaString(t *testing.T) {
+	for in, want := range map[any]string{3.0: "3", 3.5: "3.5", 1e20: "1e+20", "x": "x", 10080.0: "10080"} {
+		if got, ok := LuaString(in); !ok || got != want {
+			t.Errorf("%v: %q", in, got)
+		}
+	}
+	if _, ok := LuaString(true); ok {
+		t.Error("bool accepted")
+	}
+}
