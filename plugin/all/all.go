@@ -5,4 +5,5 @@ import (
 	_ "github.com/sluicegw/sluice/plugin/cors"
 	_ "github.com/sluicegw/sluice/plugin/proxyrewrite"
 	_ "github.com/sluicegw/sluice/plugin/redirect"
+	_ "github.com/sluicegw/sluice/plugin/requestid"
 )
