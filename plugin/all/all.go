@@ -6,4 +6,5 @@ import (
 	_ "github.com/sluicegw/sluice/plugin/proxyrewrite"
 	_ "github.com/sluicegw/sluice/plugin/redirect"
 	_ "github.com/sluicegw/sluice/plugin/requestid"
+	_ "github.com/sluicegw/sluice/plugin/responserewrite"
 )
