@@ -144,9 +144,9 @@ func TestProxyRewriteE2E(t *testing.T) {
 	// The Admin API refuses bad confs with APISIX's words.
 	for conf, want := range map[string]string{
 		`{"regex_uri": ["^/a", "/b", "^/c"]}`: "failed to check the configuration of plugin proxy-rewrite err: The length of regex_uri should be an even number",
-		`{"uri": "hello"}`:                     `failed to check the configuration of plugin proxy-rewrite err: property \"uri\" validation failed: failed to match pattern`,
-		`{"regex_uri": ["^/(?=x)", "/"]}`:      "RE2",
-		`{"headers": {"X-Api:Version": "v"}}`:  "invalid field character in header",
+		`{"uri": "hello"}`:                    `failed to check the configuration of plugin proxy-rewrite err: property \"uri\" validation failed: failed to match pattern`,
+		`{"regex_uri": ["^/(?=x)", "/"]}`:     "RE2",
+		`{"headers": {"X-Api:Version": "v"}}`: "invalid field character in header",
 	} {
 		code, resp := g.adminCall("PUT", "/apisix/admin/routes/9", `{"uri": "/x", "plugins": {"proxy-rewrite": `+conf+`}, "upstream": {"type": "roundrobin", "nodes": {"127.0.0.1:1": 1}}}`)
 		if code != 400 || !strings.Contains(resp, want) {
@@ -286,7 +286,7 @@ func TestResponseRewriteE2E(t *testing.T) {
 	expect(t, resp, body, 503, map[string]string{"Content-Type": "application/json"}, `{"msg":"down"}`)
 
 	for conf, want := range map[string]string{
-		`{"status_code": 599}`: `property \"status_code\" validation failed: expected 599 to be at most 598`,
+		`{"status_code": 599}`:               `property \"status_code\" validation failed: expected 599 to be at most 598`,
 		`{"body_base64": true, "body": "1"}`: "invalid base64 content",
 		`{"filters": [{"regex": "hello", "replace": "HELLO", "options": "h"}]}`: `regex \"hello\" validation failed: unknown flag \"h\" (flags \"h\")`,
 	} {
