@@ -28,9 +28,10 @@ var (
 	nameXForwardedHost  = []byte(hdrXForwardedHost)
 	nameXForwardedPort  = []byte(hdrXForwardedPort)
 	// engineWritten are edited fields the engine writes itself rather than
-	// as plain edits: X-Forwarded-For (extended with the client's address)
-	// and X-Real-IP (nginx's proxy_set_header always wins).
-	engineWritten = []string{hdrXForwardedFor, hdrXRealIP}
+	// as plain edits: X-Forwarded-For (extended with the client's address),
+	// X-Real-IP (nginx's proxy_set_header always wins) and Host (pass_host,
+	// or SetUpstreamHost, decides it; an edit must not send a second one).
+	engineWritten = []string{hdrXForwardedFor, hdrXRealIP, hdrHost}
 )
 
 // lineRuns appends header lines to dst, copying consecutive kept lines as one

@@ -34,4 +34,8 @@
 //     control characters in expanded values are percent-encoded, as
 //     lua-nginx-module does, so no value can inject a header line.
 //   - An add whose value expands to "" adds nothing.
+//   - A Host field in headers sets the upstream Host (as host does),
+//     whatever the upstream's pass_host; in APISIX it rewrites $host, which
+//     reaches the upstream only with pass_host "pass". Removing Host does
+//     nothing (the upstream always gets one).
 package proxyrewrite

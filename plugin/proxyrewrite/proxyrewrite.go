@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/sluicegw/sluice/internal/ngxre"
 	"github.com/sluicegw/sluice/internal/reqctx"
@@ -56,6 +57,9 @@ type regexPair struct {
 type headerOp struct {
 	name   string
 	values []*vartmpl.Template
+	// host marks a Host field: it becomes the upstream Host (nginx's $host
+	// follows a rewritten Host header, and APISIX sends $host upstream).
+	host bool
 }
 
 // proxyRewrite is a compiled conf. Immutable; shared by every loop.
@@ -224,7 +228,7 @@ func (p *proxyRewrite) compileHeaders(raw json.RawMessage) error {
 	ops := func(m map[string]any) ([]headerOp, error) {
 		var out []headerOp
 		for _, name := range slices.Sorted(mapKeys(m)) {
-			op := headerOp{name: name}
+			op := headerOp{name: name, host: strings.EqualFold(name, "host")}
 			vals, isList := m[name].([]any)
 			if !isList {
 				vals = []any{m[name]}
@@ -380,6 +384,10 @@ func (p *proxyRewrite) editHeaders(c *reqctx.Ctx, s *scratch, caps *vartmpl.Capt
 		op := &p.add[i]
 		for _, t := range op.values {
 			if v := p.expand(c, s, t, caps); len(v) > 0 {
+				if op.host {
+					c.SetUpstreamHost(v)
+					continue
+				}
 				c.AddHeader(op.name, v)
 			}
 		}
@@ -392,6 +400,11 @@ func (p *proxyRewrite) editHeaders(c *reqctx.Ctx, s *scratch, caps *vartmpl.Capt
 			if len(v) == 0 {
 				continue
 			}
+			if op.host {
+				c.SetUpstreamHost(v)
+				n++
+				continue
+			}
 			if n == 0 {
 				c.SetHeader(op.name, v)
 			} else {
@@ -399,7 +412,7 @@ func (p *proxyRewrite) editHeaders(c *reqctx.Ctx, s *scratch, caps *vartmpl.Capt
 			}
 			n++
 		}
-		if n == 0 {
+		if n == 0 && !op.host {
 			c.DelHeader(op.name) // an empty value removes the header (nginx)
 		}
 	}

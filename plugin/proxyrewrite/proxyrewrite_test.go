@@ -138,3 +138,18 @@ func TestCheckRefusesAsAPISIX(t *testing.T) {
 		}
 	}
 }
+
+// A Host header in headers becomes the upstream Host, never a second Host.
+func TestHostHeaderIsTheUpstreamHost(t *testing.T) {
+	for _, conf := range []string{`{"headers": {"Host": "a.example"}}`, `{"headers": {"set": {"host": "a.example"}}}`} {
+		ch := plugintest.Chain(t, "proxy-rewrite", conf)
+		c := plugintest.NewCtx(t, "GET /x HTTP/1.1\r\nHost: localhost")
+		plugintest.Request(ch, c)
+		if h, ok := c.UpstreamHostOverride(); !ok || string(h) != "a.example" {
+			t.Errorf("%s: upstream host %q %v", conf, h, ok)
+		}
+		if c.HasReqEdits() {
+			t.Errorf("%s: Host also went out as an edit: %q", conf, c.AppendReqEdits(nil))
+		}
+	}
+}
