@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/plugintest"
-	"github.com/sluicegw/sluice/plugin"
 )
 
 type exchange struct {
@@ -210,5 +209,4 @@ func BenchmarkFilters(b *testing.B) {
 		ch.BodyFilter(c, body[1800:], true, nil)
 		ch.Log(c, nil)
 	}
-	_ = plugin.BodyFilter
 }
