@@ -21,6 +21,17 @@ var (
 	hdrContentType     = "Content-Type"
 	hdrUpstreamStatus  = "X-APISIX-Upstream-Status"
 	question           = []byte("?")
+	// Names of the forwarding fields a plugin may edit (proxy-rewrite); the
+	// engine then writes the edited value instead of its own.
+	nameXForwardedFor   = []byte(hdrXForwardedFor)
+	nameXForwardedProto = []byte(hdrXForwardedProto)
+	nameXForwardedHost  = []byte(hdrXForwardedHost)
+	nameXForwardedPort  = []byte(hdrXForwardedPort)
+	// engineWritten are edited fields the engine writes itself rather than
+	// as plain edits: X-Forwarded-For (extended with the client's address),
+	// X-Real-IP (nginx's proxy_set_header always wins) and Host (pass_host,
+	// or SetUpstreamHost, decides it; an edit must not send a second one).
+	engineWritten = []string{hdrXForwardedFor, hdrXRealIP, hdrHost}
 )
 
 // lineRuns appends header lines to dst, copying consecutive kept lines as one
@@ -114,8 +125,10 @@ func (cc *clientConn) appendUpstreamRequest(dst []byte) []byte {
 		}
 		// Hop-by-hop fields, X-Real-IP and Forwarded (APISIX clears it) and
 		// Expect (the gateway answers 100-continue itself) are dropped, and
-		// so are fields a plugin replaced or removed.
-		if keep && edits && h.Kind == http1.KindOther && rc.ReqEdited(h.Name.Of(head)) {
+		// so are fields a plugin replaced or removed (X-Forwarded-* too:
+		// APISIX sets them as request headers before plugins run, so a
+		// plugin's value wins).
+		if keep && edits && h.Kind != http1.KindHost && rc.ReqEdited(h.Name.Of(head)) {
 			keep = false
 		}
 		if keep {
@@ -140,14 +153,28 @@ func (cc *clientConn) appendUpstreamRequest(dst []byte) []byte {
 		// HTTP/1.1 and needs one; send the node's.
 		dst = http1.AppendHeader(dst, hdrHost, up.Nodes[cc.node].HostHeader)
 	}
+	xffEdited := false
 	if edits {
-		dst = rc.AppendReqEdits(dst)
+		dst = rc.AppendReqEditsExcept(dst, engineWritten)
+		// A plugin's set or removal of X-Forwarded-Proto/Host/Port replaces
+		// the gateway's value (its set went out with the edits above).
+		haveProto = haveProto || rc.ReqEdited(nameXForwardedProto)
+		haveHost = haveHost || rc.ReqEdited(nameXForwardedHost)
+		havePort = havePort || rc.ReqEdited(nameXForwardedPort)
+		xffEdited = rc.ReqEdited(nameXForwardedFor)
 	}
 
 	dst = http1.AppendHeader(dst, hdrXRealIP, rc.RemoteText)
 	dst = append(dst, hdrXForwardedFor...)
 	dst = append(dst, ": "...)
-	if xffFirst >= 0 {
+	switch {
+	case xffEdited:
+		// nginx's $proxy_add_x_forwarded_for over the edited header.
+		if v, ok := rc.Header(hdrXForwardedFor); ok && len(v) > 0 {
+			dst = append(dst, v...)
+			dst = append(dst, commaSpace...)
+		}
+	case xffFirst >= 0:
 		for i := xffFirst; i < len(r.Headers); i++ {
 			if h := &r.Headers[i]; h.Kind == http1.KindXForwardedFor {
 				dst = append(dst, h.Value.Of(head)...)

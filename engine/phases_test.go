@@ -69,6 +69,24 @@ func takeRecord(t *testing.T, tag string, want int) string {
 	return strings.Join(got, " ")
 }
 
+// takeRecordUntil returns and clears what tag recorded once its last
+// record is last.
+func takeRecordUntil(t *testing.T, tag, last string) string {
+	t.Helper()
+	var got []string
+	waitFor(t, fmt.Sprintf("%s to record %s", tag, last), func() bool {
+		recorders.mu.Lock()
+		defer recorders.mu.Unlock()
+		if l := recorders.m[tag]; l != nil && len(*l) > 0 && (*l)[len(*l)-1] == last {
+			got = *l
+			delete(recorders.m, tag)
+			return true
+		}
+		return false
+	})
+	return strings.Join(got, " ")
+}
+
 func init() {
 	plugin.Register(&plugin.Def{
 		Name:     "test-phases",
@@ -222,11 +240,12 @@ func TestExitsPassTheFiltersAndLog(t *testing.T) {
 			if ct := resp.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
 				t.Fatalf("content type %q", ct)
 			}
-			global := takeRecord(t, "global-"+tag, 1)
+			// Log runs after the answer is written: wait for its record.
+			global := takeRecordUntil(t, "global-"+tag, "log(401)")
 			if !strings.HasSuffix(global, "header_filter(401) body_filter(eof) log(401)") {
 				t.Fatalf("global rule ran %s", global)
 			}
-			route := takeRecord(t, "route-"+tag, 1)
+			route := takeRecordUntil(t, "route-"+tag, "log(401)")
 			if !strings.HasSuffix(route, phase+" header_filter(401) body_filter(eof) log(401)") {
 				t.Fatalf("route ran %s", route)
 			}

@@ -2,6 +2,8 @@ package http1
 
 import (
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -68,4 +70,19 @@ func TestResponseDataDriven(t *testing.T) {
 		fmt.Fprintf(&out, "data=%q done=%v rest=%q", data, b.Done(), rest)
 		return out.String()
 	})
+}
+
+// nginx answers a bare redirect status with a page too (APISIX's redirect
+// plugin returns just the code); other codes below 400 have none.
+func TestErrorPageForRedirects(t *testing.T) {
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		if p := string(ErrorPage(code)); !strings.Contains(p, "<title>"+strconv.Itoa(code)+" "+http.StatusText(code)+"</title>") {
+			t.Errorf("%d: %q", code, p)
+		}
+	}
+	for _, code := range []int{200, 204, 300, 304} {
+		if p := ErrorPage(code); p != nil {
+			t.Errorf("%d: %q", code, p)
+		}
+	}
 }

@@ -29,7 +29,7 @@ func init() {
 			continue
 		}
 		statusLines[code] = []byte("HTTP/1.1 " + strconv.Itoa(code) + " " + text + "\r\n")
-		if code >= 400 {
+		if code >= 400 || redirectPage(code) {
 			title := strconv.Itoa(code) + " " + text
 			errorPages[code] = []byte("<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n" +
 				"<center><h1>" + title + "</h1></center>\r\n<hr><center>" + errorPageSignature +
@@ -73,11 +73,19 @@ func AppendConnection(dst []byte, close bool) []byte {
 	return append(dst, connectionKeep...)
 }
 
-// ErrorPage returns the HTML body the gateway sends with an error status it
-// generates itself (nginx's layout, which APISIX users see today), or nil for
-// codes below 400. The slice is shared and read-only.
+// redirectPage reports whether nginx has a page for a 3xx status it
+// answers itself (ngx_http_special_response.c: 301, 302, 303, 307, 308).
+func redirectPage(code int) bool {
+	return code == 301 || code == 302 || code == 303 || code == 307 || code == 308
+}
+
+// ErrorPage returns the HTML body the gateway sends with a status it
+// generates itself (nginx's layout, which APISIX users see today): error
+// statuses and the redirects nginx has pages for (a plugin's bare
+// `return 302`, as redirect does); nil for other codes. The slice is shared
+// and read-only.
 func ErrorPage(status int) []byte {
-	if status >= 400 && status < 600 {
+	if status >= 300 && status < 600 {
 		return errorPages[status]
 	}
 	return nil

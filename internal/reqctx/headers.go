@@ -146,14 +146,18 @@ func (c *Ctx) HasReqEdits() bool  { return len(c.reqEdits) > 0 }
 func (c *Ctx) HasRespEdits() bool { return len(c.resEdits) > 0 }
 
 // appendEdits appends the field lines the edits add: each set or add that
-// no later set or delete of its name overrides.
-func (c *Ctx) appendEdits(dst []byte, edits []headerEdit) []byte {
+// no later set or delete of its name overrides, and whose name is not in
+// skip.
+func (c *Ctx) appendEdits(dst []byte, edits []headerEdit, skip []string) []byte {
 	for i := range edits {
 		e := &edits[i]
 		if e.op == opDel {
 			continue
 		}
 		name := c.bytes(e.name)
+		if skipped(name, skip) {
+			continue
+		}
 		later := false
 		for j := i + 1; j < len(edits) && !later; j++ {
 			f := &edits[j]
@@ -169,8 +173,25 @@ func (c *Ctx) appendEdits(dst []byte, edits []headerEdit) []byte {
 	return dst
 }
 
+func skipped(name []byte, skip []string) bool {
+	for _, s := range skip {
+		if nameMatch(name, s, false) {
+			return true
+		}
+	}
+	return false
+}
+
 // AppendReqEdits appends the request field lines edits add.
-func (c *Ctx) AppendReqEdits(dst []byte) []byte { return c.appendEdits(dst, c.reqEdits) }
+func (c *Ctx) AppendReqEdits(dst []byte) []byte { return c.appendEdits(dst, c.reqEdits, nil) }
+
+// AppendReqEditsExcept is AppendReqEdits without the fields named in skip:
+// those the engine writes itself from their edited values (X-Forwarded-For,
+// which nginx extends with the client's address, and X-Real-IP, which it
+// always sets).
+func (c *Ctx) AppendReqEditsExcept(dst []byte, skip []string) []byte {
+	return c.appendEdits(dst, c.reqEdits, skip)
+}
 
 // AppendRespEdits appends the response field lines edits add.
-func (c *Ctx) AppendRespEdits(dst []byte) []byte { return c.appendEdits(dst, c.resEdits) }
+func (c *Ctx) AppendRespEdits(dst []byte) []byte { return c.appendEdits(dst, c.resEdits, nil) }

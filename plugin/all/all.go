@@ -2,5 +2,10 @@ package all
 
 // The built-in plugins, one package each.
 import (
+	_ "github.com/sluicegw/sluice/plugin/cors"
+	_ "github.com/sluicegw/sluice/plugin/proxyrewrite"
+	_ "github.com/sluicegw/sluice/plugin/redirect"
+	_ "github.com/sluicegw/sluice/plugin/requestid"
+	_ "github.com/sluicegw/sluice/plugin/responserewrite"
 	_ "github.com/sluicegw/sluice/plugin/serverless"
 )

@@ -1,0 +1,51 @@
+package vartmpl
+
+const upperHex = "0123456789ABCDEF"
+
+// uriEscape is nginx's NGX_ESCAPE_URI table (ngx_string.c ngx_escape_uri):
+// " ", "#", "%", "?", control characters and bytes >= 0x80.
+var uriEscape = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c <= ' ' || c == '#' || c == '%' || c == '?' || c >= 0x7f
+	}
+	return t
+}()
+
+// AppendEscapedURI appends s as APISIX's core.utils.uri_safe_encode
+// writes it (nginx's ngx_escape_uri with NGX_ESCAPE_URI).
+func AppendEscapedURI(dst, s []byte) []byte {
+	for _, c := range s {
+		if uriEscape[c] {
+			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
+		} else {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// AppendEscapedControls appends s with control characters (0x00-0x1F,
+// 0x7F) percent-encoded: APISIX's core.utils.escape_uri_control_chars.
+func AppendEscapedControls(dst, s []byte) []byte {
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
+		} else {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// EscapeSeparator is proxy-rewrite's escape_separator: a '?' in a
+// variable's value becomes "%3F", so it cannot start a query.
+func EscapeSeparator(dst, v []byte) []byte {
+	for _, c := range v {
+		if c == '?' {
+			dst = append(dst, "%3F"...)
+		} else {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
