@@ -21,6 +21,10 @@ import (
 // works as is.
 type Config struct {
 	APISIX struct {
+		// ExtraLuaPath is where Lua plugin files are looked up
+		// ("/opt/ext/?.lua;..."): a plugin named in plugins is loaded from
+		// <dir>/apisix/plugins/<name>.lua when such a file exists.
+		ExtraLuaPath       string     `json:"extra_lua_path"`
 		NodeListen         listenList `json:"node_listen"`
 		EnableServerTokens *bool      `json:"enable_server_tokens"`
 		TrustedAddresses   []string   `json:"trusted_addresses"`
@@ -95,8 +99,10 @@ type Config struct {
 	} `json:"sluice"`
 
 	// Dir is the directory config.yaml was read from; apisix.yaml is
-	// looked up beside it.
-	Dir string `json:"-"`
+	// looked up beside it. File is config.yaml itself ("" for the built-in
+	// defaults): plugins reload reads it again.
+	Dir  string `json:"-"`
+	File string `json:"-"`
 	// Provider is where routes come from: ProviderEtcd or ProviderYAML.
 	Provider string `json:"-"`
 	// Listen is node_listen resolved to "ip:port" addresses.
@@ -168,6 +174,7 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("localconf: %s: %w", path, err)
 	}
 	n.Dir = filepath.Dir(path)
+	n.File = path
 	return n, nil
 }
 
