@@ -28,7 +28,6 @@ type Server struct {
 
 	engMu   stdsync.Mutex // guards eng, loops, loopIDs; taken when a loop is first seen and by the ticker, never on a request
 	eng     gnet.Engine
-	booted  bool
 	loops   []*loop
 	loopIDs map[gnet.EventLoop]*loop
 
@@ -212,7 +211,6 @@ var _ gnet.OutboundDrainHandler = (*handler)(nil)
 func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
 	h.s.engMu.Lock()
 	h.s.eng = eng
-	h.s.booted = true
 	h.s.engMu.Unlock()
 	return gnet.None
 }

@@ -61,10 +61,10 @@ type Registry struct {
 	// Lua plugins arriving from etcd); readers use enabled without it.
 	mu struct {
 		stdsync.Mutex
-		names    []string        // config.yaml's plugins list; nil: the default list
-		fileLua  map[string]*Def // Lua plugins loaded from extra_lua_path
-		etcdLua  map[string]*Def // Lua plugins from etcd (lua_plugins), always enabled
-		luaPath  string          // extra_lua_path
+		names   []string        // config.yaml's plugins list; nil: the default list
+		fileLua map[string]*Def // Lua plugins loaded from extra_lua_path
+		etcdLua map[string]*Def // Lua plugins from etcd (lua_plugins), always enabled
+		luaPath string          // extra_lua_path
 	}
 }
 

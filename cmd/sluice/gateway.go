@@ -209,7 +209,6 @@ func reloadPlugins(ctx context.Context, local *localconf.Config, plugins *plugin
 	return nil
 }
 
-
 // luaFilterFunc compiles a route's filter_func for the router: the Lua runs
 // on the matching request's loop VM with the request's variables.
 func luaFilterFunc(rt *lua.Runtime) func(src string) (trie.Filter, error) {
