@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// build is a sluice binary under test: the working tree's in run, the two
+// revisions' in compare.
+type build struct {
+	name  string // the target name: "sluice", or "base" / "new"
+	bin   string
+	label string // for the record: a short commit, plus tags
+}
+
+// sessionConfig is how a session runs.
+type sessionConfig struct {
+	Work      string // scratch directory (configs, logs, binaries)
+	ProxyCPU  int    // the proxy under test runs here
+	LoadCPU   int    // wrk, the origin and the suite itself run here
+	Builds    []*build
+	HAProxy   bool // add haproxy to every scenario's targets
+	Baselines bool // measure the scenarios' direct/nginx/haproxy targets too (run does; compare on request)
+	Log       io.Writer
+}
+
+// session owns the processes of one benchmark run: the origin and the
+// peer proxies live for the whole session, sluice targets for a scenario.
+type session struct {
+	cfg          sessionConfig
+	origin       *server
+	originStatus int // stub_status port
+	nginx        *server
+	haproxy      *server
+}
+
+// refusedError means a sluice target did not load the scenario's config:
+// the scenario is skipped, not the run.
+type refusedError struct{ detail string }
+
+func (e *refusedError) Error() string { return "sluice refused the config: " + e.detail }
+
+// newSession starts the origin (and nginx/haproxy when a scenario needs
+// them), with the origin serving the files the scenarios ask for.
+func newSession(ctx context.Context, cfg sessionConfig, scenarios []*Scenario) (*session, error) {
+	for _, d := range []string{"logs", "tmp", "www"} {
+		if err := os.MkdirAll(filepath.Join(cfg.Work, d), 0o755); err != nil {
+			return nil, fmt.Errorf("suite: work dir: %w", err)
+		}
+	}
+	s := &session{cfg: cfg}
+	needNginx := false
+	for _, sc := range scenarios {
+		if sc.ResponseBytes > 0 {
+			f := filepath.Join(cfg.Work, "www", strconv.Itoa(sc.ResponseBytes))
+			if err := os.WriteFile(f, responseBody(sc.ResponseBytes), 0o644); err != nil {
+				return nil, fmt.Errorf("suite: response file: %w", err)
+			}
+		}
+		needNginx = needNginx || slices.Contains(s.targetNames(sc), targetNginx)
+	}
+	ports, err := freePorts(4)
+	if err != nil {
+		return nil, err
+	}
+	s.originStatus = ports[1]
+	if s.origin, err = startNginx(ctx, cfg.Work, "origin", originConf(cfg.Work, ports[0], ports[1]), cfg.LoadCPU, ports[0]); err != nil {
+		return nil, err
+	}
+	if needNginx {
+		if s.nginx, err = startNginx(ctx, cfg.Work, targetNginx, nginxProxyConf(cfg.Work, ports[2], ports[0]), cfg.ProxyCPU, ports[2]); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	if cfg.HAProxy {
+		if s.haproxy, err = startHAProxy(ctx, cfg.Work, cfg.ProxyCPU, ports[3], ports[0]); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// responseBody is n bytes of printable text.
+func responseBody(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = 'a' + byte(i%26)
+	}
+	return b
+}
+
+func (s *session) close() {
+	s.haproxy.stop()
+	s.nginx.stop()
+	s.origin.stop()
+}
+
+// targetNames is what a scenario measures in this session, in order:
+// baselines first, then the sluice builds.
+func (s *session) targetNames(sc *Scenario) []string {
+	var out []string
+	for _, t := range sc.Targets {
+		if t != targetSluice && s.cfg.Baselines {
+			out = append(out, t)
+		}
+	}
+	if s.cfg.HAProxy && s.cfg.Baselines && !slices.Contains(out, targetHAProxy) {
+		out = append(out, targetHAProxy)
+	}
+	for _, b := range s.cfg.Builds {
+		out = append(out, b.name)
+	}
+	return out
+}
+
+func (s *session) logf(format string, args ...any) { fmt.Fprintf(s.cfg.Log, format, args...) }
+
+// runScenario measures one scenario: every target, Reps times, in rotating
+// order. A sluice that refuses the config gives a StatusRefused record.
+func (s *session) runScenario(ctx context.Context, sc *Scenario) (*Record, error) {
+	rec := &Record{Scenario: sc.Name, Group: sc.Group, Status: StatusOK, Settings: sc.Settings(),
+		Targets: map[string]*TargetResult{}}
+	rec.Settings.ProxyCPU, rec.Settings.LoadCPU = s.cfg.ProxyCPU, s.cfg.LoadCPU
+
+	var targets []*server
+	var started []*server
+	defer func() {
+		for _, t := range started {
+			t.stop()
+		}
+	}()
+	for _, name := range s.targetNames(sc) {
+		switch name {
+		case targetDirect:
+			targets = append(targets, &server{name: targetDirect, port: s.origin.port, version: s.origin.version})
+		case targetNginx:
+			targets = append(targets, s.nginx)
+		case targetHAProxy:
+			if s.haproxy == nil {
+				s.logf("  %s: haproxy not started (run -haproxy); left out\n", sc.Name)
+				continue
+			}
+			targets = append(targets, s.haproxy)
+		default:
+			b := s.build(name)
+			t, err := s.startSluice(ctx, sc, b)
+			if err != nil {
+				var refused *refusedError
+				if errors.As(err, &refused) {
+					rec.Status, rec.Detail = StatusRefused, refused.detail
+					return rec, nil
+				}
+				return nil, err
+			}
+			started = append(started, t)
+			targets = append(targets, t)
+		}
+	}
+	for _, t := range targets {
+		if _, ok := rec.Targets[t.name]; ok {
+			continue
+		}
+		if err := probe(sc, t.port); err != nil {
+			return nil, fmt.Errorf("suite: %s: %s: %w", sc.Name, t.name, err)
+		}
+		rec.Targets[t.name] = &TargetResult{Version: t.version}
+	}
+	script := ""
+	if sc.Script != "" {
+		p, err := sc.ScriptPath()
+		if err != nil {
+			return nil, err
+		}
+		script = p
+	}
+	lua, err := writeWrkScript(s.cfg.Work, sc.Name, script)
+	if err != nil {
+		return nil, err
+	}
+	for rep := range sc.Reps {
+		for i := range targets {
+			t := targets[(i+rep)%len(targets)] // each target takes each position in turn
+			sample, err := s.measure(ctx, sc, t, lua)
+			if err != nil {
+				return nil, fmt.Errorf("suite: %s: %s: %w", sc.Name, t.name, err)
+			}
+			rec.Targets[t.name].Reps = append(rec.Targets[t.name].Reps, sample)
+			s.logf("  %-24s rep %d/%d %-8s %s\n", sc.Name, rep+1, sc.Reps, t.name, sampleLine(sample))
+		}
+	}
+	for _, t := range rec.Targets {
+		t.Summarize()
+	}
+	return rec, nil
+}
+
+func (s *session) build(name string) *build {
+	for _, b := range s.cfg.Builds {
+		if b.name == name {
+			return b
+		}
+	}
+	return nil
+}
+
+// startSluice writes the scenario's config for build b and starts it on
+// the proxy CPU. A config sluice rejects (validate fails, the process
+// exits, or the probe request gets no 2xx) is a refusedError.
+func (s *session) startSluice(ctx context.Context, sc *Scenario, b *build) (*server, error) {
+	ports, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(s.cfg.Work, "sluice-"+b.name+"-"+sc.Name)
+	conf, err := writeSluiceConfig(sc, dir, ports[0], net.JoinHostPort("127.0.0.1", strconv.Itoa(s.origin.port)))
+	if err != nil {
+		return nil, err
+	}
+	if out, err := exec.CommandContext(ctx, b.bin, "validate", "-c", conf).CombinedOutput(); err != nil {
+		return nil, &refusedError{detail: "validate: " + lastLines(string(out), 3)}
+	}
+	p, err := startPinned("sluice-"+b.name+"-"+sc.Name, s.cfg.ProxyCPU, filepath.Join(s.cfg.Work, "logs"), b.bin,
+		"run", "-c", conf, "-log-level", "warn")
+	if err != nil {
+		return nil, err
+	}
+	t := &server{name: b.name, proc: p, port: ports[0], cpuPid: p.pid(), version: b.label}
+	// 100K routes load in ~2 s on a quiet machine; allow for a busy one.
+	if err := waitPort(ctx, p, ports[0], 2*time.Minute); err != nil {
+		t.stop()
+		if p.exited() {
+			return nil, &refusedError{detail: "exited: " + lastLines(p.tail(3), 3)}
+		}
+		return nil, err
+	}
+	if err := probe(sc, ports[0]); err != nil {
+		t.stop()
+		detail := err.Error()
+		if l := p.tail(2); l != "" {
+			detail += "; log: " + l
+		}
+		return nil, &refusedError{detail: detail}
+	}
+	return t, nil
+}
+
+// probe sends the scenario's request once and wants a 2xx answer.
+func probe(sc *Scenario, port int) error {
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", port, sc.Path), nil)
+	if err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	for k, v := range sc.Headers {
+		req.Header.Set(k, v)
+	}
+	c := http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body) // only the status matters
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("probe GET %s answered %d", sc.Path, resp.StatusCode)
+	}
+	return nil
+}
+
+// measure runs the warm-up and one timed wrk run against t, and reads the
+// proxy's CPU time, memory and the origin's accepted connections around it.
+func (s *session) measure(ctx context.Context, sc *Scenario, t *server, lua string) (map[string]float64, error) {
+	spec := wrkSpec{
+		URL:     fmt.Sprintf("http://127.0.0.1:%d%s", t.port, sc.Path),
+		Threads: sc.Threads, Conns: sc.Connections, Timeout: time.Duration(sc.Timeout),
+		Headers: sc.Headers, Script: lua, Args: sc.ScriptArgs, CPU: s.cfg.LoadCPU,
+	}
+	if sc.Warmup > 0 {
+		w := spec
+		w.Duration = time.Duration(sc.Warmup)
+		if _, err := runWrk(ctx, w); err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	spec.Duration = time.Duration(sc.Duration)
+	var cpu0 float64
+	var err error
+	if t.cpuPid != 0 {
+		if cpu0, err = cpuSeconds(t.cpuPid); err != nil {
+			return nil, err
+		}
+	}
+	acc0, err := originAccepts(s.originStatus)
+	if err != nil {
+		return nil, err
+	}
+	r, err := runWrk(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{
+		"rps": r.RPS(), "p50_ms": r.P50US / 1e3, "p90_ms": r.P90US / 1e3, "p99_ms": r.P99US / 1e3,
+		"p999_ms": r.P999US / 1e3, "errors": r.Errors(), "requests": r.Requests,
+	}
+	if t.cpuPid == 0 {
+		return out, nil
+	}
+	cpu1, err := cpuSeconds(t.cpuPid)
+	if err != nil {
+		return nil, err
+	}
+	acc1, err := originAccepts(s.originStatus)
+	if err != nil {
+		return nil, err
+	}
+	secs := r.DurationUS / 1e6
+	out["cpu_us"] = (cpu1 - cpu0) * 1e6 / r.Requests
+	out["cpu_util"] = (cpu1 - cpu0) / secs
+	out["upstream_conns_s"] = float64(acc1-acc0-1) / secs // -1: the second status read
+	if out["rss_mib"], out["peak_rss_mib"], err = memory(t.cpuPid); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sampleLine is one repetition on the progress log.
+func sampleLine(m map[string]float64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%9s req/s  p99 %s", fmtCount(m["rps"]), fmtMS(m["p99_ms"]))
+	if v, ok := m["cpu_us"]; ok {
+		fmt.Fprintf(&b, "  cpu %s/req  rss %s  upstream %s conn/s", fmtUS(v), fmtMiB(m["rss_mib"]), fmtCount(m["upstream_conns_s"]))
+	}
+	if m["errors"] > 0 {
+		fmt.Fprintf(&b, "  errors %s", fmtCount(m["errors"]))
+	}
+	return b.String()
+}
