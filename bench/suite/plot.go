@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -76,9 +78,14 @@ func scenariosWithData(history []*Record) []string {
 // counts.
 func buildPlots(history []*Record) ([][]*plot.Plot, error) {
 	commits := commitAxis(history)
+	// At most ~12 labels per axis (every k-th commit, and the newest), so
+	// a long history stays legible; points are drawn for every commit.
 	labels := make([]string, len(commits))
+	step := (len(commits) + 11) / 12
 	for i, c := range commits {
-		labels[i] = shortCommit(c)
+		if i%step == 0 || i == len(commits)-1 {
+			labels[i] = shortCommit(c)
+		}
 	}
 	var rows [][]*plot.Plot
 	for _, sc := range scenariosWithData(history) {
@@ -99,8 +106,15 @@ func buildPlots(history []*Record) ([][]*plot.Plot, error) {
 				p.Y.Label.Text = m.Unit
 			}
 			p.Y.Min = 0
+			if key == "rps" {
+				p.Y.Tick.Marker = thousands{}
+			}
 			p.NominalX(labels...)
 			p.X.Tick.Label.Font.Size = vg.Points(8)
+			if len(labels) > 8 { // slanted, so a long history stays legible
+				p.X.Tick.Label.Rotation = math.Pi / 4
+				p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YTop
+			}
 			p.Add(plotter.NewGrid())
 			for _, target := range []string{targetDirect, targetHAProxy, targetNginx, targetSluice} {
 				if err := addSeries(p, target, key, commits, byCommit, col == 0); err != nil {
@@ -108,13 +122,27 @@ func buildPlots(history []*Record) ([][]*plot.Plot, error) {
 				}
 			}
 			p.Legend.Top, p.Legend.Left = false, true
-			p.Legend.TextStyle.Font.Size = vg.Points(8)
+			p.Legend.TextStyle.Font.Size = vg.Points(9)
+			p.Legend.ThumbnailWidth = vg.Points(22)
 			p.Legend.YOffs = -vg.Points(2)
 			row = append(row, p)
 		}
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// thousands labels req/s ticks as "60k".
+type thousands struct{}
+
+func (thousands) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value/1000, 'f', -1, 64) + "k"
+		}
+	}
+	return ts
 }
 
 // addSeries draws one target's medians across commits (and, for sluice,
