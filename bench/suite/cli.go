@@ -228,6 +228,11 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (i
 	if err != nil {
 		return 0, err
 	}
+	for _, rec := range report.Records {
+		if rec.Status == StatusFailed {
+			return 0, fmt.Errorf("suite: scenario %s failed, so the comparison is incomplete: %s", rec.Scenario, rec.Detail)
+		}
+	}
 	if report.Regressions() > 0 {
 		return exitRegression, nil
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -31,18 +32,19 @@ func (s *server) stop() {
 }
 
 // originConf is the origin: nginx, one worker, "hello world\n" for every
-// path, files of the sizes scenarios ask for under /bytes/, and
-// stub_status on its own port (its "accepts" counter is how upstream
-// connects are counted).
+// path, files of the sizes scenarios ask for under /bytes/ (sendfile: the
+// origin shares its CPU with wrk, so it should be cheap), and stub_status
+// on its own port (its "accepts" counter is how upstream connects are
+// counted).
 func originConf(work string, port, statusPort int) string {
 	return fmt.Sprintf(`worker_processes 1;
 daemon off;
 pid %[1]s/origin.pid;
 error_log %[1]s/logs/origin.err warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 20000; }
+events { worker_connections 16384; }
 http {
   access_log off;
+  sendfile on;
 %[4]s
   server {
     listen 127.0.0.1:%[2]d reuseport backlog=4096;
@@ -61,13 +63,15 @@ http {
 // nginxProxyConf is the nginx baseline, as bench/compare.sh had it:
 // proxy_pass with upstream keepalive 320 / 1000 requests / 60 s (sluice's
 // and APISIX's defaults), one worker, and worker_connections 16384 so 5,000
-// clients (each with an upstream connection) are never refused.
+// clients (each with an upstream connection) are never refused. Responses
+// larger than its buffers stream instead of spilling to temporary files
+// (proxy_max_temp_file_size 0): sluice never writes bodies to disk, and disk
+// writes would make the 1 MiB scenario measure the file system.
 func nginxProxyConf(work string, port, origin int) string {
 	return fmt.Sprintf(`worker_processes 1;
 daemon off;
 pid %[1]s/proxy.pid;
 error_log %[1]s/logs/proxy.err warn;
-worker_rlimit_nofile 65536;
 events { worker_connections 16384; }
 http {
   access_log off;
@@ -80,6 +84,7 @@ http {
       proxy_pass http://origin;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      proxy_max_temp_file_size 0;
     }
   }
 }
@@ -97,11 +102,13 @@ func tempPaths(work, name string) string {
 }
 
 // haproxyConf is the optional haproxy baseline: one thread, HTTP mode with
-// keep-alive on both sides and its default connection reuse.
-func haproxyConf(port, origin int) string {
+// keep-alive on both sides and its default connection reuse. maxconn is
+// bounded by the file limit (haproxy needs two descriptors per connection
+// and refuses to start if it cannot have them).
+func haproxyConf(port, origin, maxconn int) string {
 	return fmt.Sprintf(`global
   nbthread 1
-  maxconn 20000
+  maxconn %[3]d
 defaults
   mode http
   timeout connect 5s
@@ -109,12 +116,12 @@ defaults
   timeout server 60s
   timeout http-keep-alive 60s
 frontend bench
-  bind 127.0.0.1:%d
-  maxconn 20000
+  bind 127.0.0.1:%[1]d
+  maxconn %[3]d
   default_backend origin
 backend origin
-  server origin 127.0.0.1:%d
-`, port, origin)
+  server origin 127.0.0.1:%[2]d
+`, port, origin, maxconn)
 }
 
 // startNginx writes conf as <name>.conf and starts nginx pinned to cpu;
@@ -142,7 +149,12 @@ func startNginx(ctx context.Context, work, name, conf string, cpu, port int) (*s
 
 func startHAProxy(ctx context.Context, work string, cpu, port, origin int) (*server, error) {
 	path := filepath.Join(work, "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(haproxyConf(port, origin)), 0o644); err != nil {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return nil, fmt.Errorf("suite: reading the file limit: %w", err)
+	}
+	maxconn := min(20000, int(lim.Cur-100)/2)
+	if err := os.WriteFile(path, []byte(haproxyConf(port, origin, maxconn)), 0o644); err != nil {
 		return nil, fmt.Errorf("suite: writing %s: %w", path, err)
 	}
 	p, err := startPinned("haproxy", cpu, filepath.Join(work, "logs"), "haproxy", "-db", "-f", path)

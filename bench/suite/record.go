@@ -27,7 +27,8 @@ type Record struct {
 	Machine    Machine   `json:"machine"`
 	Scenario   string    `json:"scenario"`
 	Group      string    `json:"group,omitempty"` // the sweep it belongs to
-	// Status is StatusOK, StatusRefused or "failed: <why>".
+	// Status is StatusOK, StatusRefused or StatusFailed; Detail says why
+	// for the last two.
 	Status   string   `json:"status"`
 	Detail   string   `json:"detail,omitempty"`
 	Settings Settings `json:"settings"`
@@ -42,6 +43,7 @@ type Record struct {
 const (
 	StatusOK      = "ok"
 	StatusRefused = "skipped: config refused"
+	StatusFailed  = "failed"
 )
 
 // Settings is how a scenario was run.

@@ -41,8 +41,6 @@ type session struct {
 	cfg          sessionConfig
 	origin       *server
 	originStatus int // stub_status port
-	nginx        *server
-	haproxy      *server
 }
 
 // refusedError means a sluice target did not load the scenario's config:
@@ -51,16 +49,18 @@ type refusedError struct{ detail string }
 
 func (e *refusedError) Error() string { return "sluice refused the config: " + e.detail }
 
-// newSession starts the origin (and nginx/haproxy when a scenario needs
-// them), with the origin serving the files the scenarios ask for.
+// newSession starts the origin, serving the files the scenarios ask for.
 func newSession(ctx context.Context, cfg sessionConfig, scenarios []*Scenario) (*session, error) {
+	// nginx workers run as an unprivileged user: the work dir (0700 from
+	// MkdirTemp) must be readable for the origin's files.
+	if err := os.Chmod(cfg.Work, 0o755); err != nil {
+		return nil, fmt.Errorf("suite: work dir: %w", err)
+	}
 	for _, d := range []string{"logs", "tmp", "www"} {
 		if err := os.MkdirAll(filepath.Join(cfg.Work, d), 0o755); err != nil {
 			return nil, fmt.Errorf("suite: work dir: %w", err)
 		}
 	}
-	s := &session{cfg: cfg}
-	needNginx := false
 	for _, sc := range scenarios {
 		if sc.ResponseBytes > 0 {
 			f := filepath.Join(cfg.Work, "www", strconv.Itoa(sc.ResponseBytes))
@@ -68,27 +68,14 @@ func newSession(ctx context.Context, cfg sessionConfig, scenarios []*Scenario) (
 				return nil, fmt.Errorf("suite: response file: %w", err)
 			}
 		}
-		needNginx = needNginx || slices.Contains(s.targetNames(sc), targetNginx)
 	}
-	ports, err := freePorts(4)
+	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
 	}
-	s.originStatus = ports[1]
+	s := &session{cfg: cfg, originStatus: ports[1]}
 	if s.origin, err = startNginx(ctx, cfg.Work, "origin", originConf(cfg.Work, ports[0], ports[1]), cfg.LoadCPU, ports[0]); err != nil {
 		return nil, err
-	}
-	if needNginx {
-		if s.nginx, err = startNginx(ctx, cfg.Work, targetNginx, nginxProxyConf(cfg.Work, ports[2], ports[0]), cfg.ProxyCPU, ports[2]); err != nil {
-			s.close()
-			return nil, err
-		}
-	}
-	if cfg.HAProxy {
-		if s.haproxy, err = startHAProxy(ctx, cfg.Work, cfg.ProxyCPU, ports[3], ports[0]); err != nil {
-			s.close()
-			return nil, err
-		}
 	}
 	return s, nil
 }
@@ -102,11 +89,7 @@ func responseBody(n int) []byte {
 	return b
 }
 
-func (s *session) close() {
-	s.haproxy.stop()
-	s.nginx.stop()
-	s.origin.stop()
-}
+func (s *session) close() { s.origin.stop() }
 
 // targetNames is what a scenario measures in this session, in order:
 // baselines first, then the sluice builds.
@@ -129,73 +112,73 @@ func (s *session) targetNames(sc *Scenario) []string {
 func (s *session) logf(format string, args ...any) { fmt.Fprintf(s.cfg.Log, format, args...) }
 
 // runScenario measures one scenario: every target, Reps times, in rotating
-// order. A sluice that refuses the config gives a StatusRefused record.
+// order. Every proxy starts fresh for the scenario, so no figure (RSS above
+// all) carries over from the one before. A sluice that refuses the config
+// gives a StatusRefused record, any other failure a "failed: …" one; only
+// cancellation is an error.
 func (s *session) runScenario(ctx context.Context, sc *Scenario) (*Record, error) {
 	rec := &Record{Scenario: sc.Name, Group: sc.Group, Status: StatusOK, Settings: sc.Settings(),
 		Targets: map[string]*TargetResult{}}
 	rec.Settings.ProxyCPU, rec.Settings.LoadCPU = s.cfg.ProxyCPU, s.cfg.LoadCPU
+	err := s.measureScenario(ctx, sc, rec)
+	var refused *refusedError
+	switch {
+	case err == nil:
+		return rec, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.As(err, &refused):
+		rec.Status, rec.Detail = StatusRefused, refused.detail
+	default:
+		rec.Status, rec.Detail = StatusFailed, err.Error()
+	}
+	rec.Targets = nil
+	return rec, nil
+}
 
-	var targets []*server
-	var started []*server
+func (s *session) measureScenario(ctx context.Context, sc *Scenario, rec *Record) error {
+	// The origin first: a problem there is not sluice refusing anything.
+	if err := probe(sc, s.origin.port); err != nil {
+		return fmt.Errorf("origin: %w", err)
+	}
+	var targets, started []*server
 	defer func() {
 		for _, t := range started {
 			t.stop()
 		}
 	}()
 	for _, name := range s.targetNames(sc) {
-		switch name {
-		case targetDirect:
-			targets = append(targets, &server{name: targetDirect, port: s.origin.port, version: s.origin.version})
-		case targetNginx:
-			targets = append(targets, s.nginx)
-		case targetHAProxy:
-			if s.haproxy == nil {
-				s.logf("  %s: haproxy not started (run -haproxy); left out\n", sc.Name)
-				continue
-			}
-			targets = append(targets, s.haproxy)
-		default:
-			b := s.build(name)
-			t, err := s.startSluice(ctx, sc, b)
-			if err != nil {
-				var refused *refusedError
-				if errors.As(err, &refused) {
-					rec.Status, rec.Detail = StatusRefused, refused.detail
-					return rec, nil
-				}
-				return nil, err
-			}
-			started = append(started, t)
-			targets = append(targets, t)
+		t, err := s.startTarget(ctx, sc, name)
+		if err != nil {
+			return err
 		}
-	}
-	for _, t := range targets {
-		if _, ok := rec.Targets[t.name]; ok {
-			continue
+		if name != targetDirect {
+			started = append(started, t)
 		}
 		if err := probe(sc, t.port); err != nil {
-			return nil, fmt.Errorf("suite: %s: %s: %w", sc.Name, t.name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
+		targets = append(targets, t)
 		rec.Targets[t.name] = &TargetResult{Version: t.version}
 	}
 	script := ""
 	if sc.Script != "" {
 		p, err := sc.ScriptPath()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		script = p
 	}
 	lua, err := writeWrkScript(s.cfg.Work, sc.Name, script)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for rep := range sc.Reps {
 		for i := range targets {
 			t := targets[(i+rep)%len(targets)] // each target takes each position in turn
 			sample, err := s.measure(ctx, sc, t, lua)
 			if err != nil {
-				return nil, fmt.Errorf("suite: %s: %s: %w", sc.Name, t.name, err)
+				return fmt.Errorf("%s: %w", t.name, err)
 			}
 			rec.Targets[t.name].Reps = append(rec.Targets[t.name].Reps, sample)
 			s.logf("  %-24s rep %d/%d %-8s %s\n", sc.Name, rep+1, sc.Reps, t.name, sampleLine(sample))
@@ -204,7 +187,30 @@ func (s *session) runScenario(ctx context.Context, sc *Scenario) (*Record, error
 	for _, t := range rec.Targets {
 		t.Summarize()
 	}
-	return rec, nil
+	return nil
+}
+
+// startTarget starts what a target name stands for on the proxy CPU (the
+// direct target is the origin itself).
+func (s *session) startTarget(ctx context.Context, sc *Scenario, name string) (*server, error) {
+	switch name {
+	case targetDirect:
+		return &server{name: targetDirect, port: s.origin.port, version: s.origin.version}, nil
+	case targetNginx, targetHAProxy:
+		ports, err := freePorts(1)
+		if err != nil {
+			return nil, err
+		}
+		if name == targetNginx {
+			return startNginx(ctx, s.cfg.Work, targetNginx, nginxProxyConf(s.cfg.Work, ports[0], s.origin.port), s.cfg.ProxyCPU, ports[0])
+		}
+		return startHAProxy(ctx, s.cfg.Work, s.cfg.ProxyCPU, ports[0], s.origin.port)
+	}
+	b := s.build(name)
+	if b == nil {
+		return nil, fmt.Errorf("suite: no build named %q", name)
+	}
+	return s.startSluice(ctx, sc, b)
 }
 
 func (s *session) build(name string) *build {
