@@ -2,15 +2,22 @@
 
 package engine
 
-import "time"
+import "runtime"
 
-// slowdown is the deliberate regression bench/suite's compare is shown to
-// detect: built with -tags sluice_slowdown, every request spins this long
-// on its loop before routing. Never part of a normal build.
-const slowdown = time.Microsecond
+// slowdownRounds of xorshift are the deliberate regression bench/suite's
+// compare is shown to detect: built with -tags sluice_slowdown, every request
+// does this much work on its loop before routing, ~1 µs of CPU (1.7 ns a
+// round on the 2-vCPU EPYC of BENCHMARKS.md at its quietest; up to twice
+// that when the machine is busy). Fixed work rather than a spin on the
+// clock, so preemption does not cut it short. Never part of a normal build.
+const slowdownRounds = 600
 
-// benchSlowdown spins for slowdown (time.Now is a vDSO call, ~20-50 ns).
 func benchSlowdown() {
-	for start := time.Now(); time.Since(start) < slowdown; {
+	x := uint64(0x9e3779b97f4a7c15)
+	for range slowdownRounds {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
 	}
+	runtime.KeepAlive(x)
 }

@@ -197,7 +197,7 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (i
 	o.common.register(fs, "@compare")
 	fs.StringVar(&o.baseTags, "tags-base", "", "go build -tags for the first revision")
 	fs.StringVar(&o.newTags, "tags-new", "", "go build -tags for the second revision (sluice_slowdown: a 1 µs spin per request)")
-	fs.Float64Var(&o.gate.Alpha, "alpha", o.gate.Alpha, "significance level of the U test")
+	fs.Float64Var(&o.gate.Alpha, "alpha", o.gate.Alpha, "significance level of the tests")
 	gate := fs.String("gate", "cpu_us=3,rps=3", "metric=percent: a significant change worse than this fails")
 	fs.BoolVar(&o.baselines, "baselines", false, "measure the scenarios' direct and nginx targets too")
 	fs.StringVar(&o.jsonOut, "json", "", "write the report as JSON to this file")
@@ -212,7 +212,7 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (i
 		return 0, fmt.Errorf("suite: compare wants two revisions (got %v)", fs.Args())
 	}
 	if o.common.reps == 0 {
-		o.common.reps = 6 // the U test needs 4 per side to reach 0.05 at all; 6 gives it power
+		o.common.reps = 8 // the signed-rank test needs 6 pairs to reach 0.05 at all; 8 give it some power
 	}
 	th, err := parseGate(*gate)
 	if err != nil {

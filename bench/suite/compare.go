@@ -60,7 +60,7 @@ func compareRecord(g Gate, rec *Record) []Change {
 		if len(a) == 0 || len(b) == 0 {
 			continue
 		}
-		out = append(out, g.Decide(rec.Scenario, m, a, b))
+		out = append(out, g.DecidePaired(rec.Scenario, m, a, b))
 	}
 	return out
 }
@@ -69,7 +69,7 @@ func compareRecord(g Gate, rec *Record) []Change {
 // median ± spread, then the change, "~" when within the noise.
 func writeCompareText(w io.Writer, r *CompareReport) {
 	fmt.Fprintf(w, "\nbase: %s\nnew:  %s\n", r.Base, r.New)
-	fmt.Fprintf(w, "U test at alpha %.2f; regression: a significant change worse than %s\n\n", r.Alpha, thresholdText(r.Threshold))
+	fmt.Fprintf(w, "signed-rank test on the repetitions' pairs at alpha %.2f; regression: a significant change worse than %s\n\n", r.Alpha, thresholdText(r.Threshold))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tmetric\tbase\t\tnew\t\tvs base\t\t")
 	last := ""
@@ -139,8 +139,8 @@ func runCompare(ctx context.Context, o compareOptions, baseRev, newRev string, s
 		return nil, err
 	}
 	for _, sc := range scenarios {
-		if n := minSamples(o.gate.Alpha); sc.Reps < n {
-			fmt.Fprintf(stderr, "warning: %s has %d repetitions; the U test needs %d per side to flag anything at alpha %.2f\n", sc.Name, sc.Reps, n, o.gate.Alpha)
+		if n := minPairs(o.gate.Alpha); sc.Reps < n {
+			fmt.Fprintf(stderr, "warning: %s has %d repetitions; the signed-rank test needs %d pairs to flag anything at alpha %.2f\n", sc.Name, sc.Reps, n, o.gate.Alpha)
 		}
 	}
 	if err := ensureTools(o.common.install, false, stderr); err != nil {

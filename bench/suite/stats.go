@@ -33,11 +33,15 @@ func minMax(xs []float64) (lo, hi float64) {
 // spread is the largest distance of a sample from its median, as a
 // fraction of the median: what "± x%" shows. With a handful of repetitions
 // a confidence interval of the median does not exist yet (benchstat needs
-// 6 at 95%), so the honest figure is the observed range.
+// 6 at 95%), so the honest figure is the observed range. It is 0 when the
+// median is 0 (no relative spread), NaN for no sample.
 func spread(xs []float64) float64 {
 	m := median(xs)
-	if len(xs) == 0 || m == 0 {
+	if len(xs) == 0 {
 		return math.NaN()
+	}
+	if m == 0 {
+		return 0
 	}
 	lo, hi := minMax(xs)
 	return math.Max(hi-m, m-lo) / math.Abs(m)
@@ -52,24 +56,16 @@ func uTest(a, b []float64) float64 {
 	return c.P
 }
 
-// minSamples is the fewest repetitions per side with which the U test can
-// reach alpha at all (4 for 0.05, 5 for 0.01): fewer can never flag anything.
-func minSamples(alpha float64) int {
-	for n := 1; n < 20; n++ {
-		// The smallest p of two samples of n: 2 / C(2n, n).
-		if 2/binomial(2*n, n) <= alpha {
+// minPairs is the fewest pairs with which the signed-rank test can reach
+// alpha at all (6 for 0.05, 8 for 0.01): fewer can never flag anything.
+func minPairs(alpha float64) int {
+	for n := 1; n < 30; n++ {
+		// The smallest two-sided p of n pairs: 2 / 2^n.
+		if 2/math.Pow(2, float64(n)) < alpha {
 			return n
 		}
 	}
-	return 20
-}
-
-func binomial(n, k int) float64 {
-	r := 1.0
-	for i := 1; i <= k; i++ {
-		r = r * float64(n-k+i) / float64(i)
-	}
-	return r
+	return 30
 }
 
 // Gate decides which changes are regressions.
@@ -127,19 +123,35 @@ type Change struct {
 	// Delta is New/Base - 1.
 	Delta   float64 `json:"delta"`
 	P       float64 `json:"p"`
+	Paired  bool    `json:"paired,omitempty"` // P is the signed-rank test's
 	N1, N2  int     `json:"-"`
 	Verdict Verdict `json:"-"`
 	Result  string  `json:"verdict"` // Verdict as text, for JSON readers
 }
 
-// Decide compares base and new samples of metric m under gate g.
+// Decide compares independent base and new samples of metric m under gate
+// g, with benchstat's U test.
 func (g Gate) Decide(scenario string, m Metric, base, new []float64) Change {
+	return g.decide(scenario, m, base, new, uTest(base, new), false)
+}
+
+// DecidePaired compares samples taken in pairs (base[i] and new[i] back to
+// back, as compare's repetitions are) with the signed-rank test on the
+// pairs, which cancels what drifts between repetitions on a busy machine.
+// Unpaired lengths fall back to Decide.
+func (g Gate) DecidePaired(scenario string, m Metric, base, new []float64) Change {
+	if len(base) != len(new) {
+		return g.Decide(scenario, m, base, new)
+	}
+	return g.decide(scenario, m, base, new, signedRank(base, new), true)
+}
+
+func (g Gate) decide(scenario string, m Metric, base, new []float64, p float64, paired bool) Change {
 	c := Change{Scenario: scenario, Metric: m.Key, Base: median(base), New: median(new),
-		BaseSpread: spread(base), NewSpread: spread(new), N1: len(base), N2: len(new)}
+		BaseSpread: spread(base), NewSpread: spread(new), N1: len(base), N2: len(new), P: p, Paired: paired}
 	if c.Base != 0 {
 		c.Delta = c.New/c.Base - 1
 	}
-	c.P = uTest(base, new)
 	c.Verdict = Same
 	if c.P < g.Alpha {
 		c.Verdict = Changed
@@ -157,6 +169,88 @@ func (g Gate) Decide(scenario string, m Metric, base, new []float64) Change {
 	return c
 }
 
+// signedRank is the two-sided exact Wilcoxon signed-rank test of the
+// pairs (a[i], b[i]): the probability, if neither side tends to be larger,
+// of rank sums at least this lopsided. The differences are taken as
+// log(b/a) when all values are positive (a loaded moment scales both
+// sides), else b-a; zero differences are dropped and ties get mean ranks.
+// With 6 pairs the smallest possible p is 2/64 = 0.031.
+func signedRank(a, b []float64) float64 {
+	logs := true
+	for i := range a {
+		if a[i] <= 0 || b[i] <= 0 {
+			logs = false
+		}
+	}
+	var d []float64
+	for i := range a {
+		x := b[i] - a[i]
+		if logs {
+			x = math.Log(b[i] / a[i])
+		}
+		if x != 0 {
+			d = append(d, x)
+		}
+	}
+	n := len(d)
+	if n == 0 {
+		return 1
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(i, j int) int { return cmpFloat(math.Abs(d[i]), math.Abs(d[j])) })
+	// Doubled mean ranks, so tied ranks stay integers.
+	rank2 := make([]int, n)
+	for i := 0; i < n; {
+		j := i
+		for j+1 < n && math.Abs(d[idx[j+1]]) == math.Abs(d[idx[i]]) {
+			j++
+		}
+		for k := i; k <= j; k++ {
+			rank2[idx[k]] = i + j + 2 // 2 × the mean of ranks i+1 … j+1
+		}
+		i = j + 1
+	}
+	wPlus, total := 0, 0
+	for i := range d {
+		total += rank2[i]
+		if d[i] > 0 {
+			wPlus += rank2[i]
+		}
+	}
+	// ways[s]: sign assignments whose positive ranks sum to s.
+	ways := make([]float64, total+1)
+	ways[0] = 1
+	for _, r := range rank2 {
+		for s := total; s >= r; s-- {
+			ways[s] += ways[s-r]
+		}
+	}
+	var lo, hi float64 // P(W+ <= w), P(W+ >= w)
+	all := math.Pow(2, float64(n))
+	for s, w := range ways {
+		if s <= wPlus {
+			lo += w
+		}
+		if s >= wPlus {
+			hi += w
+		}
+	}
+	return math.Min(1, 2*math.Min(lo, hi)/all)
+}
+
+func cmpFloat(x, y float64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
 // DeltaString is benchstat's notation: "~" within the noise, else the
 // change in percent.
 func (c Change) DeltaString() string {
@@ -166,11 +260,14 @@ func (c Change) DeltaString() string {
 	return fmt.Sprintf("%+.2f%%", c.Delta*100)
 }
 
-// PString is benchstat's "(p=0.002 n=6)".
+// PString is benchstat's "(p=0.002 n=6)", "n=6 pairs" for paired tests.
 func (c Change) PString() string {
 	n := fmt.Sprintf("n=%d", c.N1)
 	if c.N1 != c.N2 {
 		n = fmt.Sprintf("n=%d+%d", c.N1, c.N2)
+	}
+	if c.Paired {
+		n += " pairs"
 	}
 	return fmt.Sprintf("(p=%.3f %s)", c.P, n)
 }

@@ -31,6 +31,9 @@ func TestDecide(t *testing.T) {
 			}
 		}
 		ch := g.Decide("s", m, base, new)
+		if c.Cmd == "decide-paired" {
+			ch = g.DecidePaired("s", m, base, new)
+		}
 		return fmt.Sprintf("%s %s %s", ch.Verdict, ch.DeltaString(), ch.PString())
 	})
 }
@@ -73,14 +76,39 @@ func TestMedianSpread(t *testing.T) {
 	}
 }
 
-func TestMinSamples(t *testing.T) {
-	// benchmath's table: the smallest U-test p for n per side is 0.0286 at
-	// n=4 and 0.0079 at n=5.
-	if got := minSamples(0.05); got != 4 {
-		t.Errorf("minSamples(0.05) = %d, want 4", got)
+func TestMinPairs(t *testing.T) {
+	// The smallest two-sided signed-rank p is 2/2^n: 0.031 at 6 pairs,
+	// 0.0078 at 8.
+	if got := minPairs(0.05); got != 6 {
+		t.Errorf("minPairs(0.05) = %d, want 6", got)
 	}
-	if got := minSamples(0.01); got != 5 {
-		t.Errorf("minSamples(0.01) = %d, want 5", got)
+	if got := minPairs(0.01); got != 8 {
+		t.Errorf("minPairs(0.01) = %d, want 8", got)
+	}
+}
+
+func TestSignedRank(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b []float64
+		p    float64
+	}{
+		// All six pairs one way: 2/64.
+		{"all worse", []float64{10, 10, 10, 10, 10, 10}, []float64{11, 12, 13, 14, 15, 16}, 0.03125},
+		{"all better", []float64{11, 12, 13, 14, 15, 16}, []float64{10, 10, 10, 10, 10, 10}, 0.03125},
+		// Differences 1,-2,3,-4,5,-6: W+ = 9, P(W+ <= 9) = 27/64 (R's
+		// wilcox.test gives 0.8438).
+		{"mixed", []float64{0, 0, 0, 0, 0, 0}, []float64{1, -2, 3, -4, 5, -6}, 54.0 / 64},
+		// Zero differences are dropped: three pairs left, all one way: 2/8.
+		{"zeros dropped", []float64{1, 1, 1, 1, 2, 3}, []float64{1, 1, 1, 2, 3, 4}, 0.25},
+		{"identical", []float64{5, 5, 5}, []float64{5, 5, 5}, 1},
+		// Tied magnitudes (ranks 1.5, 1.5, 3): W+ = 1.5 + 3; the test stays
+		// exact on doubled ranks.
+		{"ties", []float64{0, 0, 0}, []float64{1, -1, 2}, 0.75},
+	} {
+		if got := signedRank(tc.a, tc.b); math.Abs(got-tc.p) > 1e-9 {
+			t.Errorf("%s: p = %v, want %v", tc.name, got, tc.p)
+		}
 	}
 }
 
