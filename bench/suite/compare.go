@@ -93,6 +93,14 @@ func writeCompareText(w io.Writer, r *CompareReport) {
 			m.Format(c.New), pctString(c.NewSpread), c.DeltaString(), c.PString(), mark)
 	}
 	tw.Flush()
+	for _, c := range r.Changes {
+		th, gated := r.Threshold[c.Metric]
+		if res := c.Resolution(); gated && res > th {
+			m, _ := metricByKey(c.Metric)
+			fmt.Fprintf(w, "warning: %s %s: the pairs vary by ±%.0f%%, so only changes over ~%.0f%% stand out with %d repetitions; the %.0f%% gate is not trustworthy on this run (a quieter machine, or more -reps)\n",
+				c.Scenario, m.Label, c.Noise*100, res*100, c.N1, th*100)
+		}
+	}
 	if r.GoBench != nil {
 		fmt.Fprintf(w, "\nGo benchmarks (%s, -count %d), benchstat:\n\n%s", strings.Join(r.GoBench.Packages, " "), r.GoBench.Count, r.GoBench.Benchstat)
 		for _, c := range r.GoBench.Changes {

@@ -48,16 +48,19 @@
 //
 // compare REV1 REV2 checks both revisions out in temporary git worktrees
 // ("." is the working tree as it is), builds each (optionally with -tags,
-// e.g. -tags-new sluice_slowdown, which makes the engine spin ~1 µs per
+// e.g. -tags-new sluice_slowdown, which adds ~1 µs of work to every
 // request), runs them interleaved on the selected scenarios (@compare by
-// default) and compares every metric with the Mann-Whitney U test that
-// benchstat uses (golang.org/x/perf/benchmath). A change is a regression
-// when it is significant (p < -alpha) and worse than the -gate threshold
-// for a gated metric (CPU per request and req/s, 3% by default). With
-// -gobench, Go benchmarks of -gopkgs run at both revisions alternately
-// (-gocount times) and benchstat's table joins the report; their sec/op is
-// gated the same way, and any rise in allocs/op is a regression. The exit
-// code is 1 on a regression, 2 on an error.
+// default; 8 repetitions, base and new back to back in each) and tests
+// every metric on the repetitions' pairs with Wilcoxon's signed-rank test,
+// which cancels load that drifts between repetitions on a shared machine.
+// A change is a regression when it is significant (p < -alpha) and worse
+// than the -gate threshold for a gated metric (CPU per request and req/s,
+// 3% by default). The table is benchstat's layout: median ± spread per
+// side, the change or "~". With -gobench, Go benchmarks of -gopkgs run at
+// both revisions alternately (-gocount times); benchstat's own table joins
+// the report, sec/op is gated with its U test
+// (golang.org/x/perf/benchmath), and any rise in allocs/op is a
+// regression. The exit code is 1 on a regression, 2 on an error.
 //
 // The suite needs Linux (/proc, taskset), wrk and nginx (installed with
 // apt-get when missing and running as root); its tests need neither.

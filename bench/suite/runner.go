@@ -35,8 +35,8 @@ type sessionConfig struct {
 	Log       io.Writer
 }
 
-// session owns the processes of one benchmark run: the origin and the
-// peer proxies live for the whole session, sluice targets for a scenario.
+// session owns the processes of one benchmark run: the origin lives for
+// the whole session, every proxy (nginx, haproxy, sluice) for one scenario.
 type session struct {
 	cfg          sessionConfig
 	origin       *server

@@ -121,9 +121,11 @@ type Change struct {
 	BaseSpread float64 `json:"base_spread"`
 	NewSpread  float64 `json:"new_spread"`
 	// Delta is New/Base - 1.
-	Delta   float64 `json:"delta"`
-	P       float64 `json:"p"`
-	Paired  bool    `json:"paired,omitempty"` // P is the signed-rank test's
+	Delta  float64 `json:"delta"`
+	P      float64 `json:"p"`
+	Paired bool    `json:"paired,omitempty"` // P is the signed-rank test's
+	// Noise is pairNoise of a paired comparison.
+	Noise   float64 `json:"pair_noise,omitempty"`
 	N1, N2  int     `json:"-"`
 	Verdict Verdict `json:"-"`
 	Result  string  `json:"verdict"` // Verdict as text, for JSON readers
@@ -143,7 +145,41 @@ func (g Gate) DecidePaired(scenario string, m Metric, base, new []float64) Chang
 	if len(base) != len(new) {
 		return g.Decide(scenario, m, base, new)
 	}
-	return g.decide(scenario, m, base, new, signedRank(base, new), true)
+	c := g.decide(scenario, m, base, new, signedRank(base, new), true)
+	c.Noise = pairNoise(base, new)
+	return c
+}
+
+// pairNoise is how much the pairs' ratios new/base vary: 1.4826 times their
+// median absolute deviation (a robust standard deviation), as a fraction.
+// The median of n such ratios is known to about ±1.25·Noise/√n, so a
+// change much smaller than twice that cannot be told from noise.
+func pairNoise(base, new []float64) float64 {
+	var r []float64
+	for i := range base {
+		if base[i] > 0 && new[i] > 0 {
+			r = append(r, math.Log(new[i]/base[i]))
+		}
+	}
+	if len(r) < 2 {
+		return 0
+	}
+	m := median(r)
+	dev := make([]float64, len(r))
+	for i, x := range r {
+		dev[i] = math.Abs(x - m)
+	}
+	return math.Expm1(1.4826 * median(dev))
+}
+
+// Resolution is the smallest change the repetitions of a paired comparison
+// can tell from noise (about two standard errors of the median ratio); 0
+// when unknown.
+func (c Change) Resolution() float64 {
+	if !c.Paired || c.N1 == 0 {
+		return 0
+	}
+	return 2 * 1.2533 * c.Noise / math.Sqrt(float64(c.N1))
 }
 
 func (g Gate) decide(scenario string, m Metric, base, new []float64, p float64, paired bool) Change {

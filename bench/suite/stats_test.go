@@ -126,3 +126,22 @@ func TestParseGate(t *testing.T) {
 		}
 	}
 }
+
+func TestPairNoise(t *testing.T) {
+	quiet := pairNoise([]float64{14, 14, 14, 14, 14, 14, 14, 14}, []float64{15, 15.1, 14.9, 15, 15.2, 14.8, 15, 15.1})
+	busy := pairNoise([]float64{30, 30, 30, 30, 30, 30, 30, 30}, []float64{25, 36, 31, 27, 34, 22, 38, 30})
+	if quiet > 0.01 || busy < 0.1 {
+		t.Errorf("noise: quiet %.3f, busy %.3f", quiet, busy)
+	}
+	g := DefaultGate()
+	m, _ := metricByKey("cpu_us")
+	c := g.DecidePaired("s", m, []float64{30, 30, 30, 30, 30, 30, 30, 30}, []float64{25, 36, 31, 27, 34, 22, 38, 30})
+	if res := c.Resolution(); res < g.Threshold["cpu_us"] {
+		t.Errorf("a busy run resolves %.3f, under the %.2f gate", res, g.Threshold["cpu_us"])
+	}
+	var b strings.Builder
+	writeCompareText(&b, &CompareReport{Alpha: g.Alpha, Threshold: g.Threshold, Changes: []Change{c}})
+	if !strings.Contains(b.String(), "not trustworthy") {
+		t.Errorf("no noise warning:\n%s", b.String())
+	}
+}
