@@ -200,6 +200,9 @@ func runCompare(ctx context.Context, o compareOptions, baseRev, newRev string, s
 		rec.Date, rec.Machine = time.Now().UTC(), report.Machine
 		report.Records = append(report.Records, rec)
 		report.Changes = append(report.Changes, compareRecord(o.gate, rec)...)
+		if o.baselines && rec.Status == StatusOK {
+			writeRecordText(stdout, rec) // base and new beside direct and nginx
+		}
 		if rec.Status != StatusOK {
 			fmt.Fprintf(stderr, "  %s: %s (%s)\n", sc.Name, rec.Status, rec.Detail)
 		}
