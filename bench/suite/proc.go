@@ -102,7 +102,11 @@ func waitPort(ctx context.Context, p *process, port int, timeout time.Duration) 
 			return nil
 		}
 		if p != nil && p.exited() {
-			return fmt.Errorf("suite: %s exited before listening on %d (%v):\n%s", p.name, port, p.err, p.tail(10))
+			status := p.err
+			if status == nil {
+				status = errors.New("exit status 0")
+			}
+			return fmt.Errorf("suite: %s exited before listening on %d: %w:\n%s", p.name, port, status, p.tail(10))
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("suite: %s: port %d not open after %v", p.name, port, timeout)
