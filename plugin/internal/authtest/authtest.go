@@ -148,3 +148,34 @@ func Exit(c *reqctx.Ctx, header string) string {
 	v, _ := c.RespHeader(header)
 	return strings.Join([]string{strconv.Itoa(c.Status), string(v), string(body)}, " | ")
 }
+
+// Replayer runs one request again and again on one Ctx, as a connection
+// reuses its context, allocating nothing itself: what an allocation test
+// or a benchmark counts is the plugins'.
+type Replayer struct {
+	C    *reqctx.Ctx
+	head []byte
+	cfg  reqctx.Config
+}
+
+// NewReplayer parses req (as Ctx does) for replaying.
+func NewReplayer(t testing.TB, req string, cfg reqctx.Config) *Replayer {
+	c := Ctx(t, req, cfg)
+	return &Replayer{C: c, head: append([]byte(nil), c.Head...), cfg: cfg}
+}
+
+// Rewrite resets the context to the request and runs ch's rewrite phase.
+// It reports Parked if the request no longer parses (it parsed once).
+func (r *Replayer) Rewrite(ch *plugin.Chain) reqctx.Result {
+	c := r.C
+	c.Reset()
+	c.Head = append(c.Head[:0], r.head...)
+	if c.Req.Parse(c.Head, &limits) != nil {
+		return reqctx.Parked
+	}
+	path := c.Req.Path.Of(c.Head)
+	c.Begin(path, c.Req.HostName.Of(c.Head), time.Time{})
+	c.Config = r.cfg
+	res, _ := ch.Run(plugin.Rewrite, c, 0, nil)
+	return res
+}
