@@ -33,15 +33,18 @@
 // that consumer, or answer 401 {"message":"Invalid user authorization"} when
 // it does not exist.
 //
-// Signatures are checked with github.com/golang-jwt/jwt/v5's signing
-// methods, keys parsed once when the consumer compiles: HS256/384/512
-// (secret, base64-decoded with base64_secret), RS256/384/512,
+// Keys are parsed once, when the consumer compiles, with
+// github.com/golang-jwt/jwt/v5, whose signing methods verify RS256/384/512,
 // PS256/384/512 (2048-bit keys, as APISIX asserts 256-byte signatures),
-// ES256/384/512 and EdDSA. public_key may also be a certificate or a
+// ES256/384/512 and EdDSA signatures. HS256/384/512 (secret, base64-decoded
+// with base64_secret) are computed with crypto/hmac on a per-loop HMAC per
+// credential, with the hash golang-jwt's method names, so that the common
+// case allocates nothing. public_key may also be a certificate or a
 // private key, as openssl reads it; a key that does not parse makes every
 // token of that consumer fail verification rather than the consumer
 // disappear. Parsing and the claim rules are sluice's own, to answer as
-// APISIX does rather than as golang-jwt's parser would.
+// APISIX does rather than as golang-jwt's parser would; claims are read
+// from the payload in place, without decoding it into a map.
 //
 // Deliberate differences: EdDSA is Ed25519 only (Go has no Ed448); secret
 // managers ($secret://) are not supported ($env:// is); tokens APISIX
