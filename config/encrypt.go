@@ -209,21 +209,25 @@ func (kr *Keyring) EncryptObject(k *Kind, id string, obj map[string]any) {
 }
 
 // DecryptObject undoes EncryptObject: for GET answers and before a PATCH
-// merges into the stored object. Values no key decrypts stay as they are.
-func (kr *Keyring) DecryptObject(k *Kind, id string, obj map[string]any) {
-	kr.mapObject(k, id, obj, kr.Decrypt)
+// merges into the stored object. Values no key decrypts stay as they are;
+// it reports whether any value changed.
+func (kr *Keyring) DecryptObject(k *Kind, id string, obj map[string]any) bool {
+	return kr.mapObject(k, id, obj, kr.Decrypt)
 }
 
-func (kr *Keyring) mapObject(k *Kind, id string, obj map[string]any, f func(string) string) {
+func (kr *Keyring) mapObject(k *Kind, id string, obj map[string]any, f func(string) string) bool {
 	if kr == nil || len(kr.blocks) == 0 {
-		return
+		return false
 	}
+	changed := false
 	side := sideOf(k)
 	if side == metadataSide {
 		for _, path := range pluginSecrets[id].of(side) {
-			mapField(obj, path, f)
+			if mapField(obj, path, f) {
+				changed = true
+			}
 		}
-		return
+		return changed
 	}
 	plugins, _ := obj["plugins"].(map[string]any)
 	for name, conf := range plugins {
@@ -232,9 +236,12 @@ func (kr *Keyring) mapObject(k *Kind, id string, obj map[string]any, f func(stri
 			continue
 		}
 		for _, path := range pluginSecrets[name].of(side) {
-			mapField(c, path, f)
+			if mapField(c, path, f) {
+				changed = true
+			}
 		}
 	}
+	return changed
 }
 
 // mapField applies f to the string(s) at path in conf, as APISIX's
