@@ -151,6 +151,22 @@ func TestKeyAuthE2E(t *testing.T) {
 	r = g.await(401, "Invalid user authorization", "/uri", "ka-ghost")
 	expect(t, "missing anonymous consumer", r, 401, `{"message":"Invalid user authorization"}`+"\n", challenge)
 
+	// Two consumers with one key, written past the Admin API (as another
+	// control plane could): the data plane reports it and keeps the first
+	// by name.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cli := etcdClient(t, g.endpoint)
+	for _, name := range []string{"zed", "amy"} {
+		if _, err := cli.Put(ctx, "/apisix/consumers/"+name, `{"username": "`+name+`", "plugins": {"key-auth": {"key": "shared"}}}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.await(200, "x-consumer-username: amy", "/uri", "ka", "apikey: shared")
+	waitUntil(t, "the duplicate reported", func() bool {
+		return strings.Contains(g.log.String(), "duplicate key of plugin key-auth found with consumer: zed")
+	})
+
 	// The plugins are listed, by priority, with their schemas.
 	if _, body := g.adminCall("GET", "/apisix/admin/plugins/list", ""); !strings.Contains(body, `"basic-auth","jwt-auth","key-auth","consumer-restriction"`) {
 		t.Errorf("plugins/list: %s", body)
