@@ -1,6 +1,11 @@
 package plugin
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+
+	"github.com/sluicegw/sluice/internal/reqctx"
+)
 
 // ArgKind is what ngx.req.get_uri_args()[name] holds for a query: Lua
 // plugins (key-auth's query, jwt-auth's query) read an argument that way,
@@ -144,4 +149,35 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 	return c - 'a' + 10
+}
+
+// HeaderName is a request header name as APISIX's core.request.header
+// looks it up in ngx.req.get_headers(): the name case-insensitively, and
+// when absent and the name has '_', the name with '-' for '_' (the table's
+// __index normalisation). Build one per conf (NewHeaderName).
+type HeaderName struct {
+	name, alt string // alt is "" when name has no '_'
+}
+
+// NewHeaderName prepares name for lookups.
+func NewHeaderName(name string) HeaderName {
+	h := HeaderName{name: name}
+	if strings.IndexByte(name, '_') >= 0 {
+		h.alt = strings.ReplaceAll(name, "_", "-")
+	}
+	return h
+}
+
+// Get returns the first field of the header and the name it was found as
+// (to remove it by), or false.
+func (h HeaderName) Get(c *reqctx.Ctx) (value []byte, as string, ok bool) {
+	if v, ok := c.Header(h.name); ok {
+		return v, h.name, true
+	}
+	if h.alt != "" {
+		if v, ok := c.Header(h.alt); ok {
+			return v, h.alt, true
+		}
+	}
+	return nil, "", false
 }

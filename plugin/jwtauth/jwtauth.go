@@ -144,14 +144,15 @@ type conf struct {
 
 // jwtAuth is a compiled route-side conf. Immutable.
 type jwtAuth struct {
-	header, query string
-	cookie        string   // the name, as configured (hide_credentials compares it exactly)
-	cookieVar     expr.Var // cookie_<name>
-	hide          bool
-	keyClaim      string
-	storeInCtx    bool
-	anonymous     string
-	challenge     []byte // WWW-Authenticate: Bearer realm="<realm>"
+	header     plugin.HeaderName
+	query      string
+	cookie     string   // the name, as configured (hide_credentials compares it exactly)
+	cookieVar  expr.Var // cookie_<name>
+	hide       bool
+	keyClaim   string
+	storeInCtx bool
+	anonymous  string
+	challenge  []byte // WWW-Authenticate: Bearer realm="<realm>"
 	// claims are the claims verified: nil means exp and nbf when the
 	// token has them (claims_to_verify absent or empty), otherwise the
 	// listed ones, which the token must have.
@@ -166,7 +167,7 @@ func newJWTAuth(_ *plugin.Env, raw []byte) (any, error) {
 		return nil, err
 	}
 	j := &jwtAuth{
-		header:     cf.Header,
+		header:     plugin.NewHeaderName(cf.Header),
 		query:      cf.Query,
 		cookie:     cf.Cookie,
 		cookieVar:  expr.ParseVar("cookie_" + cf.Cookie),

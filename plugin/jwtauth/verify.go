@@ -74,9 +74,10 @@ func (j *jwtAuth) find(c *reqctx.Ctx) (*reqctx.Credential, []byte, []byte) {
 // request has none; usable is false for a query argument that is a Lua
 // boolean or table (given without a value, or twice).
 func (j *jwtAuth) fetch(c *reqctx.Ctx, sc *scratch) (token []byte, ok, usable bool) {
-	if token, ok = c.Header(j.header); ok {
+	var name string
+	if token, name, ok = j.header.Get(c); ok {
 		if j.hide {
-			c.DelHeader(j.header)
+			c.DelHeader(name)
 		}
 		if len(token) >= 7 && (string(token[:7]) == "Bearer " || string(token[:7]) == "bearer ") {
 			token = token[7:]

@@ -71,7 +71,7 @@ type conf struct {
 
 // keyAuth is a compiled route-side conf. Immutable.
 type keyAuth struct {
-	header    string
+	header    plugin.HeaderName
 	query     string
 	hide      bool
 	anonymous string
@@ -86,7 +86,7 @@ func newKeyAuth(_ *plugin.Env, raw []byte) (any, error) {
 		return nil, err
 	}
 	return &keyAuth{
-		header:    cf.Header,
+		header:    plugin.NewHeaderName(cf.Header),
 		query:     cf.Query,
 		hide:      cf.HideCredentials,
 		anonymous: cf.AnonymousConsumer,
@@ -123,7 +123,7 @@ var scratchKey = reqctx.NewLocalKey(func() any { return new(scratch) })
 // then the query argument (apisix/plugins/key-auth.lua find_consumer).
 func (k *keyAuth) Rewrite(c *reqctx.Ctx) reqctx.Result {
 	sc := c.Loop.Local(scratchKey).(*scratch)
-	key, fromHeader := c.Header(k.header)
+	key, headerName, fromHeader := k.header.Get(c)
 	if !fromHeader {
 		var kind plugin.ArgKind
 		sc.arg, kind = plugin.URIArg(sc.arg[:0], c.Args(), k.query)
@@ -144,7 +144,7 @@ func (k *keyAuth) Rewrite(c *reqctx.Ctx) reqctx.Result {
 	}
 	if k.hide {
 		if fromHeader {
-			c.DelHeader(k.header)
+			c.DelHeader(headerName)
 		} else {
 			k.hideQuery(c, sc)
 		}
@@ -162,8 +162,8 @@ func (k *keyAuth) fail(c *reqctx.Ctx, sc *scratch, msg []byte) reqctx.Result {
 	if k.hide {
 		// The credential was not accepted but must not reach the upstream
 		// either, wherever it was (APISIX strips both places here).
-		if _, ok := c.Header(k.header); ok {
-			c.DelHeader(k.header)
+		if _, name, ok := k.header.Get(c); ok {
+			c.DelHeader(name)
 		}
 		k.hideQuery(c, sc)
 	}

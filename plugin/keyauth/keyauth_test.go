@@ -76,6 +76,11 @@ func TestKeyAuth(t *testing.T) {
 			upstream: "/hello\nHost: a\nauthorization: auth-one\nX-Consumer-Username: jack\nX-Consumer-Custom-ID: 42\n",
 		},
 		{
+			name: "an underscore in the header name also finds dashes", plugins: `{"key-auth": {"header": "x_api_key", "hide_credentials": true}}`,
+			req:      "GET /hello HTTP/1.1\nHost: a\nX-Api-Key: auth-one",
+			upstream: "/hello\nHost: a\nX-Consumer-Username: jack\nX-Consumer-Custom-ID: 42\n",
+		},
+		{
 			name: "customized query", plugins: `{"key-auth": {"query": "auth"}}`,
 			req:      "GET /hello?auth=auth-one HTTP/1.1\nHost: a",
 			upstream: "/hello?auth=auth-one\nHost: a\nX-Consumer-Username: jack\nX-Consumer-Custom-ID: 42\n",
