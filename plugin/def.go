@@ -74,7 +74,10 @@ type Def struct {
 	// the plugin has no metadata.
 	MetadataSchema string
 	// EncryptFields are the conf fields APISIX stores encrypted (dotted
-	// paths); the Admin API encrypts them on write.
+	// paths): its encrypt_fields, of the consumer-side conf for an auth
+	// plugin with a ConsumerSchema, else of the conf. The Admin API and the
+	// data plane encrypt and decrypt by config's table of them
+	// (config.SecretFields), which plugin/all's tests check this against.
 	EncryptFields []string
 	// Check, optional, checks what the schema cannot express (APISIX's
 	// check_schema logic beyond the schema); its error is shown as is.

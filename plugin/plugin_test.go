@@ -267,3 +267,10 @@ func TestGlobalRulesDropAPluginConfiguredTwice(t *testing.T) {
 		t.Fatalf("%v %v", ch.Names(), problems)
 	}
 }
+
+func TestIsAuth(t *testing.T) {
+	r := registry(t)
+	if !r.IsAuth("t-auth") || r.IsAuth("t-a") || r.IsAuth("nope") {
+		t.Fatal("IsAuth")
+	}
+}

@@ -296,6 +296,13 @@ func (r *Registry) Def(name string) *Def {
 	return nil
 }
 
+// IsAuth reports whether the named plugin is enabled and an auth plugin
+// (APISIX's type = "auth"): the only kind a credential object may hold.
+func (r *Registry) IsAuth(name string) bool {
+	cd := r.def(name)
+	return cd != nil && cd.Auth
+}
+
 // List returns the enabled plugins' names by descending priority
 // (/apisix/admin/plugins/list).
 func (r *Registry) List() []string { return append([]string{}, r.enabled.Load().order...) }

@@ -2,7 +2,11 @@ package all
 
 // The built-in plugins, one package each.
 import (
+	_ "github.com/sluicegw/sluice/plugin/basicauth"
+	_ "github.com/sluicegw/sluice/plugin/consumerrestriction"
 	_ "github.com/sluicegw/sluice/plugin/cors"
+	_ "github.com/sluicegw/sluice/plugin/jwtauth"
+	_ "github.com/sluicegw/sluice/plugin/keyauth"
 	_ "github.com/sluicegw/sluice/plugin/proxyrewrite"
 	_ "github.com/sluicegw/sluice/plugin/redirect"
 	_ "github.com/sluicegw/sluice/plugin/requestid"
