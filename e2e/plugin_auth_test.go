@@ -90,8 +90,8 @@ func (g *authGateway) await(status int, want, target, route string, headers ...s
 	return r
 }
 
-// expect checks a reply's status, body and, when given, WWW-Authenticate.
-func expect(t *testing.T, what string, r reply, status int, body, challenge string) {
+// expectAuth checks a reply's status, body and, when given, WWW-Authenticate.
+func expectAuth(t *testing.T, what string, r reply, status int, body, challenge string) {
 	t.Helper()
 	if r.status != status || r.body != body {
 		t.Errorf("%s: %d %q, want %d %q", what, r.status, r.body, status, body)
@@ -124,11 +124,11 @@ func TestKeyAuthE2E(t *testing.T) {
 	}
 	const challenge = `apikey realm="key"`
 	r = g.send("GET", "/uri", "ka")
-	expect(t, "no key", r, 401, `{"message":"Missing API key in request"}`+"\n", challenge)
+	expectAuth(t, "no key", r, 401, `{"message":"Missing API key in request"}`+"\n", challenge)
 	if ct := r.header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
 		t.Errorf("401 Content-Type %q", ct)
 	}
-	expect(t, "wrong key", g.send("GET", "/uri", "ka", "apikey: 123"), 401, `{"message":"Invalid API key in request"}`+"\n", challenge)
+	expectAuth(t, "wrong key", g.send("GET", "/uri", "ka", "apikey: 123"), 401, `{"message":"Invalid API key in request"}`+"\n", challenge)
 	if r := g.send("GET", "/uri?apikey=auth-one", "ka"); r.status != 200 || !strings.Contains(r.body, "x-consumer-username: jack\n") {
 		t.Errorf("key in the query: %d %s", r.status, r.body)
 	}
@@ -139,7 +139,7 @@ func TestKeyAuthE2E(t *testing.T) {
 	if r.body != "uri: /plugin_proxy_rewrite_args\na: 1\nb: 2\n" {
 		t.Errorf("hidden query argument: %q", r.body)
 	}
-	expect(t, "realm", g.send("GET", "/plugin_proxy_rewrite_args", "ka-hide"), 401, `{"message":"Missing API key in request"}`+"\n", `apikey realm="my realm"`)
+	expectAuth(t, "realm", g.send("GET", "/plugin_proxy_rewrite_args", "ka-hide"), 401, `{"message":"Missing API key in request"}`+"\n", `apikey realm="my realm"`)
 
 	// anonymous_consumer, with hide_credentials stripping the rejected key.
 	g.route("ka-anon", "/uri", `{"key-auth": {"anonymous_consumer": "anonymous", "hide_credentials": true}}`)
@@ -149,7 +149,7 @@ func TestKeyAuthE2E(t *testing.T) {
 	}
 	g.route("ka-ghost", "/uri", `{"key-auth": {"anonymous_consumer": "not-found-anonymous"}}`)
 	r = g.await(401, "Invalid user authorization", "/uri", "ka-ghost")
-	expect(t, "missing anonymous consumer", r, 401, `{"message":"Invalid user authorization"}`+"\n", challenge)
+	expectAuth(t, "missing anonymous consumer", r, 401, `{"message":"Invalid user authorization"}`+"\n", challenge)
 
 	// Two consumers with one key, written past the Admin API (as another
 	// control plane could): the data plane reports it and keeps the first
@@ -289,7 +289,7 @@ func TestBasicAuthE2E(t *testing.T) {
 		if tc.auth != "" {
 			h = append(h, "Authorization: "+tc.auth)
 		}
-		expect(t, tc.auth, g.send("GET", "/uri", "ba", h...), 401, `{"message":"`+tc.msg+`"}`+"\n", challenge)
+		expectAuth(t, tc.auth, g.send("GET", "/uri", "ba", h...), 401, `{"message":"`+tc.msg+`"}`+"\n", challenge)
 	}
 	for _, scheme := range []string{"basic", "BASIC", "bASiC"} {
 		if r := g.send("GET", "/uri", "ba", "Authorization: "+scheme+" Zm9vOmJhcg=="); r.status != 200 {
@@ -337,7 +337,7 @@ func TestJWTAuthE2E(t *testing.T) {
 		if tc.auth != "" {
 			h = append(h, tc.auth)
 		}
-		expect(t, tc.target+" "+tc.auth, g.send("GET", tc.target, "jwt", h...), 401, `{"message":"`+tc.msg+`"}`+"\n", challenge)
+		expectAuth(t, tc.target+" "+tc.auth, g.send("GET", tc.target, "jwt", h...), 401, `{"message":"`+tc.msg+`"}`+"\n", challenge)
 	}
 	g.route("jwt-hide", "/uri", `{"jwt-auth": {"hide_credentials": true}}`)
 	r := g.await(200, "x-consumer-username: jack", "/uri", "jwt-hide", "Cookie: a=1; jwt="+good+"; b=2")
@@ -366,22 +366,22 @@ func TestConsumerRestrictionE2E(t *testing.T) {
 	)
 	g.route("cr", "/uri", `{"basic-auth": {}, "consumer-restriction": {"whitelist": ["jack1"]}}`)
 	g.await(200, "x-consumer-username: jack1", "/uri", "cr", jack1)
-	expect(t, "jack3 not in the whitelist", g.await(403, "forbidden", "/uri", "cr", jack3), 403, `{"message":"The consumer_name is forbidden."}`+"\n", "")
+	expectAuth(t, "jack3 not in the whitelist", g.await(403, "forbidden", "/uri", "cr", jack3), 403, `{"message":"The consumer_name is forbidden."}`+"\n", "")
 	// A consumer's own consumer-restriction replaces the route's for it
 	// (consumer > route): jack2's lets it through route cr-own only.
-	expect(t, "jack2's own conf", g.send("GET", "/uri", "cr", jack2), 403, `{"message":"jack2 may not"}`+"\n", "")
-	expect(t, "no authorization", g.send("GET", "/uri", "cr"), 401, `{"message":"Missing authorization in request"}`+"\n", `Basic realm="basic"`)
+	expectAuth(t, "jack2's own conf", g.send("GET", "/uri", "cr", jack2), 403, `{"message":"jack2 may not"}`+"\n", "")
+	expectAuth(t, "no authorization", g.send("GET", "/uri", "cr"), 401, `{"message":"Missing authorization in request"}`+"\n", `Basic realm="basic"`)
 
 	g.route("cr-methods", "/uri", `{"basic-auth": {}, "consumer-restriction": {"allowed_by_methods": [{"user": "jack1", "methods": ["POST"]}], "rejected_code": 405}}`)
 	r := g.await(405, "forbidden", "/uri", "cr-methods", jack1)
-	expect(t, "GET by jack1", r, 405, `{"message":"The consumer_name is forbidden."}`+"\n", "")
+	expectAuth(t, "GET by jack1", r, 405, `{"message":"The consumer_name is forbidden."}`+"\n", "")
 	if r := g.send("POST", "/uri", "cr-methods", jack1); r.status != 200 {
 		t.Errorf("POST by jack1: %d %s", r.status, r.body)
 	}
 
 	g.route("cr-noauth", "/uri", `{"consumer-restriction": {"blacklist": ["jack1"]}}`)
 	r = g.await(401, "rejected", "/uri", "cr-noauth", jack1)
-	expect(t, "no auth plugin", r, 401, `{"message":"The request is rejected, please check the consumer_name for this request"}`+"\n", "")
+	expectAuth(t, "no auth plugin", r, 401, `{"message":"The request is rejected, please check the consumer_name for this request"}`+"\n", "")
 
 	// jack2's own consumer-restriction only lets it through route cr-own;
 	// its group's blacklists route cr-group. jack1 has neither.
@@ -389,7 +389,7 @@ func TestConsumerRestrictionE2E(t *testing.T) {
 	g.route("cr-other", "/uri", `{"basic-auth": {}}`)
 	g.route("cr-group", "/uri", `{"basic-auth": {}}`)
 	g.await(200, "x-consumer-username: jack2", "/uri", "cr-own", jack2)
-	expect(t, "jack2 on another route", g.await(403, "may not", "/uri", "cr-other", jack2), 403, `{"message":"jack2 may not"}`+"\n", "")
+	expectAuth(t, "jack2 on another route", g.await(403, "may not", "/uri", "cr-other", jack2), 403, `{"message":"jack2 may not"}`+"\n", "")
 	for _, route := range []string{"cr-own", "cr-other", "cr-group"} {
 		if r := g.await(200, "x-consumer-username: jack1", "/uri", route, jack1); r.status != 200 {
 			t.Errorf("jack1 on %s: %d", route, r.status)
@@ -397,10 +397,10 @@ func TestConsumerRestrictionE2E(t *testing.T) {
 	}
 	// The consumer's own conf wins over its group's (consumer > group):
 	// jack2's whitelist, not g1's blacklist, decides on cr-group.
-	expect(t, "jack2 on cr-group", g.send("GET", "/uri", "cr-group", jack2), 403, `{"message":"jack2 may not"}`+"\n", "")
+	expectAuth(t, "jack2 on cr-group", g.send("GET", "/uri", "cr-group", jack2), 403, `{"message":"jack2 may not"}`+"\n", "")
 	// Without its own conf, the group's applies.
 	g.must("PUT", "/apisix/admin/consumers", `{"username": "jack2", "group_id": "g1", "plugins": {"basic-auth": {"username": "jack2020", "password": "123456"}}}`, 200)
-	expect(t, "jack2 on cr-group, group conf", g.await(403, "route_id", "/uri", "cr-group", jack2), 403, `{"message":"The route_id is forbidden."}`+"\n", "")
+	expectAuth(t, "jack2 on cr-group, group conf", g.await(403, "route_id", "/uri", "cr-group", jack2), 403, `{"message":"The route_id is forbidden."}`+"\n", "")
 	g.await(200, "x-consumer-username: jack2", "/uri", "cr-other", jack2)
 
 	code, body := g.adminCall("PUT", "/apisix/admin/routes/bad", `{"uri": "/x", "plugins": {"consumer-restriction": {}}}`)
