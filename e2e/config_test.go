@@ -104,7 +104,7 @@ func TestWritesByAnotherWriter(t *testing.T) {
 	e.put("/routes/4", `{"id": 4, "uri": "/later", "upstream_id": 1}`)
 	g.waitServes("/later", 200, "up /later")
 	// A route with a plugin sluice does not run fails closed.
-	e.put("/routes/5", `{"id": 5, "uri": "/auth", "upstream_id": 1, "plugins": {"key-auth": {}}}`)
+	e.put("/routes/5", `{"id": 5, "uri": "/auth", "upstream_id": 1, "plugins": {"hmac-auth": {}}}`)
 	g.waitServes("/auth", 503, "")
 }
 

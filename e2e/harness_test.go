@@ -140,6 +140,7 @@ func (g *gatewayProc) waitListening() {
 		}
 		select {
 		case err := <-g.done:
+			g.done <- err // kill (the cleanup) waits for it too
 			g.t.Fatalf("sluice exited before listening: %v\n%s", err, g.log.String())
 		default:
 		}
