@@ -27,9 +27,13 @@ const module = "github.com/sluicegw/sluice"
 // Built-in plugins are packages under plugin/ (one each, listed by
 // plugin/all): they share plugin's row plus plugin itself. The request
 // context (internal/reqctx) reads parsed requests (http1) and routing
-// queries (trie) and serves expr variables.
+// queries (trie) and serves expr variables. accesslog (nginx's access_log,
+// not a plugin) renders request variables: it reads the request context
+// and expr's variable names only; the engine calls it through an
+// interface of its own and cmd/sluice builds it.
 var allowed = map[string][]string{
 	"plugin/*":        {"plugin", "plugin/*", "expr", "lua", "config"},
+	"accesslog":       {"expr"},
 	"internal/reqctx": {"http1", "expr", "trie"},
 	"cmd/sluice":      {"*"},
 	"engine":          {"http1", "trie", "expr", "plugin", "lua", "balancer", "config", "sync"},
