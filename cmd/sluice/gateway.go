@@ -58,6 +58,19 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		return err
 	}
 	opts := engineOptions(local, lg)
+	rlog, access, err := newRequestLog(local, plugins, opts.Loops, lg, &cleanup)
+	if err != nil {
+		return err
+	}
+	if rlog != nil {
+		opts.AccessLog = rlog
+	}
+	if access != nil {
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		go reopenOnSignal(access, usr1, lg)
+		cleanup.push(func() { signal.Stop(usr1); close(usr1) })
+	}
 	store := cfgsync.NewStore()
 	builder := &cfgsync.Builder{Mode: mode, Pipeline: pipeline, Plugins: plugins, Logger: lg.With("component", "plugin")}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -83,7 +96,7 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		}
 	}
 
-	serveErr := make(chan error, 3)
+	serveErr := make(chan error, 3) // admin, control, prometheus export
 	if local.AdminEnabled() {
 		if src.etcd == nil {
 			lg.Warn("no Admin API: with config_provider yaml the config is the file")
@@ -112,6 +125,11 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		if proxy, err = engine.New(opts, store); err != nil {
 			return err
 		}
+	}
+	if err := startExporter(local, plugins, proxy, src, store, lg, serveErr, &cleanup); err != nil {
+		return err
+	}
+	if proxy != nil {
 		go func() { proxyDone <- proxy.Serve() }()
 	}
 
