@@ -104,6 +104,9 @@ deployment:
   role: data_plane
   role_data_plane:
     config_provider: yaml
+nginx_config:
+  http:
+    enable_access_log: false # as the nginx it is compared with (access_log off)
 EOF
 	{
 		echo "routes:"
