@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicegw/sluice/http1"
+	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
 // Defaults for Options. Timeouts follow nginx/APISIX defaults.
@@ -111,6 +112,18 @@ type Options struct {
 	// Logger receives engine events (start, stop, errors); nil discards.
 	// Nothing is logged per request.
 	Logger *slog.Logger
+
+	// AccessLog, when set, is given every dispatched request once its log
+	// phase has run, however it ended (nginx's access_log); nil logs
+	// nothing.
+	AccessLog AccessLogger
+}
+
+// AccessLogger receives finished requests. Log runs on the request's
+// loop, after the plugins' log phase: it must not block, and must not keep
+// c or anything it returns past the call.
+type AccessLogger interface {
+	Log(c *reqctx.Ctx)
 }
 
 func (o Options) withDefaults() Options {

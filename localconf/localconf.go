@@ -67,13 +67,37 @@ type Config struct {
 			ClientBodyTimeout   nginxDuration `json:"client_body_timeout"`
 			SendTimeout         nginxDuration `json:"send_timeout"`
 			ClientMaxBodySize   nginxSize     `json:"client_max_body_size"`
-			Upstream            struct {
+			// EnableAccessLog (default true), AccessLog (the file, default
+			// logs/access.log; "off" turns it off), AccessLogFormat (default
+			// APISIX's), AccessLogFormatEscape (default, json or none) and
+			// AccessLogBuffer (bytes a loop gathers before the writer is
+			// woken, default 16384) are APISIX's access log settings.
+			EnableAccessLog       *bool     `json:"enable_access_log"`
+			AccessLog             string    `json:"access_log"`
+			AccessLogFormat       string    `json:"access_log_format"`
+			AccessLogFormatEscape string    `json:"access_log_format_escape"`
+			AccessLogBuffer       nginxSize `json:"access_log_buffer"`
+			Upstream              struct {
 				Keepalive         int           `json:"keepalive"`
 				KeepaliveRequests int           `json:"keepalive_requests"`
 				KeepaliveTimeout  nginxDuration `json:"keepalive_timeout"`
 			} `json:"upstream"`
 		} `json:"http"`
 	} `json:"nginx_config"`
+	// PluginAttr is plugin_attr: plugin-wide settings.
+	PluginAttr struct {
+		// Prometheus places the metrics exporter: export_addr (default
+		// 127.0.0.1:9091), export_uri (default /apisix/prometheus/metrics),
+		// metric_prefix (default apisix_), enable_export_server (default
+		// true; without it APISIX serves the URI through public-api, which
+		// sluice does not have).
+		Prometheus struct {
+			ExportURI          string     `json:"export_uri"`
+			MetricPrefix       string     `json:"metric_prefix"`
+			EnableExportServer *bool      `json:"enable_export_server"`
+			ExportAddr         listenAddr `json:"export_addr"`
+		} `json:"prometheus"`
+	} `json:"plugin_attr"`
 	// Sluice holds settings APISIX has no equivalent for.
 	Sluice struct {
 		Loops         int           `json:"loops"`
@@ -82,6 +106,10 @@ type Config struct {
 		// StartupTimeout bounds the wait for the first full config
 		// load before the proxy port opens (default 60 s).
 		StartupTimeout nginxDuration `json:"startup_timeout"`
+		// AccessLogFlush is the longest an access log line waits in a
+		// quiet loop's buffer (default 3 s, nginx's flush=3 in APISIX's
+		// template).
+		AccessLogFlush nginxDuration `json:"access_log_flush"`
 		// EmbeddedEtcd runs a single-node etcd in the process; etcd
 		// clients (this node, etcdctl, other nodes) use ClientListen.
 		EmbeddedEtcd struct {
@@ -228,6 +256,11 @@ func (n *Config) normalize() error {
 	default:
 		return fmt.Errorf("%w: apisix.router.http %q is not one of radixtree_host_uri, radixtree_uri, radixtree_uri_with_parameter", config.ErrInvalid, n.APISIX.Router.HTTP)
 	}
+	switch n.NginxConfig.HTTP.AccessLogFormatEscape {
+	case "", "default", "json", "none":
+	default:
+		return fmt.Errorf("%w: nginx_config.http.access_log_format_escape %q is not one of default, json, none", config.ErrInvalid, n.NginxConfig.HTTP.AccessLogFormatEscape)
+	}
 	if n.Deployment.Role == "" {
 		n.Deployment.Role = RoleTraditional
 	}
@@ -325,6 +358,35 @@ func (n *Config) ControlAddr() (string, error) {
 		return "", nil
 	}
 	return n.APISIX.Control.addr(DefaultControlListen, "apisix.control")
+}
+
+// Defaults for the access log and the metrics exporter, as APISIX's.
+const (
+	DefaultAccessLog  = "logs/access.log"
+	DefaultExportAddr = "127.0.0.1:9091"
+)
+
+// AccessLogPath is the access log's file; "" when the access log is off
+// (enable_access_log false, or access_log off).
+func (n *Config) AccessLogPath() string {
+	h := &n.NginxConfig.HTTP
+	switch {
+	case h.EnableAccessLog != nil && !*h.EnableAccessLog, h.AccessLog == "off":
+		return ""
+	case h.AccessLog == "":
+		return DefaultAccessLog
+	}
+	return h.AccessLog
+}
+
+// PrometheusExportAddr is where the metrics exporter listens; "" when
+// enable_export_server is false.
+func (n *Config) PrometheusExportAddr() (string, error) {
+	p := &n.PluginAttr.Prometheus
+	if p.EnableExportServer != nil && !*p.EnableExportServer {
+		return "", nil
+	}
+	return p.ExportAddr.addr(DefaultExportAddr, "plugin_attr.prometheus.export_addr")
 }
 
 // AdminEnabled reports whether this node serves the Admin API: the

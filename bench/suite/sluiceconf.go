@@ -40,9 +40,10 @@ func writeSluiceConfig(s *Scenario, dir string, port int, origin string) (string
 }
 
 // sluiceLocalConfig is config.yaml: a standalone data plane reading
-// apisix.yaml, one listener, and no control API (several sluice targets
-// run at once, and other work on the machine may hold its default port),
-// with extra merged over it.
+// apisix.yaml, one listener, no control API (several sluice targets run at
+// once, and other work on the machine may hold its default port) and no
+// access log (the nginx baseline runs with access_log off), with extra
+// merged over it.
 func sluiceLocalConfig(extra string, port int) ([]byte, error) {
 	base := map[string]any{
 		"apisix": map[string]any{
@@ -53,6 +54,7 @@ func sluiceLocalConfig(extra string, port int) ([]byte, error) {
 			"role":            "data_plane",
 			"role_data_plane": map[string]any{"config_provider": "yaml"},
 		},
+		"nginx_config": map[string]any{"http": map[string]any{"enable_access_log": false}},
 	}
 	if extra != "" {
 		var m map[string]any

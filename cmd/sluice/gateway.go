@@ -76,6 +76,19 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		return err
 	}
 	opts := engineOptions(local, lg)
+	rlog, access, err := newRequestLog(local, plugins, opts.Loops, lg, &cleanup)
+	if err != nil {
+		return err
+	}
+	if rlog != nil {
+		opts.AccessLog = rlog
+	}
+	if access != nil {
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		go reopenOnSignal(access, usr1, lg)
+		cleanup.push(func() { signal.Stop(usr1); close(usr1) })
+	}
 	store := cfgsync.NewStore()
 	var checks *health.Manager // nil: disable_upstream_healthcheck
 	if !local.APISIX.DisableUpstreamHealthcheck {
@@ -108,7 +121,7 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		}
 	}
 
-	serveErr := make(chan error, 3)
+	serveErr := make(chan error, 3) // admin, control, prometheus export
 	if local.AdminEnabled() {
 		if src.etcd == nil {
 			lg.Warn("no Admin API: with config_provider yaml the config is the file")
@@ -139,6 +152,11 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		if proxy, err = engine.New(opts, store); err != nil {
 			return err
 		}
+	}
+	if err := startExporter(local, plugins, proxy, src, store, lg, serveErr, &cleanup); err != nil {
+		return err
+	}
+	if proxy != nil {
 		go func() { proxyDone <- proxy.Serve() }()
 	}
 
