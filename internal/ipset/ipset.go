@@ -1,11 +1,14 @@
 package ipset
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sluicegw/sluice/internal/bytestr"
 )
 
 // ErrInvalid is wrapped by the errors of Parse and ParseEntry.
@@ -203,3 +206,58 @@ func (s *Set) Contains(a netip.Addr) bool {
 
 // Empty reports whether the set holds nothing.
 func (s *Set) Empty() bool { return s == nil || len(s.v4)+len(s.v6) == 0 }
+
+// ItemSchema is APISIX's schema_def.ip_def as JSON: the anyOf an entry of
+// an IP list must match (IPv4, IPv4/CIDR, IPv6, IPv6/CIDR). Plugin schemas
+// embed it as their lists' "items"; ParseEntry's checks come after it, as
+// check_schema's validate_cidr_or_ip comes after APISIX's schema.
+const ItemSchema = `{"anyOf": [
+  {"title": "IPv4", "type": "string", "format": "ipv4"},
+  {"title": "IPv4/CIDR", "type": "string", "pattern": "^([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])/([12]?[0-9]|3[0-2])$"},
+  {"title": "IPv6", "type": "string", "format": "ipv6"},
+  {"title": "IPv6/CIDR", "type": "string", "pattern": "^([a-fA-F0-9]{0,4}:){1,8}(:[a-fA-F0-9]{0,4}){0,8}([a-fA-F0-9]{0,4})?/[0-9]{1,3}$"}
+]}`
+
+// ParseAddr parses an address as ipmatcher's parse_ipv4 and parse_ipv6
+// (inet_pton) accept it: dotted-quad IPv4 without leading zeros, or IPv6
+// without a zone. Unlike netip.ParseAddr it does not allocate when text is
+// not an address (a port, a host name) unless text looks like IPv6 (a
+// colon before any dot).
+func ParseAddr(text []byte) (netip.Addr, bool) {
+	if i := bytes.IndexAny(text, ".:"); i < 0 || text[i] == '.' {
+		return parseIPv4(text)
+	}
+	a, err := netip.ParseAddr(bytestr.String(text)) // not retained (a zone would be, copied, but is refused)
+	if err != nil || !a.Is6() || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	part, n, digits := 0, 0, 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || part == 4 {
+				return netip.Addr{}, false
+			}
+			ip[part] = byte(n)
+			part, n, digits = part+1, 0, 0
+			continue
+		}
+		c := b[i]
+		if c < '0' || c > '9' || (digits > 0 && n == 0) {
+			return netip.Addr{}, false // not a digit, or a leading zero
+		}
+		n = n*10 + int(c-'0')
+		digits++
+		if n > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	if part != 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(ip), true
+}

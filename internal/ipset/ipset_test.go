@@ -1,6 +1,7 @@
 package ipset
 
 import (
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"net/netip"
@@ -147,6 +148,55 @@ func TestContainsAllocatesNothing(t *testing.T) {
 	s := mustParse(t, "10.0.0.0/8", "fe80::/32")
 	a4, a6 := netip.MustParseAddr("10.2.3.4"), netip.MustParseAddr("fe80::1")
 	if n := testing.AllocsPerRun(100, func() { _ = s.Contains(a4) || s.Contains(a6) }); n != 0 {
+		t.Fatalf("%v allocs", n)
+	}
+}
+
+func TestItemSchemaIsJSON(t *testing.T) {
+	var v map[string]any
+	if err := json.Unmarshal([]byte(ItemSchema), &v); err != nil || len(v["anyOf"].([]any)) != 4 {
+		t.Fatalf("%v %v", v, err)
+	}
+}
+
+func TestParseAddr(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // "" when refused
+	}{
+		{"1.2.3.4", "1.2.3.4"},
+		{"255.255.255.255", "255.255.255.255"},
+		{"0.0.0.0", "0.0.0.0"},
+		{"1.2.3.04", ""},
+		{"1.2.3.256", ""},
+		{"1.2.3", ""},
+		{"1.2.3.4.5", ""},
+		{"1..3.4", ""},
+		{"1.2.3.4:80", ""},
+		{" 1.2.3.4", ""},
+		{"", ""},
+		{"localhost", ""},
+		{"::2", "::2"},
+		{"2001:DB8::1", "2001:db8::1"},
+		{"::ffff:1.2.3.4", "::ffff:1.2.3.4"},
+		{"fe80::1%eth0", ""},
+		{"[::1]", ""},
+	} {
+		a, ok := ParseAddr([]byte(tc.in))
+		if got := ""; ok {
+			got = a.String()
+			if got != tc.want {
+				t.Errorf("%q: %s, want %q", tc.in, got, tc.want)
+			}
+		} else if tc.want != "" {
+			t.Errorf("%q refused, want %s", tc.in, tc.want)
+		}
+	}
+	withPort, plain := []byte("10.0.0.1:9"), []byte("10.0.0.1")
+	if n := testing.AllocsPerRun(100, func() {
+		_, _ = ParseAddr(withPort)
+		_, _ = ParseAddr(plain)
+	}); n != 0 {
 		t.Fatalf("%v allocs", n)
 	}
 }

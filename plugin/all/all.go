@@ -4,6 +4,7 @@ package all
 import (
 	_ "github.com/sluicegw/sluice/plugin/cors"
 	_ "github.com/sluicegw/sluice/plugin/proxyrewrite"
+	_ "github.com/sluicegw/sluice/plugin/realip"
 	_ "github.com/sluicegw/sluice/plugin/redirect"
 	_ "github.com/sluicegw/sluice/plugin/requestid"
 	_ "github.com/sluicegw/sluice/plugin/responserewrite"
