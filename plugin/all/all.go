@@ -3,6 +3,7 @@ package all
 // The built-in plugins, one package each.
 import (
 	_ "github.com/sluicegw/sluice/plugin/cors"
+	_ "github.com/sluicegw/sluice/plugin/faultinjection"
 	_ "github.com/sluicegw/sluice/plugin/iprestriction"
 	_ "github.com/sluicegw/sluice/plugin/proxyrewrite"
 	_ "github.com/sluicegw/sluice/plugin/realip"
