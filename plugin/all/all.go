@@ -11,4 +11,5 @@ import (
 	_ "github.com/sluicegw/sluice/plugin/requestid"
 	_ "github.com/sluicegw/sluice/plugin/responserewrite"
 	_ "github.com/sluicegw/sluice/plugin/serverless"
+	_ "github.com/sluicegw/sluice/plugin/trafficsplit"
 )
