@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/sluicegw/sluice/expr"
-	"github.com/sluicegw/sluice/http1"
 	"github.com/sluicegw/sluice/internal/bytestr"
 	"github.com/sluicegw/sluice/internal/ipset"
 	"github.com/sluicegw/sluice/internal/reqctx"
@@ -148,7 +147,7 @@ func lastXFF(c *reqctx.Ctx) ([]byte, bool) {
 	var v []byte
 	found := false
 	for i := range c.Req.Headers {
-		if h := &c.Req.Headers[i]; h.Kind == http1.KindXForwardedFor {
+		if h := &c.Req.Headers[i]; expr.HeaderNameMatches(h.Name.Of(c.Head), "x_forwarded_for") {
 			v, found = h.Value.Of(c.Head), true
 		}
 	}
