@@ -78,6 +78,11 @@ type Def struct {
 	// Check, optional, checks what the schema cannot express (APISIX's
 	// check_schema logic beyond the schema); its error is shown as is.
 	Check func(conf map[string]any, consumer bool) error
+	// SchemaError, optional, rewords a failure of Schema for conf, as some
+	// of APISIX's check_schema functions do (limit-count answers "count/
+	// time_window and rules cannot be specified at the same time" where its
+	// schema's oneOf fails); it returns err itself to keep it.
+	SchemaError func(conf map[string]any, err error) error
 	// New compiles a checked conf (JSON, defaults filled in) into an
 	// instance implementing some of the phase interfaces. It runs once per
 	// config version on the config goroutine.

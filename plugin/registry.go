@@ -224,6 +224,9 @@ func (r *Registry) CheckPlugin(k *config.Kind, name string, conf any) error {
 			}
 		}
 		if err := sch.Validate(rest); err != nil {
+			if cd.SchemaError != nil && !consumer {
+				return cd.SchemaError(rest, err)
+			}
 			return err
 		}
 		for key, v := range rest {
