@@ -27,25 +27,27 @@ const module = "github.com/sluicegw/sluice"
 // Built-in plugins are packages under plugin/ (one each, listed by
 // plugin/all): they share plugin's row plus plugin itself. The request
 // context (internal/reqctx) reads parsed requests (http1) and routing
-// queries (trie) and serves expr variables.
+// queries (trie) and serves expr variables. internal/ratelimit, what the
+// limit-* plugins share, compiles their keys into expr variables.
 var allowed = map[string][]string{
-	"plugin/*":        {"plugin", "plugin/*", "expr", "lua", "config"},
-	"internal/reqctx": {"http1", "expr", "trie"},
-	"cmd/sluice":      {"*"},
-	"engine":          {"http1", "trie", "expr", "plugin", "lua", "balancer", "config", "sync"},
-	"http1":           {},
-	"trie":            {"expr"},
-	"expr":            {},
-	"config":          {"expr"},
-	"sync":            {"config", "trie", "expr", "plugin", "balancer"},
-	"embedetcd":       {},
-	"localconf":       {"config"},
-	"plugin":          {"expr", "lua", "config"},
-	"lua":             {},
-	"balancer":        {"config"},
-	"admin":           {"config", "sync"},
-	"e2e":             {},
-	"bench":           {"*"},
+	"plugin/*":           {"plugin", "plugin/*", "expr", "lua", "config"},
+	"internal/reqctx":    {"http1", "expr", "trie"},
+	"internal/ratelimit": {"expr"},
+	"cmd/sluice":         {"*"},
+	"engine":             {"http1", "trie", "expr", "plugin", "lua", "balancer", "config", "sync"},
+	"http1":              {},
+	"trie":               {"expr"},
+	"expr":               {},
+	"config":             {"expr"},
+	"sync":               {"config", "trie", "expr", "plugin", "balancer"},
+	"embedetcd":          {},
+	"localconf":          {"config"},
+	"plugin":             {"expr", "lua", "config"},
+	"lua":                {},
+	"balancer":           {"config"},
+	"admin":              {"config", "sync"},
+	"e2e":                {},
+	"bench":              {"*"},
 }
 
 // forbiddenNames are dumping-ground package names (STYLE anti-patterns).

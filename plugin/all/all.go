@@ -1,4 +1,6 @@
 package all
 
 // The built-in plugins, one package each.
-import ()
+import (
+	_ "github.com/sluicegw/sluice/plugin/limitcount"
+)
