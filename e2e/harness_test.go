@@ -133,6 +133,7 @@ func (g *gatewayProc) waitListening() {
 		}
 		select {
 		case err := <-g.done:
+			g.done <- err // keep it for kill, which would wait for it forever
 			g.t.Fatalf("sluice exited before listening: %v\n%s", err, g.log.String())
 		default:
 		}
