@@ -49,3 +49,12 @@ func (j *delayJob) Resume(c *reqctx.Ctx) reqctx.Result {
 }
 
 var _ reqctx.Job = (*delayJob)(nil)
+
+// Delayed returns how long a job Delay parked waits, or 0 for any other
+// job (the plugins' tests check their delays with it, without sleeping).
+func Delayed(j reqctx.Job) time.Duration {
+	if d, ok := j.(*delayJob); ok {
+		return d.d
+	}
+	return 0
+}

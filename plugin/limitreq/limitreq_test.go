@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicegw/sluice/http1"
 	"github.com/sluicegw/sluice/internal/jsonschema"
+	"github.com/sluicegw/sluice/internal/ratelimit"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
@@ -168,6 +169,9 @@ func TestAccess(t *testing.T) {
 		res := p.Access(&r.c)
 		if res == reqctx.Parked {
 			j := r.c.TakeParked()
+			if d := ratelimit.Delayed(j); d != 250*time.Millisecond && d != 500*time.Millisecond {
+				t.Fatalf("delay %v", d)
+			}
 			if j.Resume(&r.c) != reqctx.Continue {
 				t.Fatal("delay did not continue")
 			}
