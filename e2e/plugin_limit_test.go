@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -257,3 +258,135 @@ func TestLimitCountRedisCluster(t *testing.T) {
 		}
 	}
 }
+
+// t/plugin/limit-req.t: past rate and burst requests are rejected; within
+// burst they wait (off the loop) and pass.
+func TestLimitReq(t *testing.T) {
+	rd := startRedis(t)
+	o := startOrigin(t)
+	g := startEtcdGateway(t, "traditional", "", "")
+	// TEST 5-6: rate 0.1, burst 0.1: one passes, the rest are rejected.
+	g.putRoute("1", "/hello", `{"limit-req": {"rate": 0.1, "burst": 0.1, "rejected_code": 503, "key": "remote_addr"}}`, o)
+	g.waitServes("/hello", 200, "hello world")
+	for i := range 3 {
+		if h := g.hit("/hello"); h.status != 503 || h.body != errorPage(503) {
+			t.Fatalf("request %d: %d %q", i, h.status, h.body)
+		}
+	}
+	// TEST 3-4: rate 4, burst 2: requests in a row are delayed, not rejected.
+	g.putRoute("2", "/hello1", `{"limit-req": {"rate": 4, "burst": 2, "rejected_code": 503, "key": "remote_addr"}}`, o)
+	g.waitServes("/hello1", 200, "hello1 world")
+	if got := fmt.Sprint(g.statuses("/hello1", 4)); got != "[200 200 200 200]" {
+		t.Fatalf("within burst: %s", got)
+	}
+	// nodelay with rejected_msg: no waiting, and past burst the message.
+	g.putRoute("3", "/status", `{"limit-req": {"rate": 0.1, "burst": 1, "nodelay": true, "rejected_code": 429,
+		"rejected_msg": "Requests are too frequent, please try again later.", "key": "remote_addr"}}`, o)
+	g.waitServes("/status", 200, "ok")
+	if h := g.hit("/status"); h.status != 200 {
+		t.Fatalf("burst: %d", h.status)
+	}
+	if h := g.hit("/status"); h.status != 429 || h.body != `{"error_msg":"Requests are too frequent, please try again later."}`+"\n" {
+		t.Fatalf("past burst: %d %q", h.status, h.body)
+	}
+	// The redis policy (limit-req-redis.t), counted in APISIX's hash.
+	g.putRoute("4", "/server_port", fmt.Sprintf(`{"limit-req": {"rate": 0.1, "burst": 0, "key": "remote_addr", "rejected_code": 503,
+		"policy": "redis", "redis_host": "127.0.0.1", "redis_port": %d}}`, rd.port), o)
+	waitUntil(t, "redis route", func() bool { return g.hit("/server_port").status != 404 })
+	if h := g.hit("/server_port"); h.status != 503 {
+		t.Fatalf("redis policy past the rate: %d", h.status)
+	}
+	if keys := rd.do("KEYS", "limit_req:/apisix/routes/4:*"); keys == "" {
+		t.Fatal("no limit_req key in Redis")
+	}
+	rd.stop()
+	if h := g.hit("/server_port"); h.status != 500 {
+		t.Fatalf("redis down: %d", h.status)
+	}
+	code, body := g.adminCall(http.MethodPut, "/apisix/admin/routes/bad", fmt.Sprintf(
+		`{"uri": "/x", "plugins": {"limit-req": {"rate": -1, "burst": 0.1, "key": "remote_addr"}}, "upstream": {"nodes": {%q: 1}}}`, o.addr))
+	if want := `{"error_msg":"failed to check the configuration of plugin limit-req err: property \"rate\" validation failed: expected -1 to be greater than 0"}`; code != 400 || strings.TrimSpace(body) != want {
+		t.Fatalf("refusal: %d %s", code, body)
+	}
+}
+
+// heldOrigin answers /held only when the test releases it, and anything
+// else at once; arrived receives each held request as it comes in.
+type heldOrigin struct {
+	addr    string
+	arrived chan struct{}
+	release chan struct{}
+}
+
+func startHeldOrigin(t *testing.T) *heldOrigin {
+	t.Helper()
+	h := &heldOrigin{arrived: make(chan struct{}, 16), release: make(chan struct{})}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/held" {
+			h.arrived <- struct{}{}
+			select {
+			case <-h.release:
+			case <-r.Context().Done():
+			}
+		}
+		_, _ = io.WriteString(w, "done\n")
+	})}
+	ln := listenLoopback(t)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	h.addr = ln.Addr().String()
+	return h
+}
+
+// t/plugin/limit-conn.t: conn 1, burst 0: while one request is in flight
+// another is rejected; once it is over (its log phase ran, also when its
+// client went away) the next one passes.
+func TestLimitConn(t *testing.T) {
+	up := startHeldOrigin(t)
+	g := startEtcdGateway(t, "traditional", "", "")
+	body := fmt.Sprintf(`{"uris": ["/held", "/quick"], "plugins": {"limit-conn": {"conn": 1, "burst": 0, "default_conn_delay": 0.1,
+		"rejected_code": 503, "rejected_msg": "busy", "key": "remote_addr"}}, "upstream": {"nodes": {%q: 1}}}`, up.addr)
+	if code, resp := g.adminCall(http.MethodPut, "/apisix/admin/routes/1", body); code >= 300 {
+		t.Fatalf("route: %d %s", code, resp)
+	}
+	g.waitServes("/quick", 200, "done")
+
+	first := make(chan hit, 1)
+	go func() { first <- g.hit("/held") }()
+	<-up.arrived
+	if h := g.hit("/quick"); h.status != 503 || h.body != `{"error_msg":"busy"}`+"\n" {
+		t.Fatalf("second in flight: %d %q", h.status, h.body)
+	}
+	up.release <- struct{}{}
+	if h := <-first; h.status != 200 {
+		t.Fatalf("first: %d", h.status)
+	}
+	waitUntil(t, "the first request logged out", func() bool { return g.hit("/quick").status == 200 })
+
+	// A client that goes away mid-request is counted out too.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+g.addr+"/held", nil)
+	ctx, cancel := contextWithCancel()
+	req = req.WithContext(ctx)
+	gone := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		gone <- err
+	}()
+	<-up.arrived
+	if h := g.hit("/quick"); h.status != 503 {
+		t.Fatalf("while held: %d", h.status)
+	}
+	cancel()
+	<-gone
+	waitUntil(t, "the abandoned request logged out", func() bool { return g.hit("/quick").status == 200 })
+	code, resp := g.adminCall(http.MethodPut, "/apisix/admin/routes/bad", fmt.Sprintf(
+		`{"uri": "/x", "plugins": {"limit-conn": {"conn": 1, "burst": 0, "key": "remote_addr"}}, "upstream": {"nodes": {%q: 1}}}`, up.addr))
+	if want := `{"error_msg":"failed to check the configuration of plugin limit-conn err: value should match only one schema, but matches none"}`; code != 400 || strings.TrimSpace(resp) != want {
+		t.Fatalf("refusal: %d %s", code, resp)
+	}
+}
+
+func contextWithCancel() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
