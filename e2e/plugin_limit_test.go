@@ -389,4 +389,6 @@ func TestLimitConn(t *testing.T) {
 	}
 }
 
-func contextWithCancel() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
