@@ -13,7 +13,7 @@ import (
 )
 
 // redisProc is a redis-server process on a free loopback port, without
-// persistence (redis-server --port N --save ”). scripts/test.sh installs
+// persistence (redis-server --port N --save "", no AOF). scripts/test.sh installs
 // redis-server when it is missing.
 type redisProc struct {
 	t    *testing.T
