@@ -392,3 +392,30 @@ func TestLimitConn(t *testing.T) {
 func contextWithCancel() (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
 }
+
+// APISIX's limit-count docs, "Share Quota among Routes": the conf on a
+// service is the service's, so the routes bound to it share one counter.
+func TestLimitCountServiceSharesQuota(t *testing.T) {
+	o := startOrigin(t)
+	g := startEtcdGateway(t, "traditional", "", "")
+	if code, body := g.adminCall(http.MethodPut, "/apisix/admin/services/1", fmt.Sprintf(
+		`{"plugins": {"limit-count": {"count": 2, "time_window": 60, "rejected_code": 429}}, "upstream": {"nodes": {%q: 1}}}`, o.addr)); code >= 300 {
+		t.Fatalf("service: %d %s", code, body)
+	}
+	for id, uri := range map[string]string{"1": "/hello", "2": "/hello1"} {
+		if code, body := g.adminCall(http.MethodPut, "/apisix/admin/routes/"+id, fmt.Sprintf(`{"uri": %q, "service_id": "1"}`, uri)); code >= 300 {
+			t.Fatalf("route %s: %d %s", id, code, body)
+		}
+	}
+	g.waitServes("/hello1", 200, "hello1 world")
+	got := []int{g.hit("/hello").status, g.hit("/hello1").status, g.hit("/hello").status}
+	if fmt.Sprint(got) != "[200 429 429]" {
+		t.Fatalf("statuses %v (one spent by waitServes)", got)
+	}
+	// A route's own conf is the route's: counted apart.
+	g.putRoute("3", "/status", `{"limit-count": {"count": 2, "time_window": 60, "rejected_code": 429}}`, o)
+	g.waitServes("/status", 200, "ok")
+	if h := g.hit("/status"); h.status != 200 {
+		t.Fatalf("route's own conf shares the service's counter: %d", h.status)
+	}
+}

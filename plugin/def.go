@@ -100,11 +100,30 @@ type Env struct {
 	// Owner is the resource key of the object the conf belongs to
 	// ("/apisix/routes/1"), which scopes state such as limit counters.
 	Owner string
+	// Owners names, by plugin, the object a conf merged into Owner's came
+	// from when that is another one: a route's confs inherited from its
+	// service ("/apisix/services/1") or plugin config, a consumer's from
+	// its consumer group. APISIX keys limit counters by that object (its
+	// _meta.parent), so the routes of a service share one quota. Nil when
+	// every conf is Owner's own. Read it through OwnerOf.
+	Owners map[string]string
 	// Logger is the plugin's logger; nothing is logged per request.
 	Logger *slog.Logger
 	// Upstreams compiles and finds upstreams (traffic-split); nil where
 	// a conf cannot name upstreams.
 	Upstreams Upstreams
+}
+
+// OwnerOf returns the resource key of the object the named plugin's conf
+// came from: Owners' entry, else Owner.
+func (e *Env) OwnerOf(plugin string) string {
+	if e == nil {
+		return ""
+	}
+	if o, ok := e.Owners[plugin]; ok {
+		return o
+	}
+	return e.Owner
 }
 
 // Upstreams gives plugins the config builder's compiled upstreams; the

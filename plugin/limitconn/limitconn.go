@@ -126,10 +126,7 @@ func compile(env *plugin.Env, raw []byte, counters *Counters) (*limitConn, error
 	} else if p != ratelimit.PolicyLocal {
 		return nil, fmt.Errorf("limit-conn: policy %s is not supported by sluice yet", p)
 	}
-	owner := ""
-	if env != nil {
-		owner = env.Owner
-	}
+	owner := env.OwnerOf(Name) // the route's, or the service's, plugin config's, consumer group's it came from
 	l := &limitConn{
 		prefix:    ratelimit.Prefix(owner, false, "", raw),
 		unitDelay: time.Duration(cf.DefaultConnDelay * float64(time.Second)),

@@ -128,10 +128,7 @@ func compile(env *plugin.Env, raw []byte, store *Store) (*limitCount, error) {
 	if cf.Group != nil {
 		group = *cf.Group
 	}
-	owner := ""
-	if env != nil {
-		owner = env.Owner
-	}
+	owner := env.OwnerOf(Name) // the route's, or the service's, plugin config's, consumer group's it came from
 	p.prefix = ratelimit.Prefix(owner, cf.Group != nil, group, raw)
 	p.rprefix = redisKeyPrefix + string(p.prefix)
 	if len(cf.Rules) > 0 {

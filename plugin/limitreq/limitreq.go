@@ -96,10 +96,7 @@ func compile(env *plugin.Env, raw []byte, b *Buckets) (*limitReq, error) {
 	if err != nil {
 		return nil, err
 	}
-	owner := ""
-	if env != nil {
-		owner = env.Owner
-	}
+	owner := env.OwnerOf(Name) // the route's, or the service's, plugin config's, consumer group's it came from
 	p := &limitReq{
 		rate:    cf.Rate * 1000,
 		burst:   cf.Burst * 1000,
