@@ -1,0 +1,82 @@
+package limitcount
+
+import (
+	"net"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sluicegw/sluice/internal/reqctx"
+)
+
+// localRedis starts redis-server on a free port for the test, or skips
+// when it is not installed (e2e tests require it; scripts/test.sh installs
+// it).
+func localRedis(tb testing.TB) int {
+	tb.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		tb.Skip("redis-server not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--dir", tb.TempDir())
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			c.Close()
+			return port
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("redis-server never listened: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// runParked runs a request through the plugin as the engine does: Access,
+// and when it parks, the job's Run (a worker's side) and Resume.
+func runParked(p *limitCount, r *request) reqctx.Result {
+	res := p.Access(&r.c)
+	if res == reqctx.Parked {
+		j := r.c.TakeParked()
+		j.Run()
+		res = j.Resume(&r.c)
+	}
+	return res
+}
+
+func TestRedisPolicy(t *testing.T) {
+	port := localRedis(t)
+	p := instance(t, "/apisix/routes/"+t.Name(), `{"count": 2, "time_window": 60, "policy": "redis",
+		"redis_host": "127.0.0.1", "redis_port": `+strconv.Itoa(port)+`}`, NewStore(0, nil))
+	r := newRequest(t, get("/hello"), "127.0.0.1")
+	var got []string
+	for range 3 {
+		res := runParked(p, r)
+		got = append(got, res.String()+" "+header(r, "X-RateLimit-Remaining")+" "+header(r, "X-RateLimit-Reset"))
+		r.set(t, get("/hello"), "127.0.0.1")
+	}
+	if got[0] != "continue 1 60" || got[1][:len("continue 0 ")] != "continue 0 " || got[2][:len("stop 0 ")] != "stop 0 " {
+		t.Fatalf("results %q", got)
+	}
+	// A request whose client went away only cleans up.
+	if p.Access(&r.c) != reqctx.Parked {
+		t.Fatal("not parked")
+	}
+	j := r.c.TakeParked()
+	j.Run()
+	if j.Resume(nil) != reqctx.Stop {
+		t.Fatal("abandoned job continued")
+	}
+}
