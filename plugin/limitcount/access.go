@@ -52,7 +52,14 @@ func (p *limitCount) Access(c *reqctx.Ctx) reqctx.Result {
 	names := headerNamesOf(c)
 	for i := range sc.res {
 		rs := &sc.res[i]
-		remaining, reset, ok := p.store.Incoming(sc.keys[rs.keyOff:rs.keyEnd], rs.limit, 1, rs.window)
+		var remaining int64
+		var reset time.Duration
+		var ok bool
+		if p.sliding {
+			remaining, reset, ok = p.slidingLocal(sc, sc.keys[rs.keyOff:rs.keyEnd], rs.limit, rs.window)
+		} else {
+			remaining, reset, ok = p.store.Incoming(sc.keys[rs.keyOff:rs.keyEnd], rs.limit, 1, rs.window)
+		}
 		if p.show {
 			p.setHeaders(c, sc, rs.r.namesFor(names), rs.limit, remaining, reset)
 		}

@@ -15,6 +15,7 @@ func TestLimitCountLocalAllocatesNothing(t *testing.T) {
 	for _, tc := range []struct{ name, conf string }{
 		{"within the limit", `{"count": 1000000000, "time_window": 60}`},
 		{"rejected with a message", `{"count": 1, "time_window": 60, "rejected_msg": "no"}`},
+		{"sliding window", `{"count": 1000000000, "time_window": 60, "window_type": "sliding"}`},
 		{"var_combination key", `{"count": 1000000000, "time_window": 60, "key_type": "var_combination", "key": "$remote_addr $http_x"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

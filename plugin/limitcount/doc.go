@@ -18,7 +18,9 @@
 //
 // Policy local counts in Store, one fixed window per key starting at its
 // first request, shared by every event loop of the process; it allocates
-// nothing per request for a known key. Policies redis and redis-cluster
+// nothing per request for a known key. window_type sliding (sliding.go)
+// counts clock-aligned windows and weighs the previous one in, locally or
+// on Redis, as APISIX 3.18 does. Policies redis and redis-cluster
 // (and redis-sentinel) run APISIX's script on Redis through a shared,
 // auto-pipelining rueidis client: the request parks (reqctx.Park), a worker
 // makes the call with redis_timeout, and the result is applied back on the
@@ -36,8 +38,6 @@
 //
 // # Differences from APISIX
 //
-//   - window_type sliding is refused when compiled (the route answers 503,
-//     as for any plugin sluice cannot run); fixed windows only.
 //   - sync_interval (delayed Redis sync) is accepted and checked but the
 //     counter is synced on every request, which is exact rather than
 //     approximate.

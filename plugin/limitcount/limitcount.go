@@ -74,6 +74,9 @@ type limitCount struct {
 	show      bool
 	degrade   bool
 
+	sliding bool             // window_type sliding
+	wall    func() time.Time // the clock sliding windows align on
+
 	policy  ratelimit.Policy
 	store   *Store
 	redis   *ratelimit.Redis
@@ -107,15 +110,14 @@ func compile(env *plugin.Env, raw []byte, store *Store) (*limitCount, error) {
 	if err := plugin.Decode(raw, &cf); err != nil {
 		return nil, err
 	}
-	if cf.WindowType == "sliding" {
-		return nil, fmt.Errorf("limit-count: window_type sliding is not supported by sluice yet")
-	}
 	p := &limitCount{
 		code:    cf.RejectedCode,
 		body:    ratelimit.RejectBody(cf.RejectedMsg),
 		show:    cf.ShowLimitQuotaHeader,
 		degrade: cf.AllowDegradation,
 		store:   store,
+		sliding: cf.WindowType == "sliding",
+		wall:    time.Now,
 	}
 	if p.code == 0 {
 		p.code = 503
@@ -131,6 +133,9 @@ func compile(env *plugin.Env, raw []byte, store *Store) (*limitCount, error) {
 	owner := env.OwnerOf(Name) // the route's, or the service's, plugin config's, consumer group's it came from
 	p.prefix = ratelimit.Prefix(owner, cf.Group != nil, group, raw)
 	p.rprefix = redisKeyPrefix + string(p.prefix)
+	if p.sliding {
+		p.rprefix = slidingRedisKeyPrefix + string(p.prefix)
+	}
 	if len(cf.Rules) > 0 {
 		p.fromRules = true
 		for i, rc := range cf.Rules {

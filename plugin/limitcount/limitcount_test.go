@@ -428,7 +428,37 @@ func TestRunsThroughTheRegistry(t *testing.T) {
 	if res, _ := ch.Run(plugin.Access, &req.c, 0, nil); res != reqctx.Stop || req.c.Status != 503 {
 		t.Fatalf("%v %d", res, req.c.Status)
 	}
-	if _, err := r.Compile(&plugin.Env{}, map[string]json.RawMessage{Name: json.RawMessage(`{"count": 1, "time_window": 60, "window_type": "sliding"}`)}); err == nil {
-		t.Fatal("sliding window compiled")
+}
+
+// limit-count-sliding.t: windows aligned on the clock; the previous
+// window's count weighs in by what is left of the current one; only
+// admitted requests count.
+func TestSlidingWindow(t *testing.T) {
+	var mono clock
+	store := NewStore(0, mono.Now)
+	p := instance(t, "/apisix/routes/sliding", `{"count": 4, "time_window": 10, "window_type": "sliding"}`, store)
+	wall := time.Unix(1000, 0) // a window boundary (1000 / 10)
+	p.wall = func() time.Time { return wall }
+	r := newRequest(t, get("/hello"), "127.0.0.1")
+	step := func(advance time.Duration) string {
+		wall = wall.Add(advance)
+		mono.Advance(advance)
+		r.set(t, get("/hello"), "127.0.0.1")
+		st, _ := access(p, r)
+		return fmt.Sprintf("%d %s %s", st, header(r, "X-RateLimit-Remaining"), header(r, "X-RateLimit-Reset"))
+	}
+	var got []string
+	for range 5 {
+		got = append(got, step(0))
+	}
+	if want := "[0 3 10 0 2 10 0 1 10 0 0 10 503 0 10]"; fmt.Sprint(got) != want {
+		t.Fatalf("first window: %v, want %v", got, want)
+	}
+	// Half way into the next window, half the previous count (4) still
+	// weighs (2): two are admitted; the third is rejected with the delay
+	// until the estimate frees one (5 - (4-2)/0.4 = 0 s).
+	got = []string{step(15 * time.Second), step(0), step(0)}
+	if want := "[0 1 5 0 0 5 503 0 0]"; fmt.Sprint(got) != want {
+		t.Fatalf("next window: %v, want %v", got, want)
 	}
 }

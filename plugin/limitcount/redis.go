@@ -49,6 +49,9 @@ type jobItem struct {
 	window    time.Duration
 	consumed  int64
 	ttl       time.Duration
+	sliding   bool  // a sliding window's result: remaining and accepted hold it
+	remaining int64 // sliding
+	accepted  bool  // sliding
 	err       error
 	noClient  bool // the cluster client could not be created (APISIX: no limit object)
 	processed bool
@@ -85,6 +88,8 @@ func (j *countJob) Run() {
 		j.args[2] = "1"
 		if _, err := p.redis.Get(); err != nil {
 			it.err, it.noClient = err, p.policy == ratelimit.PolicyRedisCluster
+		} else if p.sliding {
+			it.err = j.slidingRedis(it, time.Now())
 		} else {
 			res, err := p.redis.Exec(commitScript, p.timeout, j.keys[:], j.args[:])
 			if err == nil {
@@ -98,7 +103,7 @@ func (j *countJob) Run() {
 			}
 			continue
 		}
-		if it.consumed > it.limit {
+		if (it.sliding && !it.accepted) || (!it.sliding && it.consumed > it.limit) {
 			return
 		}
 	}
@@ -157,7 +162,13 @@ func (j *countJob) Resume(c *reqctx.Ctx) reqctx.Result {
 			return c.Exit(500, failedBody)
 		}
 		remaining := it.limit - it.consumed
-		if remaining < 0 {
+		rejected := remaining < 0
+		if it.sliding {
+			// The estimate may leave an admitted request a negative
+			// remaining, which APISIX shows as it is.
+			remaining, rejected = it.remaining, !it.accepted
+		}
+		if rejected {
 			if p.show {
 				p.setHeaders(c, sc, it.r.namesFor(names), it.limit, 0, it.ttl)
 			}

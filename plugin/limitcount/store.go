@@ -108,6 +108,49 @@ func (s *Store) Incoming(key []byte, limit, cost int64, length time.Duration) (r
 	return remaining, reset, true
 }
 
+// Peek returns key's count in its live window, 0 when it has none (the
+// sliding window's read of the previous window).
+func (s *Store) Peek(key []byte) int64 {
+	now := s.now()
+	sh := &s.shards[maphash.Bytes(s.seed, key)%numShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if i, ok := sh.idx[string(key)]; ok && now < sh.wins[i].end {
+		return sh.wins[i].count
+	}
+	return 0
+}
+
+// CheckAndAdd is the sliding window's check_and_incr on the local store:
+// when key's count is below limit and, with est (the previous window's
+// weighted share) added, still below it, cost is added (the first add
+// starting a counter that lasts expiry). It returns whether it added and
+// the count (after the add, or as found).
+func (s *Store) CheckAndAdd(key []byte, cost, limit int64, est float64, expiry time.Duration) (bool, int64) {
+	now := s.now()
+	sh := &s.shards[maphash.Bytes(s.seed, key)%numShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	var w *window
+	cur := int64(0)
+	if i, ok := sh.idx[string(key)]; ok {
+		w = &sh.wins[i]
+		if now >= w.end {
+			w.count, w.end = 0, now+expiry
+		}
+		cur = w.count
+	}
+	if cur >= limit || est+float64(cur) >= float64(limit) {
+		return false, cur
+	}
+	if w == nil {
+		w = sh.insertLocked(string(key), now, s.maxPer)
+		w.end = now + expiry
+	}
+	w.count += cost
+	return true, w.count
+}
+
 // insertLocked adds key, evicting expired windows (and, at capacity, the
 // one nearest its end) among a sample first.
 func (sh *shard) insertLocked(key string, now time.Duration, maxPer int) *window {
