@@ -1,7 +1,9 @@
 package limitcount
 
 import (
+	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -98,5 +100,46 @@ func TestRedisSlidingWindow(t *testing.T) {
 	// then the previous window's share keeps the third out all the same.
 	if got[0] != "continue 1" || got[2] != "stop 0" || got[3] != "stop 0" {
 		t.Fatalf("results %q", got)
+	}
+}
+
+// The redis-sentinel policy: the master comes from a real Sentinel
+// (redis-server --sentinel) watching a real redis-server.
+func TestRedisSentinelPolicy(t *testing.T) {
+	master := localRedis(t)
+	bin, _ := exec.LookPath("redis-server")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	dir := t.TempDir()
+	conf := dir + "/sentinel.conf"
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor mymaster 127.0.0.1 %d 1\n", port, dir, master)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, conf, "--sentinel")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	p := instance(t, "/apisix/routes/"+t.Name(), fmt.Sprintf(`{"count": 2, "time_window": 60, "policy": "redis-sentinel",
+		"redis_sentinels": [{"host": "127.0.0.1", "port": %d}], "redis_master_name": "mymaster"}`, port), NewStore(0, nil))
+	r := newRequest(t, get("/hello"), "127.0.0.1")
+	// Until the Sentinel listens, requests fail (500); then they count.
+	deadline := time.Now().Add(10 * time.Second)
+	for runParked(p, r) != reqctx.Continue || header(r, "X-RateLimit-Remaining") != "1" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no count through the sentinel: %d %s", r.c.Status, header(r, "X-RateLimit-Remaining"))
+		}
+		time.Sleep(20 * time.Millisecond)
+		r.set(t, get("/hello"), "127.0.0.1")
+	}
+	r.set(t, get("/hello"), "127.0.0.1")
+	runParked(p, r)
+	r.set(t, get("/hello"), "127.0.0.1")
+	if res := runParked(p, r); res != reqctx.Stop || r.c.Status != 503 {
+		t.Fatalf("third: %v %d", res, r.c.Status)
 	}
 }
