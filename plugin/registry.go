@@ -96,7 +96,7 @@ func (r *Registry) Enable(names []string) error {
 	for _, d := range Catalog() {
 		defs[d.Name] = d
 	}
-	set := &enabledSet{byName: map[string]*compiledDef{}}
+	set := &enabledSet{byName: map[string]*compiledDef{}, order: []string{}} // [] not null when none
 	for _, n := range names {
 		d := defs[n]
 		if d == nil {
