@@ -338,6 +338,29 @@ func startHeldOrigin(t *testing.T) *heldOrigin {
 	return h
 }
 
+// holdOne sends GET /held through g until one reaches the upstream and is
+// held there (an earlier request may still be counted in: its log phase
+// runs after its response, and on Redis it is released asynchronously),
+// and returns the channel its response will arrive on.
+func holdOne(t *testing.T, g *gatewayProc, up *heldOrigin) chan hit {
+	t.Helper()
+	var first chan hit
+	waitUntil(t, "a request held at the upstream", func() bool {
+		first = make(chan hit, 1)
+		go func() { first <- g.hit("/held") }()
+		select {
+		case <-up.arrived:
+			return true
+		case h := <-first:
+			if h.status != 503 {
+				t.Errorf("held request answered %d %q", h.status, h.body)
+			}
+			return false
+		}
+	})
+	return first
+}
+
 // t/plugin/limit-conn.t: conn 1, burst 0: while one request is in flight
 // another is rejected; once it is over (its log phase ran, also when its
 // client went away) the next one passes.
@@ -351,9 +374,7 @@ func TestLimitConn(t *testing.T) {
 	}
 	g.waitServes("/quick", 200, "done")
 
-	first := make(chan hit, 1)
-	go func() { first <- g.hit("/held") }()
-	<-up.arrived
+	first := holdOne(t, g.gatewayProc, up)
 	if h := g.hit("/quick"); h.status != 503 || h.body != `{"error_msg":"busy"}`+"\n" {
 		t.Fatalf("second in flight: %d %q", h.status, h.body)
 	}
@@ -364,18 +385,30 @@ func TestLimitConn(t *testing.T) {
 	waitUntil(t, "the first request logged out", func() bool { return g.hit("/quick").status == 200 })
 
 	// A client that goes away mid-request is counted out too.
-	req, _ := http.NewRequest(http.MethodGet, "http://"+g.addr+"/held", nil)
-	ctx, cancel := contextWithCancel()
-	req = req.WithContext(ctx)
-	gone := make(chan error, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
+	var cancel context.CancelFunc
+	var gone chan int
+	waitUntil(t, "a request held at the upstream", func() bool {
+		var ctx context.Context
+		ctx, cancel = contextWithCancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+g.addr+"/held", nil)
+		gone = make(chan int, 1)
+		go func() {
+			resp, err := limitClient.Do(req)
+			if err != nil {
+				gone <- 0
+				return
+			}
 			resp.Body.Close()
+			gone <- resp.StatusCode
+		}()
+		select {
+		case <-up.arrived:
+			return true
+		case <-gone:
+			cancel()
+			return false
 		}
-		gone <- err
-	}()
-	<-up.arrived
+	})
 	if h := g.hit("/quick"); h.status != 503 {
 		t.Fatalf("while held: %d", h.status)
 	}
@@ -418,4 +451,29 @@ func TestLimitCountServiceSharesQuota(t *testing.T) {
 	if h := g.hit("/status"); h.status != 200 {
 		t.Fatalf("route's own conf shares the service's counter: %d", h.status)
 	}
+}
+
+// limit-conn-redis.t: the in-flight count on Redis, shared by two nodes.
+func TestLimitConnRedisSharedByTwoNodes(t *testing.T) {
+	rd := startRedis(t)
+	up := startHeldOrigin(t)
+	a := startEtcdGateway(t, "traditional", "", "")
+	b := startEtcdGateway(t, "data_plane", a.endpoint, "")
+	body := fmt.Sprintf(`{"uris": ["/held", "/quick"], "plugins": {"limit-conn": {"conn": 1, "burst": 0, "default_conn_delay": 0.1,
+		"rejected_code": 503, "key": "remote_addr", "policy": "redis", "redis_host": "127.0.0.1", "redis_port": %d}},
+		"upstream": {"nodes": {%q: 1}}}`, rd.port, up.addr)
+	if code, resp := a.adminCall(http.MethodPut, "/apisix/admin/routes/1", body); code >= 300 {
+		t.Fatalf("route: %d %s", code, resp)
+	}
+	a.waitServes("/quick", 200, "done")
+	b.waitServes("/quick", 200, "done")
+	first := holdOne(t, a.gatewayProc, up)
+	if h := b.hit("/quick"); h.status != 503 {
+		t.Fatalf("the other node while one is in flight: %d", h.status)
+	}
+	up.release <- struct{}{}
+	if h := <-first; h.status != 200 {
+		t.Fatalf("first: %d", h.status)
+	}
+	waitUntil(t, "released on Redis", func() bool { return b.hit("/quick").status == 200 })
 }

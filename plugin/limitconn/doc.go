@@ -16,10 +16,18 @@
 // "<resource key>:<crc32 of the conf>:<key>", kept in Counters outside the
 // compiled conf, shared by every event loop.
 //
+// Policies redis and redis-cluster keep APISIX's sorted set per key
+// ("limit_conn:<key>", a random UUID member per request scored by when it
+// expires, key_ttl) through a shared rueidis client: access parks while a
+// worker runs APISIX's script; the log hook queues the request's members
+// and one goroutine removes them in pipelined batches (APISIX's leaving
+// runs in a timer since log_by_lua cannot use sockets). A request whose
+// client left while it was parked releases its members at once.
+//
 // # Differences from APISIX
 //
-//   - Policies redis and redis-cluster are refused when compiled (the route
-//     answers 503, as for any plugin sluice cannot run).
+//   - When more than 65536 members wait for removal, the excess is left to
+//     expire (key_ttl) instead of queueing without bound.
 //   - only_use_default_delay is accepted and has no effect, as in APISIX
 //     3.18, whose per-request limit object forgets the latency it learns.
 //   - Delays run on a worker (ratelimit.Delay), never on a loop; with

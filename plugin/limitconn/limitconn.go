@@ -80,7 +80,9 @@ type conf struct {
 	RejectedCode     int             `json:"rejected_code"`
 	RejectedMsg      string          `json:"rejected_msg"`
 	AllowDegradation bool            `json:"allow_degradation"`
-	Rules            []struct {
+	KeyTTL           int             `json:"key_ttl"` // Redis: seconds a member outlives a request whose log never ran
+	ratelimit.RedisConf
+	Rules []struct {
 		Conn  json.RawMessage `json:"conn"`
 		Burst json.RawMessage `json:"burst"`
 		Key   string          `json:"key"`
@@ -97,6 +99,11 @@ type limitConn struct {
 	body      []byte
 	degrade   bool
 	counters  *Counters
+
+	policy  ratelimit.Policy
+	redis   *ratelimit.Redis
+	timeout time.Duration
+	keyTTL  string
 }
 
 type rule struct {
@@ -121,10 +128,9 @@ func compile(env *plugin.Env, raw []byte, counters *Counters) (*limitConn, error
 	if err := plugin.Decode(raw, &cf); err != nil {
 		return nil, err
 	}
-	if p, err := ratelimit.ParsePolicy(cf.Policy); err != nil {
+	policy, err := ratelimit.ParsePolicy(cf.Policy)
+	if err != nil {
 		return nil, err
-	} else if p != ratelimit.PolicyLocal {
-		return nil, fmt.Errorf("limit-conn: policy %s is not supported by sluice yet", p)
 	}
 	owner := env.OwnerOf(Name) // the route's, or the service's, plugin config's, consumer group's it came from
 	l := &limitConn{
@@ -134,11 +140,18 @@ func compile(env *plugin.Env, raw []byte, counters *Counters) (*limitConn, error
 		body:      ratelimit.RejectBody(cf.RejectedMsg),
 		degrade:   cf.AllowDegradation,
 		counters:  counters,
+		policy:    policy,
 	}
 	if l.code == 0 {
 		l.code = 503
 	}
-	var err error
+	if policy != ratelimit.PolicyLocal {
+		l.timeout = cf.CommandTimeout(policy)
+		l.keyTTL = strconv.Itoa(cf.KeyTTL)
+		if l.redis, err = ratelimit.SharedRedis(policy, &cf.RedisConf); err != nil {
+			return nil, err
+		}
+	}
 	if len(cf.Rules) > 0 {
 		l.fromRules = true
 		for _, rc := range cf.Rules {
@@ -198,13 +211,17 @@ func (v *value) resolve(c *reqctx.Ctx, scratch []byte, allowZero bool) (int64, [
 }
 
 // record is what a request holds in flight, for its log phase to give
-// back: the counter keys it was counted under, back to back. One record per
-// request, shared by every limit-conn conf that counted it (APISIX's
-// ctx.limit_conn list, which the first log hook drains).
+// back: the local counter keys it was counted under (back to back) and the
+// Redis members it holds. One record per request, shared by every
+// limit-conn conf that counted it (APISIX's ctx.limit_conn list, which the
+// first log hook drains).
 type record struct {
 	counters *Counters
 	keys     []byte
-	ends     []int
+	ends     []int   // counted keys end here in keys
+	pending  []int   // keys being resolved end here (Access only)
+	limits   []int64 // conn, burst per pending key
+	held     []held
 	scratch  []byte
 }
 
@@ -236,17 +253,16 @@ func acquireRecord(c *reqctx.Ctx) *record {
 // per conn already in flight beyond it.
 func (l *limitConn) Access(c *reqctx.Ctx) reqctx.Result {
 	rec := acquireRecord(c)
-	rec.counters = l.counters
-	var delay time.Duration
-	applied := 0
+	start := len(rec.keys)
+	rec.pending, rec.limits = rec.pending[:0], rec.limits[:0]
 	for _, r := range l.rules {
-		start := len(rec.keys)
+		from := len(rec.keys)
 		rec.keys = append(rec.keys, l.prefix...)
 		if l.fromRules {
 			var n int
 			rec.keys, n = r.keyTpl.Append(rec.keys, c)
 			if n == 0 {
-				rec.keys = rec.keys[:start]
+				rec.keys = rec.keys[:from]
 				continue
 			}
 		} else {
@@ -254,35 +270,51 @@ func (l *limitConn) Access(c *reqctx.Ctx) reqctx.Result {
 		}
 		conn, burst, ok := l.limits(c, r, rec)
 		if !ok {
-			rec.keys = rec.keys[:start]
+			rec.keys = rec.keys[:from]
 			if l.fromRules {
 				continue // a rules entry that does not resolve is skipped
 			}
 			return l.fail(c)
 		}
-		applied++
-		key := rec.keys[start:]
-		n, ok := l.counters.Incoming(key, conn+burst)
+		rec.pending = append(rec.pending, len(rec.keys))
+		rec.limits = append(rec.limits, conn, burst)
+	}
+	if len(rec.pending) == 0 {
+		return l.fail(c) // APISIX: "failed to get limit conn rules"
+	}
+	if l.policy != ratelimit.PolicyLocal {
+		return l.parkRedis(c, rec, start, rec.limits)
+	}
+	rec.counters = l.counters
+	var delay time.Duration
+	from := start
+	for i, end := range rec.pending {
+		conn, burst := rec.limits[2*i], rec.limits[2*i+1]
+		n, ok := l.counters.Incoming(rec.keys[from:end], conn+burst)
 		if !ok {
-			rec.keys = rec.keys[:start]
+			rec.keys, rec.pending = rec.keys[:from], rec.pending[:0]
 			return c.Exit(l.code, l.body)
 		}
-		rec.ends = append(rec.ends, len(rec.keys))
+		rec.ends = append(rec.ends, end)
+		from = end
 		if n > conn {
 			delay += l.unitDelay * time.Duration((n-1)/conn)
 		}
 	}
-	if applied == 0 {
-		return l.fail(c) // APISIX: "failed to get limit conn rules"
+	rec.pending = rec.pending[:0]
+	return l.waitOrReject(c, delay)
+}
+
+// waitOrReject delays the request when it must wait (at least a
+// millisecond, as APISIX), or rejects it when too many are waiting already.
+func (l *limitConn) waitOrReject(c *reqctx.Ctx, delay time.Duration) reqctx.Result {
+	if delay < time.Millisecond {
+		return reqctx.Continue
 	}
-	if delay >= time.Millisecond {
-		if res, ok := ratelimit.Delay(c, delay); ok {
-			return res
-		}
-		// Too many requests waiting already: reject this one.
-		return c.Exit(l.code, l.body)
+	if res, ok := ratelimit.Delay(c, delay); ok {
+		return res
 	}
-	return reqctx.Continue
+	return c.Exit(l.code, l.body)
 }
 
 func (l *limitConn) limits(c *reqctx.Ctx, r *rule, rec *record) (conn, burst int64, ok bool) {
@@ -301,8 +333,8 @@ func (l *limitConn) fail(c *reqctx.Ctx) reqctx.Result {
 }
 
 // Log gives back what the request holds in flight: every key any
-// limit-conn conf counted it under. It runs for every request, whether it
-// was proxied, rejected, or its client went away.
+// limit-conn conf counted it under, locally or on Redis. It runs for every
+// request, whether it was proxied, rejected, or its client went away.
 func (l *limitConn) Log(c *reqctx.Ctx) {
 	rec, ok := c.Local(recordKey).(*record)
 	if !ok || rec == nil {
@@ -313,7 +345,11 @@ func (l *limitConn) Log(c *reqctx.Ctx) {
 		rec.counters.Leaving(rec.keys[start:end])
 		start = end
 	}
-	rec.keys, rec.ends, rec.counters = rec.keys[:0], rec.ends[:0], nil
+	for i := range rec.held {
+		release(rec.held[i])
+		rec.held[i] = held{}
+	}
+	rec.keys, rec.ends, rec.pending, rec.held, rec.counters = rec.keys[:0], rec.ends[:0], rec.pending[:0], rec.held[:0], nil
 	c.SetLocal(recordKey, (*record)(nil))
 	fl := c.Loop.Local(freeRecords).(*recordList)
 	fl.free = append(fl.free, rec)

@@ -3,7 +3,10 @@ package limitconn
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
+	"os/exec"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -179,13 +182,90 @@ func TestRulesAndVariables(t *testing.T) {
 	}
 }
 
-func TestRedisPoliciesAreRefused(t *testing.T) {
-	raw, err := checked(`{"conn": 1, "burst": 0, "default_conn_delay": 0.1, "key": "remote_addr", "policy": "redis", "redis_host": "127.0.0.1"}`)
+// localRedis starts redis-server on a free port, or skips when it is not
+// installed (the e2e tests require it; scripts/test.sh installs it).
+func localRedis(t *testing.T, extra ...string) int {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := compile(&plugin.Env{}, raw, NewCounters(0)); err == nil {
-		t.Fatal("redis policy compiled")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--dir", t.TempDir()}, extra...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitFor(t, "redis-server listening", func() bool {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return port
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// outcomeParked runs access as the engine does, the parked job included.
+func outcomeParked(l *limitConn, r *request) string {
+	res := l.Access(&r.c)
+	for res == reqctx.Parked {
+		j := r.c.TakeParked()
+		if ratelimit.Delayed(j) > 0 {
+			j.Resume(&r.c)
+			return "delay"
+		}
+		j.Run()
+		res = j.Resume(&r.c)
+	}
+	if res == reqctx.Continue {
+		return "ok"
+	}
+	return fmt.Sprint(r.c.Status)
+}
+
+// limit-conn-redis.t: the in-flight set on Redis (APISIX's sorted set and
+// script); the log hook takes the request out, off the loop.
+func TestRedisPolicy(t *testing.T) {
+	port := localRedis(t)
+	l := instance(t, fmt.Sprintf(`{"conn": 1, "burst": 1, "default_conn_delay": 0.1, "key": "remote_addr", "rejected_code": 503,
+		"policy": "redis", "redis_host": "127.0.0.1", "redis_port": %d}`, port), NewCounters(0))
+	a, b, c := newRequest(t, "", "127.0.0.1"), newRequest(t, "", "127.0.0.1"), newRequest(t, "", "127.0.0.1")
+	if got := []string{outcomeParked(l, a), outcomeParked(l, b), outcomeParked(l, c)}; fmt.Sprint(got) != "[ok delay 503]" {
+		t.Fatalf("outcomes %v", got)
+	}
+	l.Log(&a.c)
+	l.Log(&b.c)
+	l.Log(&c.c)
+	// Once the leaver removed them, the set has room again.
+	waitFor(t, "members removed", func() bool {
+		d := newRequest(t, "", "127.0.0.1")
+		ok := outcomeParked(l, d) == "ok"
+		l.Log(&d.c)
+		return ok
+	})
+	// A wrong password: 500 (limit-conn-redis.t TEST 10-11).
+	port = localRedis(t, "--requirepass", "secret")
+	bad := instance(t, fmt.Sprintf(`{"conn": 1, "burst": 1, "default_conn_delay": 0.1, "key": "remote_addr",
+		"policy": "redis", "redis_host": "127.0.0.1", "redis_port": %d, "redis_password": "wrong"}`, port), NewCounters(0))
+	if got := outcomeParked(bad, newRequest(t, "", "127.0.0.1")); got != "500" {
+		t.Fatalf("wrong password: %s", got)
 	}
 }
 
