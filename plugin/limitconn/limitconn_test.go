@@ -55,7 +55,7 @@ type request struct {
 
 var loop reqctx.Loop
 
-func newRequest(t *testing.T, headers, remote string) *request {
+func newRequest(t testing.TB, headers, remote string) *request {
 	t.Helper()
 	r := &request{}
 	c := &r.c

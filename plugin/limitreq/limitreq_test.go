@@ -113,7 +113,7 @@ type request struct {
 	loop reqctx.Loop
 }
 
-func (r *request) set(t *testing.T, headers, remote string) {
+func (r *request) set(t testing.TB, headers, remote string) {
 	t.Helper()
 	c := &r.c
 	c.Loop = &r.loop
