@@ -224,7 +224,7 @@ func (r *Registry) CheckPlugin(k *config.Kind, name string, conf any) error {
 			}
 		}
 		if err := sch.Validate(rest); err != nil {
-			if cd.SchemaError != nil && !consumer {
+			if cd.SchemaError != nil && sch == cd.schema { // not an auth plugin's consumer schema
 				return cd.SchemaError(rest, err)
 			}
 			return err
