@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	stdsync "sync"
@@ -35,6 +36,9 @@ end
 redis.call('ZADD', key, now + ttl, req_id)
 redis.call('EXPIRE', key, ttl)
 return {1, count + 1}`)
+
+// errBadReply: Redis answered the script with something it never returns.
+var errBadReply = errors.New("limit-conn: unexpected reply from redis")
 
 // redisKeyPrefix is limit-conn/util.lua's key prefix.
 const redisKeyPrefix = "limit_conn:"
@@ -113,8 +117,11 @@ func (j *connJob) Run() {
 
 func parseIncoming(res rueidis.RedisResult) (bool, int64, error) {
 	arr, err := res.ToArray()
-	if err != nil || len(arr) != 2 {
-		return false, 0, fmt.Errorf("limit-conn: unexpected reply from redis: %v", err)
+	if err != nil {
+		return false, 0, fmt.Errorf("limit-conn: reading the reply from redis: %w", err)
+	}
+	if len(arr) != 2 {
+		return false, 0, errBadReply
 	}
 	allowed, err := arr[0].ToInt64()
 	if err != nil {

@@ -112,7 +112,7 @@ func (j *countJob) Run() {
 func parseReply(res rueidis.RedisResult) (consumed int64, ttl time.Duration, err error) {
 	arr, err := res.ToArray()
 	if err != nil || len(arr) != 2 {
-		return 0, 0, fmt.Errorf("%w: %v", errBadReply, err)
+		return 0, 0, errors.Join(errBadReply, err)
 	}
 	if consumed, err = asInt(&arr[0]); err != nil {
 		return 0, 0, err
