@@ -136,7 +136,7 @@ func (r *Registry) rebuildLocked() error {
 	for n, d := range r.mu.fileLua {
 		defs[n] = d
 	}
-	set := &enabledSet{byName: map[string]*compiledDef{}}
+	set := &enabledSet{byName: map[string]*compiledDef{}, order: []string{}} // [] not null when none
 	add := func(d *Def) error {
 		if _, dup := set.byName[d.Name]; dup {
 			return nil
@@ -386,6 +386,9 @@ func (r *Registry) CheckPlugin(k *config.Kind, name string, conf any) error {
 			}
 		}
 		if err := sch.Validate(rest); err != nil {
+			if cd.SchemaError != nil && sch == cd.schema { // not an auth plugin's consumer schema
+				return cd.SchemaError(rest, err)
+			}
 			return err
 		}
 		for key, v := range rest {

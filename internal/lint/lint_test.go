@@ -53,6 +53,8 @@ var allowed = map[string][]string{
 	// nginx's access_log (not a plugin): renders request variables; the
 	// engine calls it through an interface of its own, cmd/sluice builds it.
 	"accesslog": {"expr"},
+	// The limit plugins' keys, counters and Redis clients.
+	"internal/ratelimit": {"expr"},
 }
 
 // forbiddenNames are dumping-ground package names (STYLE anti-patterns).
