@@ -46,7 +46,14 @@ func freeAddr(t testing.TB) string {
 // is appended) and options (Listen is filled in).
 func startGateway(t testing.TB, yaml string, opts Options) *gateway {
 	t.Helper()
-	reg, err := plugin.NewRegistry([]string{"test-phases"}, nil)
+	return startGatewayPlugins(t, yaml, opts, "test-phases")
+}
+
+// startGatewayPlugins is startGateway with the named plugins enabled (the
+// built-in ones are linked by plugins_test.go).
+func startGatewayPlugins(t testing.TB, yaml string, opts Options, plugins ...string) *gateway {
+	t.Helper()
+	reg, err := plugin.NewRegistry(plugins, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
