@@ -103,6 +103,12 @@ type Config struct {
 		Loops         int           `json:"loops"`
 		ShutdownGrace nginxDuration `json:"shutdown_grace"`
 		HighWater     nginxSize     `json:"high_water"`
+		// Workers run the blocking work plugins park (a Redis call);
+		// ParkQueue bounds the requests waiting for one, past which a
+		// request is answered 503 rather than stalling its loop
+		// (defaults: engine.DefaultWorkers, engine.DefaultParkQueue).
+		Workers   int `json:"workers"`
+		ParkQueue int `json:"park_queue"`
 		// StartupTimeout bounds the wait for the first full config
 		// load before the proxy port opens (default 60 s).
 		StartupTimeout nginxDuration `json:"startup_timeout"`
@@ -260,6 +266,14 @@ func (n *Config) normalize() error {
 	case "", "default", "json", "none":
 	default:
 		return fmt.Errorf("%w: nginx_config.http.access_log_format_escape %q is not one of default, json, none", config.ErrInvalid, n.NginxConfig.HTTP.AccessLogFormatEscape)
+	}
+	for _, c := range []struct {
+		name string
+		v    int
+	}{{"loops", n.Sluice.Loops}, {"workers", n.Sluice.Workers}, {"park_queue", n.Sluice.ParkQueue}} {
+		if c.v < 0 {
+			return fmt.Errorf("%w: sluice.%s %d is negative (0 or absent: the default)", config.ErrInvalid, c.name, c.v)
+		}
 	}
 	if n.Deployment.Role == "" {
 		n.Deployment.Role = RoleTraditional

@@ -66,6 +66,8 @@ deployment:
 		{"deployment: {etcd: {prefix: apisix}}", "must start with /"},
 		{"deployment: {role: 5}", "invalid configuration: json: cannot unmarshal"},
 		{"deployment: {admin: {admin_listen: {port: 70000}}}", "admin_listen"},
+		{"sluice: {park_queue: -1}", "sluice.park_queue -1 is negative"},
+		{"sluice: {workers: -2}", "sluice.workers -2 is negative"},
 		{"apisix: {data_encryption: {keyring: [short]}}", ""},
 	} {
 		n, err := Parse([]byte(tc.yaml))

@@ -425,6 +425,8 @@ func engineOptions(local *localconf.Config, lg *slog.Logger) engine.Options {
 		KeepaliveRequests:   h.Upstream.KeepaliveRequests,
 		KeepaliveIdle:       h.Upstream.KeepaliveTimeout.Duration(),
 		HighWater:           int(local.Sluice.HighWater),
+		Workers:             local.Sluice.Workers,
+		ParkQueue:           local.Sluice.ParkQueue,
 		TrustedAddresses:    local.Trusted,
 		ServerHeader:        serverHeader(local),
 		ShutdownGrace:       local.Sluice.ShutdownGrace.Duration(),
