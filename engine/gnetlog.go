@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 )
 
 // gnetLogger routes gnet's printf-style logging into the injected slog
@@ -20,7 +21,13 @@ func (g gnetLogger) log(level slog.Level, format string, args []any) {
 
 func (g gnetLogger) Debugf(format string, args ...any) { g.log(slog.LevelDebug, format, args) }
 func (g gnetLogger) Infof(format string, args ...any)  { g.log(slog.LevelDebug, format, args) }
-func (g gnetLogger) Warnf(format string, args ...any)  { g.log(slog.LevelWarn, format, args) }
+func (g gnetLogger) Warnf(format string, args ...any) {
+	level := slog.LevelWarn
+	if strings.Contains(format, "of a stale connection") {
+		level = slog.LevelDebug
+	}
+	g.log(level, format, args)
+}
 func (g gnetLogger) Errorf(format string, args ...any) { g.log(slog.LevelError, format, args) }
 
 // Fatalf is logged as an error: a library must not exit the process.
