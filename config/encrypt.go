@@ -148,13 +148,26 @@ func decryptSecrets(obj Object, kr *Keyring) {
 	switch o := obj.(type) {
 	case *Route:
 		o.Plugins = kr.DecryptPlugins(o.Plugins)
+		o.Upstream.decryptKey(kr)
 	case *Service:
 		o.Plugins = kr.DecryptPlugins(o.Plugins)
+		o.Upstream.decryptKey(kr)
+	case *Upstream:
+		o.decryptKey(kr)
 	case *Consumer:
 		o.Plugins = kr.DecryptPlugins(o.Plugins)
 	case *Credential:
 		o.Plugins = kr.DecryptPlugins(o.Plugins)
 	case *PluginSet:
 		o.Plugins = kr.DecryptPlugins(o.Plugins)
+	}
+}
+
+// decryptKey decrypts an upstream's mTLS client key, which APISIX stores
+// encrypted with the keyring like an ssl object's keys (a key stored in
+// the clear reads as is).
+func (u *Upstream) decryptKey(kr *Keyring) {
+	if u != nil && u.TLS != nil && u.TLS.ClientKey != "" {
+		u.TLS.ClientKey = kr.Decrypt(u.TLS.ClientKey)
 	}
 }

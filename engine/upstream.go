@@ -5,6 +5,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/http1"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
@@ -162,7 +163,11 @@ func (up *upConn) onDialFailed(timedOut bool, err error) {
 	}
 	cc.enter()
 	cc.pending = nil
-	cc.connectFailed(timedOut)
+	o := health.TCPFailure
+	if timedOut {
+		o = health.Timeout
+	}
+	cc.attemptFailed(o)
 	cc.leave()
 }
 
@@ -242,9 +247,7 @@ func (up *upConn) onTimeout() {
 	}
 	cc.enter()
 	if up.timerKind == upTimerConnect {
-		cc.up = nil
-		up.l.closeUp(up)
-		cc.connectFailed(true)
+		cc.attemptFailed(health.Timeout) // closes up
 	} else {
 		cc.upstreamTimedOut()
 	}

@@ -20,6 +20,8 @@ import (
 	"github.com/sluicegw/sluice/balancer"
 	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/expr"
+	"github.com/sluicegw/sluice/internal/vartmpl"
 	"github.com/sluicegw/sluice/plugin"
 	"github.com/sluicegw/sluice/trie"
 )
@@ -700,10 +702,10 @@ func (b *Builder) compileUpstream(owner string, u *config.Upstream) *Upstream {
 		n := &u.Nodes[i]
 		addr := n.Addr()
 		host := n.Host
-		if n.Port != 80 {
+		if n.Port != u.Proto.DefaultPort() {
 			host += ":" + strconv.Itoa(n.Port)
 		}
-		cu.Nodes[i] = Node{Ref: b.nodes.acquire(addr), Addr: addr, HostHeader: []byte(host)}
+		cu.Nodes[i] = Node{Ref: b.nodes.acquire(addr), Addr: addr, HostHeader: []byte(host), Host: n.Host, Port: n.Port}
 		if ip, err := netip.ParseAddr(strings.Trim(n.Host, "[]")); err == nil {
 			cu.Nodes[i].IP = netip.AddrPortFrom(ip, uint16(n.Port))
 		}
@@ -719,6 +721,12 @@ func (b *Builder) compileUpstream(owner string, u *config.Upstream) *Upstream {
 	if u.Timeout != nil {
 		cu.Timeout = timeoutsOf(u.Timeout)
 	}
+	if u.RetryTimeout != nil {
+		cu.RetryTimeout = u.RetryTimeout.Duration()
+	}
+	if u.Balancer == config.CHash {
+		cu.Hash = compileHashKey(u)
+	}
 	if u.Checks != nil {
 		addrs := make([]string, len(cu.Nodes))
 		for i := range cu.Nodes {
@@ -727,6 +735,26 @@ func (b *Builder) compileUpstream(owner string, u *config.Upstream) *Upstream {
 		cu.Health = b.Health.Acquire(owner, u, addrs)
 	}
 	return cu
+}
+
+// compileHashKey compiles chash's hash_on and key (APISIX's
+// fetch_chash_hash_key): vars reads the variable named key, header and
+// cookie read http_<key> and cookie_<key>, vars_combinations expands key as
+// a template, consumer reads the consumer's name.
+func compileHashKey(u *config.Upstream) HashKey {
+	h := HashKey{On: u.HashSource}
+	switch u.HashSource {
+	case config.HashVars:
+		h.Var = expr.ParseVar(u.Key)
+	case config.HashHeader:
+		// nginx's $http_ names: lower case, '-' written as '_'.
+		h.Var = expr.ParseVar("http_" + strings.ReplaceAll(strings.ToLower(u.Key), "-", "_"))
+	case config.HashCookie:
+		h.Var = expr.ParseVar("cookie_" + u.Key)
+	case config.HashVarsCombinations:
+		h.Template = vartmpl.Compile(u.Key, false)
+	}
+	return h
 }
 
 // compilePlugins compiles a route's merged plugin confs into its chain.

@@ -11,6 +11,8 @@ import (
 	"github.com/sluicegw/sluice/balancer"
 	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/expr"
+	"github.com/sluicegw/sluice/internal/vartmpl"
 	"github.com/sluicegw/sluice/plugin"
 	"github.com/sluicegw/sluice/trie"
 )
@@ -156,10 +158,28 @@ type Upstream struct {
 	// the configured retries, or len(Nodes)-1 (APISIX's default).
 	Retries int
 	Timeout Timeouts
+	// RetryTimeout is retry_timeout: once this long has passed since the
+	// request's first attempt, a failed attempt is not retried (the
+	// request answers 502, as APISIX's balancer does). Zero: no limit.
+	RetryTimeout time.Duration
+	// Hash is where a chash upstream's key comes from, compiled once.
+	Hash HashKey
 	// Health is the upstream's health checker: Health.Down() is the nodes
 	// to skip, and the engine reports each attempt's outcome to it
 	// (balancer/health's doc). Nil (all healthy) without checks.
 	Health *health.Checker
+}
+
+// HashKey is a chash upstream's hash_on and key, compiled: the engine
+// reads the key from the request with it (APISIX's fetch_chash_hash_key)
+// and falls back to remote_addr when it comes out empty.
+type HashKey struct {
+	On config.HashOn
+	// Var is the variable read for vars (the key itself), header
+	// (http_<key>) and cookie (cookie_<key>).
+	Var expr.Var
+	// Template is the vars_combinations template.
+	Template *vartmpl.Template
 }
 
 // Node is one upstream server.
@@ -174,8 +194,12 @@ type Node struct {
 	// the event loop itself); invalid for host names, which need DNS.
 	IP netip.AddrPort
 	// HostHeader is the Host value pass_host "node" sends: the host, plus
-	// ":port" when the port is not 80.
+	// ":port" when the port is not the scheme's default.
 	HostHeader []byte
+	// Host and Port are the node as configured (balancer_ip and
+	// balancer_port).
+	Host string
+	Port int
 }
 
 // Store publishes snapshots to the request path (RCU): Load is one atomic
