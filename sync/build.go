@@ -20,6 +20,7 @@ import (
 	"github.com/sluicegw/sluice/balancer"
 	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/discovery"
 	"github.com/sluicegw/sluice/expr"
 	"github.com/sluicegw/sluice/internal/vartmpl"
 	"github.com/sluicegw/sluice/plugin"
@@ -78,6 +79,11 @@ type Builder struct {
 	// when an upstream with checks is compiled and released when it is
 	// dropped. Nil: no health checks (disable_upstream_healthcheck).
 	Health *health.Manager
+	// Resolver resolves host-name nodes and dns-discovered services while
+	// upstreams compile, and tells when an answer changed (RefreshDNS).
+	// Nil: host names are left for the engine to dial through its dialer
+	// pool, and discovery_type dns upstreams have no nodes.
+	Resolver *discovery.Resolver
 
 	nodes  nodeTable // node addresses → Refs, counted by the compiled upstreams that list them
 	upRefs slots     // one Ref per compiled upstream
@@ -696,25 +702,48 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 // for each of its nodes, and its health checker; releaseUpstream gives them
 // back when the compiled upstream leaves the builder's state. owner names
 // the object holding u ("upstreams/1", "routes/5" for an inline upstream).
+//
+// Host-name nodes are resolved here (one address per name) and
+// discovery_type dns upstreams get the nodes their service resolves to,
+// so the engine only ever dials addresses; RefreshDNS compiles them again
+// when an answer changes.
 func (b *Builder) compileUpstream(owner string, u *config.Upstream) *Upstream {
-	cu := &Upstream{ID: u.ID.S, Conf: u, Ref: b.upRefs.alloc(), Nodes: make([]Node, len(u.Nodes))}
-	for i := range u.Nodes {
-		n := &u.Nodes[i]
-		addr := n.Addr()
+	cu := &Upstream{ID: u.ID.S, Conf: u, Ref: b.upRefs.alloc()}
+	nodes := u.Nodes
+	picked := u
+	if u.Discovery == config.DiscoveryDNS {
+		nodes = b.discover(cu, u)
+		c := *u
+		c.Nodes = nodes
+		picked = &c
+	}
+	cu.Nodes = make([]Node, len(nodes))
+	for i := range nodes {
+		n := &nodes[i]
 		host := n.Host
 		if n.Port != u.Proto.DefaultPort() {
 			host += ":" + strconv.Itoa(n.Port)
 		}
-		cu.Nodes[i] = Node{Ref: b.nodes.acquire(addr), Addr: addr, HostHeader: []byte(host), Host: n.Host, Port: n.Port}
+		node := Node{Addr: n.Addr(), HostHeader: []byte(host), Host: n.Host, Port: n.Port}
 		if ip, err := netip.ParseAddr(strings.Trim(n.Host, "[]")); err == nil {
-			cu.Nodes[i].IP = netip.AddrPortFrom(ip, uint16(n.Port))
+			node.IP = netip.AddrPortFrom(ip, uint16(n.Port))
+		} else if b.Resolver != nil {
+			cu.dnsHosts = append(cu.dnsHosts, n.Host)
+			if ip, err := b.Resolver.Host(n.Host); err == nil {
+				// APISIX's upstream_addr and balancer_ip show the address.
+				node.IP = netip.AddrPortFrom(ip, uint16(n.Port))
+				node.Addr, node.Host = node.IP.String(), ip.String()
+			}
 		}
+		node.key = nodeKey(u, node.Addr)
+		node.Ref = b.nodes.acquire(node.key)
+		cu.Nodes[i] = node
 	}
-	cu.Picker = balancer.New(u)
+	cu.Picker = balancer.New(picked)
 	if u.UpstreamHost != "" {
 		cu.HostRewrite = []byte(u.UpstreamHost)
 	}
-	cu.Retries = len(u.Nodes) - 1
+	cu.Retries = max(len(cu.Nodes)-1, 0)
 	if u.Retries != nil {
 		cu.Retries = *u.Retries
 	}
@@ -736,6 +765,29 @@ func (b *Builder) compileUpstream(owner string, u *config.Upstream) *Upstream {
 	}
 	return cu
 }
+
+// discover returns the nodes of a discovery_type dns upstream, as config
+// nodes (so the picker is built from them like from listed ones).
+func (b *Builder) discover(cu *Upstream, u *config.Upstream) config.Nodes {
+	if b.Resolver == nil {
+		return nil
+	}
+	cu.dnsService, cu.dnsPort = u.ServiceName, u.Proto.DefaultPort()
+	found, _ := b.Resolver.Service(u.ServiceName, cu.dnsPort) // the resolver logs failures
+	nodes := make(config.Nodes, len(found))
+	for i, n := range found {
+		host := n.Addr.String()
+		if n.Addr.Is6() {
+			host = "[" + host + "]"
+		}
+		nodes[i] = config.Node{Host: host, Port: n.Port, Weight: n.Weight, Priority: n.Priority}
+	}
+	return nodes
+}
+
+// nodeKey is what a node's Ref is interned under: its address, so every
+// upstream listing it shares its keepalive pool and statistics.
+func nodeKey(_ *config.Upstream, addr string) string { return addr }
 
 // compileHashKey compiles chash's hash_on and key (APISIX's
 // fetch_chash_hash_key): vars reads the variable named key, header and
@@ -817,8 +869,67 @@ func (b *Builder) releaseUpstream(u *Upstream) {
 	b.upRefs.release(u.Ref)
 	b.Health.Release(u.Health)
 	for i := range u.Nodes {
-		b.nodes.release(u.Nodes[i].Addr)
+		b.nodes.release(u.Nodes[i].key)
 	}
+	for _, h := range u.dnsHosts {
+		b.Resolver.ReleaseHost(h)
+	}
+	if u.dnsService != "" {
+		b.Resolver.ReleaseService(u.dnsService, u.dnsPort)
+	}
+}
+
+// DNSChanges receives a value when a name some compiled upstream uses
+// resolves differently; the source then calls RefreshDNS. Nil (never
+// ready) without a Resolver.
+func (b *Builder) DNSChanges() <-chan struct{} { return b.Resolver.Changed() }
+
+// RefreshDNS compiles again the upstreams that use a name whose answer
+// changed (and the routes that use them) and returns the resulting
+// snapshot, or nil when nothing uses those names any more.
+func (b *Builder) RefreshDNS(version int64) (*Snapshot, []error) {
+	b.init()
+	hosts, services := b.Resolver.Take()
+	if len(hosts)+len(services) == 0 {
+		return nil, nil
+	}
+	uses := func(u *Upstream) bool {
+		if u == nil {
+			return false
+		}
+		for _, h := range u.dnsHosts {
+			if slices.Contains(hosts, h) {
+				return true
+			}
+		}
+		return u.dnsService != "" && slices.Contains(services, u.dnsService)
+	}
+	st := b.st
+	dirty := map[string]struct{}{}
+	var problems []error
+	for _, id := range sortedKeys(st.upstreams) {
+		if s := st.objs[config.Upstreams][id]; s != nil && uses(st.upstreams[id]) {
+			b.store(Change{Kind: config.Upstreams, ID: id, Item: s.item}, s.obj, dirty, &problems)
+		}
+	}
+	for _, id := range sortedKeys(st.svcUpstream) {
+		if s := st.objs[config.Services][id]; s != nil && uses(st.svcUpstream[id]) {
+			b.store(Change{Kind: config.Services, ID: id, Item: s.item}, s.obj, dirty, &problems)
+		}
+	}
+	for id, e := range st.entries {
+		r := e.Value
+		if r.ownsUpstream && uses(r.Upstream) || slices.ContainsFunc(r.extraUpstreams, uses) {
+			dirty[id] = struct{}{}
+		}
+	}
+	if len(dirty) == 0 {
+		return nil, problems
+	}
+	b.compileRoutes(dirty, &problems)
+	snap := st.snapshot(version)
+	snap.retired = b.nodes.retired
+	return snap, problems
 }
 
 func (st *state) snapshot(version int64) *Snapshot {

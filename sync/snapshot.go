@@ -168,6 +168,10 @@ type Upstream struct {
 	// to skip, and the engine reports each attempt's outcome to it
 	// (balancer/health's doc). Nil (all healthy) without checks.
 	Health *health.Checker
+
+	dnsHosts   []string // host names its nodes were resolved from
+	dnsService string   // its dns-discovered service_name, if any
+	dnsPort    int      // the default port that service was resolved with
 }
 
 // HashKey is a chash upstream's hash_on and key, compiled: the engine
@@ -188,18 +192,22 @@ type Node struct {
 	// configuration lists it: keepalive pools and other per-node runtime
 	// state are keyed by it.
 	Ref Ref
-	// Addr is "host:port", what is dialled.
+	// Addr is "host:port", what is dialled: the resolved address for a
+	// host-name node (upstream_addr shows it).
 	Addr string
-	// IP is the node's address when its host is an IP literal (dialled on
-	// the event loop itself); invalid for host names, which need DNS.
+	// IP is the node's address (dialled on the event loop itself); invalid
+	// only for a host name that could not be resolved (or with no
+	// Builder.Resolver), which the engine dials through its dialer pool.
 	IP netip.AddrPort
 	// HostHeader is the Host value pass_host "node" sends: the host, plus
 	// ":port" when the port is not the scheme's default.
 	HostHeader []byte
-	// Host and Port are the node as configured (balancer_ip and
+	// Host and Port are the node's address (balancer_ip and
 	// balancer_port).
 	Host string
 	Port int
+
+	key string // what Ref is interned under (nodeKey)
 }
 
 // Store publishes snapshots to the request path (RCU): Load is one atomic
