@@ -276,9 +276,14 @@ func (cc *clientConn) dropUpstream() {
 // idle pooled one, or a new dial.
 func (cc *clientConn) open() {
 	l := cc.l
-	node := &cc.upstream.Nodes[cc.node]
+	u := cc.upstream
+	node := &u.Nodes[cc.node]
+	var sni []byte
+	if u.TLS != nil {
+		sni = hostName(cc.upstreamHost())
+	}
 	if n := l.node(node.Ref); n != nil {
-		if up := n.pool.get(); up != nil {
+		if up := n.pool.take(sni); up != nil {
 			l.wheel.cancel(&up.timer)
 			cc.attach(up, true)
 			cc.sendRequest()
@@ -286,7 +291,7 @@ func (cc *clientConn) open() {
 		}
 	}
 	up := l.newUp(node.Ref)
-	if node.IP.IsValid() {
+	if node.IP.IsValid() && u.TLS == nil {
 		// Connect on the loop: no goroutine hop, which matters because a
 		// busy loop holds its P and a dialer goroutine would wait for it.
 		up.dialOnLoop = true
@@ -305,11 +310,15 @@ func (cc *clientConn) open() {
 		cc.sendRequest()
 		return
 	}
-	// A host name needs DNS, which blocks: dial from the dialer pool and
-	// enroll the connection on this loop.
+	// A TLS handshake, or a host name that still needs DNS, blocks: dial
+	// from the dialer pool and enroll the connection on this loop.
 	up.owner, up.ownerGen = cc, cc.gen
 	cc.pending = up
 	job := &dialJob{up: up, addr: node.Addr, timeout: cc.tmo.Connect}
+	if u.TLS != nil {
+		up.tls = &upTLS{sni: string(sni)}
+		job.tls = u.TLS
+	}
 	select {
 	case l.s.dialq <- job:
 	default:

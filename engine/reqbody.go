@@ -48,12 +48,18 @@ func (cc *clientConn) sendRequest() {
 		}
 	}
 	var err error
-	if len(body) > 0 {
+	switch {
+	case len(body) > 0 && up.tls == nil:
 		l.iov = append(l.iov[:0], out, body)
 		_, err = up.c.Writev(l.iov)
 		l.iov = l.iov[:0]
-	} else {
-		_, err = up.c.Write(out)
+	case len(body) > 0:
+		// One TLS record for head and body.
+		out = append(out, body...)
+		l.scratch = out[:0]
+		err = up.write(out)
+	default:
+		err = up.write(out)
 	}
 	if err != nil {
 		return // OnClose(up) ran inside the write; leave handles it
@@ -73,6 +79,10 @@ func (cc *clientConn) requestQueued(held int) {
 	cc.held = held
 	if up.connected {
 		cc.upstreamConnected()
+		// Reading may have paused while the connection was being made
+		// (MaxBufferedInput); a connection that took every byte gives
+		// no drain event to resume it.
+		cc.pumpBody()
 	}
 	// Otherwise the connect timer runs; the first drain or read completes it.
 }
@@ -155,7 +165,7 @@ func (cc *clientConn) forwardBody() {
 	if n == 0 {
 		return
 	}
-	if _, err := cc.up.c.Write(buf[:n]); err != nil {
+	if err := cc.up.write(buf[:n]); err != nil {
 		return // OnClose(up) ran; leave handles it
 	}
 	_, _ = cc.c.Discard(n)

@@ -13,7 +13,7 @@ import (
 // body as it arrives, pausing the upstream when the client falls behind.
 func (cc *clientConn) relayResponse() {
 	up := cc.up
-	buf, _ := up.c.Peek(-1)
+	buf := up.input()
 	if len(buf) == 0 {
 		return
 	}
@@ -28,7 +28,7 @@ func (cc *clientConn) relayResponse() {
 		}
 		if end == 0 {
 			up.armTimer(upTimerRead, cc.tmo.Read)
-			_, _ = up.c.Discard(consumed)
+			up.consume(consumed)
 			return
 		}
 		head := buf[consumed+start : consumed+end]
@@ -59,7 +59,7 @@ func (cc *clientConn) relayResponse() {
 		return
 	}
 	consumed += n
-	_, _ = up.c.Discard(consumed)
+	up.consume(consumed)
 	if cc.respBody.Done() {
 		if cc.rewrite && !cc.finishRewrite() {
 			return
@@ -267,7 +267,7 @@ func (cc *clientConn) finishResponse() {
 	cc.up = nil
 	l := cc.l
 	keep := l.upstream(cc.upstream).keep
-	reusable := up.resp.KeepAlive && cc.bodyDone && !up.paused && up.c.InboundBuffered() == 0 &&
+	reusable := up.resp.KeepAlive && cc.bodyDone && !up.paused && up.buffered() == 0 &&
 		up.c.OutboundBuffered() == 0 && up.requests < keep.requests && !l.s.draining.Load()
 	if reusable {
 		l.poolUp(up, keep)

@@ -1,6 +1,7 @@
 package localconf
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -517,4 +518,43 @@ func (c *Config) DNSServers() []string {
 		return nil
 	}
 	return out
+}
+
+// UpstreamCAs loads apisix.ssl.ssl_trusted_certificate: nil for "system"
+// or unset (the system pool), else a pool of the listed PEM files
+// (relative paths from config.yaml's directory), plus the system's CAs
+// when "system" is one of the entries.
+func (c *Config) UpstreamCAs() (*x509.CertPool, error) {
+	spec := strings.TrimSpace(c.APISIX.SSL.SSLTrustedCertificate)
+	if spec == "" || spec == "system" {
+		return nil, nil
+	}
+	var files []string
+	pool := x509.NewCertPool()
+	for _, entry := range strings.Split(spec, ",") {
+		switch entry = strings.TrimSpace(entry); entry {
+		case "":
+		case "system":
+			sys, err := x509.SystemCertPool()
+			if err != nil {
+				return nil, fmt.Errorf("localconf: apisix.ssl.ssl_trusted_certificate: system CAs: %w", err)
+			}
+			pool = sys
+		default:
+			files = append(files, entry)
+		}
+	}
+	for _, f := range files {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(c.Dir, f)
+		}
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("localconf: apisix.ssl.ssl_trusted_certificate: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("localconf: apisix.ssl.ssl_trusted_certificate: no certificate in %s", f)
+		}
+	}
+	return pool, nil
 }

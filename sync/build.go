@@ -2,6 +2,10 @@ package sync
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,6 +88,10 @@ type Builder struct {
 	// Nil: host names are left for the engine to dial through its dialer
 	// pool, and discovery_type dns upstreams have no nodes.
 	Resolver *discovery.Resolver
+	// UpstreamCAs verifies https upstreams' certificates when their
+	// tls.verify is true (APISIX's ssl_trusted_certificate); nil means the
+	// system's pool.
+	UpstreamCAs *x509.CertPool
 
 	nodes  nodeTable // node addresses → Refs, counted by the compiled upstreams that list them
 	upRefs slots     // one Ref per compiled upstream
@@ -349,6 +357,11 @@ func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, 
 		markUsers(depKey{config.Services, c.ID})
 	case config.PluginConfigs:
 		markUsers(depKey{config.PluginConfigs, c.ID})
+	case config.SSLs:
+		// Upstreams presenting this ssl as their client certificate
+		// (tls.client_cert_id) compile again; route-inline ones compile
+		// with their routes, after every store.
+		b.storeSSLUsers(c.ID, dirty, problems)
 	case config.GlobalRules:
 		st.globalsDirty = true
 	case config.Consumers, config.Credentials, config.ConsumerGroups, config.PluginMetadata:
@@ -357,6 +370,31 @@ func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, 
 		b.storeLuaPlugin(c, obj, problems)
 		markUsers(depKey{config.LuaPlugins, c.ID})
 		st.globalsDirty, st.indexDirty = true, true
+	}
+}
+
+// storeSSLUsers compiles again the upstreams and services whose upstream
+// names ssl id as its client certificate, and marks routes with such an
+// inline upstream.
+func (b *Builder) storeSSLUsers(id string, dirty map[string]struct{}, problems *[]error) {
+	st := b.st
+	usesSSL := func(u *config.Upstream) bool {
+		return u != nil && u.TLS != nil && u.TLS.ClientCertID.S == id
+	}
+	for _, uid := range sortedKeys(st.objs[config.Upstreams]) {
+		if s := st.objs[config.Upstreams][uid]; usesSSL(s.obj.(*config.Upstream)) {
+			b.store(Change{Kind: config.Upstreams, ID: uid, Item: s.item}, s.obj, dirty, problems)
+		}
+	}
+	for _, sid := range sortedKeys(st.objs[config.Services]) {
+		if s := st.objs[config.Services][sid]; usesSSL(s.obj.(*config.Service).Upstream) {
+			b.store(Change{Kind: config.Services, ID: sid, Item: s.item}, s.obj, dirty, problems)
+		}
+	}
+	for rid, s := range st.objs[config.Routes] {
+		if usesSSL(s.obj.(*config.Route).Upstream) {
+			dirty[rid] = struct{}{}
+		}
 	}
 }
 
@@ -709,6 +747,13 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 // when an answer changes.
 func (b *Builder) compileUpstream(owner string, u *config.Upstream) *Upstream {
 	cu := &Upstream{ID: u.ID.S, Conf: u, Ref: b.upRefs.alloc()}
+	// Connections to one address are shared (pooled) only between
+	// upstreams that speak to it the same way: plain HTTP, or TLS with the
+	// same verification and client certificate.
+	tlsID := ""
+	if u.Proto == config.SchemeHTTPS {
+		cu.TLS, tlsID = b.upstreamTLS(u)
+	}
 	nodes := u.Nodes
 	picked := u
 	if u.Discovery == config.DiscoveryDNS {
@@ -735,7 +780,7 @@ func (b *Builder) compileUpstream(owner string, u *config.Upstream) *Upstream {
 				node.Addr, node.Host = node.IP.String(), ip.String()
 			}
 		}
-		node.key = nodeKey(u, node.Addr)
+		node.key = tlsID + node.Addr
 		node.Ref = b.nodes.acquire(node.key)
 		cu.Nodes[i] = node
 	}
@@ -785,9 +830,60 @@ func (b *Builder) discover(cu *Upstream, u *config.Upstream) config.Nodes {
 	return nodes
 }
 
-// nodeKey is what a node's Ref is interned under: its address, so every
-// upstream listing it shares its keepalive pool and statistics.
-func nodeKey(_ *config.Upstream, addr string) string { return addr }
+// upstreamTLS builds the TLS client configuration of an https upstream
+// and the identity its connections are pooled under ("https|..."):
+// verification (tls.verify) against UpstreamCAs, and the client
+// certificate for mTLS, inline (tls.client_cert/client_key) or an ssl
+// object (tls.client_cert_id). The engine sets ServerName per connection
+// (the Host sent upstream, as APISIX's proxy_ssl_name). A client
+// certificate that cannot be loaded is left out (the upstream may then
+// refuse the handshake: 502), and said in the log.
+func (b *Builder) upstreamTLS(u *config.Upstream) (*tls.Config, string) {
+	cfg := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		RootCAs:            b.UpstreamCAs,
+		ClientSessionCache: tls.NewLRUClientSessionCache(64),
+	}
+	id := "https|"
+	t := u.TLS
+	if t == nil || !t.Verify {
+		cfg.InsecureSkipVerify = true // tls.verify false, APISIX's default
+	} else {
+		id += "verify|"
+	}
+	var kr *config.Keyring
+	if b.Pipeline != nil {
+		kr = b.Pipeline.Keyring
+	}
+	var cert *tls.Certificate
+	var err error
+	switch {
+	case t != nil && t.ClientCert != "":
+		var c tls.Certificate
+		if c, err = tls.X509KeyPair([]byte(t.ClientCert), []byte(t.ClientKey)); err == nil {
+			cert = &c
+		}
+	case t != nil && !t.ClientCertID.IsZero():
+		s := b.st.objs[config.SSLs][t.ClientCertID.S]
+		if s == nil {
+			err = fmt.Errorf("ssl %s not found", t.ClientCertID.S)
+			break
+		}
+		var certs []tls.Certificate
+		if certs, err = s.obj.(*config.SSL).Certificates(kr); err == nil {
+			cert = &certs[0]
+		}
+	}
+	if err != nil && b.Logger != nil {
+		b.Logger.Error("upstream client certificate not loaded", "upstream", u.ID.S, "err", err)
+	}
+	if cert != nil {
+		cfg.Certificates = []tls.Certificate{*cert}
+		sum := sha256.Sum256(cert.Certificate[0])
+		id += hex.EncodeToString(sum[:8]) + "|"
+	}
+	return cfg, id
+}
 
 // compileHashKey compiles chash's hash_on and key (APISIX's
 // fetch_chash_hash_key): vars reads the variable named key, header and

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/netip"
 	"sync/atomic"
@@ -164,6 +165,10 @@ type Upstream struct {
 	RetryTimeout time.Duration
 	// Hash is where a chash upstream's key comes from, compiled once.
 	Hash HashKey
+	// TLS is the client configuration of an https upstream (nil for
+	// http): verification and client certificate. Shared and immutable:
+	// the engine clones it per connection to set ServerName.
+	TLS *tls.Config
 	// Health is the upstream's health checker: Health.Down() is the nodes
 	// to skip, and the engine reports each attempt's outcome to it
 	// (balancer/health's doc). Nil (all healthy) without checks.

@@ -78,7 +78,11 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		Logger:  lg.With("component", "discovery"),
 	})
 	go resolver.Run(ctx)
-	builder := &cfgsync.Builder{Mode: mode, Pipeline: pipeline, Plugins: plugins, Health: checks, Resolver: resolver,
+	cas, err := local.UpstreamCAs()
+	if err != nil {
+		return err
+	}
+	builder := &cfgsync.Builder{Mode: mode, Pipeline: pipeline, Plugins: plugins, Health: checks, Resolver: resolver, UpstreamCAs: cas,
 		FilterFunc: luaFilterFunc(luaRT), Logger: lg.With("component", "plugin")}
 
 	src, err := startSource(ctx, local, lg, store, builder, &cleanup)
