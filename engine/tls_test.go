@@ -130,7 +130,9 @@ func startTLSUpstreamEcho(t *testing.T) *tlsUpstream {
 func TestHTTPSUpstreamClientCertificate(t *testing.T) {
 	clientCert, clientKey := testcert.Pair(t, "sluice-client")
 	up := startTLSUpstream(t, "upstream.test", poolOf(t, clientCert))
-	indent := func(pem string) string { return "|\n          " + strings.ReplaceAll(strings.TrimSpace(pem), "\n", "\n          ") }
+	indent := func(pem string) string {
+		return "|\n          " + strings.ReplaceAll(strings.TrimSpace(pem), "\n", "\n          ")
+	}
 	withCert := fmt.Sprintf("      tls:\n        client_cert: %s\n        client_key: %s\n", indent(clientCert), indent(clientKey))
 	g := startGateway(t, httpsRoute(up.addr, withCert), Options{})
 	if status, body, _ := g.fetch("GET", "/"); status != 200 || !strings.HasSuffix(body, "client=sluice-client") {
