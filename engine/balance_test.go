@@ -1,14 +1,18 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/panjf2000/gnet/v2"
 
 	"github.com/sluicegw/sluice/balancer/health"
 	cfgsync "github.com/sluicegw/sluice/sync"
@@ -347,4 +351,118 @@ func TestSentRequestsRetriedOnlyWhenIdempotent(t *testing.T) {
 	if status != 502 || ups != "502" {
 		t.Fatalf("POST: %d upstream status %q, want one 502 attempt", status, ups)
 	}
+}
+
+// blackholeAddr returns a loopback address whose connects hang: a listener
+// whose accept queue is full (backlog 0, never accepting), so the kernel
+// drops further SYNs.
+func blackholeAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := syscall.Getsockname(fd)
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			return addr // this one hung: the queue is full
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		if i == 16 {
+			t.Skip("the kernel never stopped accepting connects; no way to make a connect time out here")
+		}
+	}
+}
+
+func TestConnectAndSendTimeouts(t *testing.T) {
+	good := namedUpstream(t, "good", 0)
+	t.Run("connect-timeout-retried", func(t *testing.T) {
+		hole := blackholeAddr(t)
+		g := startGateway(t, upstreamYAML("      timeout: {connect: 0.2, send: 1, read: 1}\n", hole, "1000", good.addr, "1"), Options{})
+		if status, body, _ := g.fetch("GET", "/"); status != 200 || body != "good" {
+			t.Fatalf("%d %q", status, body)
+		}
+	})
+	t.Run("connect-timeout-504", func(t *testing.T) {
+		hole := blackholeAddr(t)
+		g := startGateway(t, upstreamYAML("      timeout: {connect: 0.2, send: 1, read: 1}\n", hole, "1"), Options{})
+		if status, _, ups := g.fetch("GET", "/"); status != 504 || ups != "504" {
+			t.Fatalf("%d %q", status, ups)
+		}
+	})
+	t.Run("send-timeout-504", func(t *testing.T) {
+		// The upstream takes the connection and never reads: the body
+		// stalls in the socket buffers and the send timeout fires.
+		stuck := startRawUpstream(t, func(c net.Conn) { time.Sleep(5 * time.Second) })
+		g := startGateway(t, upstreamYAML("      timeout: {connect: 1, send: 0.3, read: 5}\n", stuck.addr, "1"), Options{})
+		c := g.dial()
+		const size = 64 << 20
+		go func() {
+			_, _ = fmt.Fprintf(c.c, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n", size)
+			_, _ = c.c.Write(make([]byte, size)) // fails once the gateway closes
+		}()
+		resp, _ := c.response("POST")
+		if resp.StatusCode != 504 || resp.Header.Get("X-APISIX-Upstream-Status") != "504" {
+			t.Fatalf("%d %q", resp.StatusCode, resp.Header.Get("X-APISIX-Upstream-Status"))
+		}
+	})
+}
+
+// inFlight sums every loop's NodeStats.InFlight, read on the loops.
+func (g *gateway) inFlight() int {
+	g.srv.engMu.Lock()
+	loops := append([]*loop(nil), g.srv.loops...)
+	g.srv.engMu.Unlock()
+	total := 0
+	for _, l := range loops {
+		ch := make(chan int, 1)
+		if err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			n := 0
+			for _, ln := range l.nodes {
+				if ln != nil {
+					n += ln.stats.InFlight
+				}
+			}
+			ch <- n
+			return nil
+		})); err != nil {
+			g.t.Fatal(err)
+		}
+		total += <-ch
+	}
+	return total
+}
+
+// Every attempt that starts finishes, however it ends: the in-flight counts
+// least_conn reads go back to zero after successes, refusals, retries,
+// timeouts, 5xx and clients leaving mid-request.
+func TestAttemptsAreBracketed(t *testing.T) {
+	release := make(chan struct{})
+	slow := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		<-release
+		w.WriteHeader(503)
+	}))
+	defer close(release)
+	good, hang := namedUpstream(t, "good", 0), hangingUpstream(t)
+	g := startGateway(t, upstreamYAML("      type: least_conn\n      timeout: {connect: 1, send: 1, read: 0.2}\n",
+		freeAddr(t), "1", good.addr, "1", hang, "1", slow.addr, "1"), Options{Loops: 2})
+	for range 20 {
+		g.fetch("GET", "/")
+	}
+	// Clients that leave while their request waits on the slow node.
+	for range 4 {
+		c := g.dial()
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		_ = c.c.Close()
+	}
+	waitFor(t, "every attempt finished", func() bool { return g.inFlight() == 0 })
 }
