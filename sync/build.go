@@ -763,6 +763,7 @@ func (b *Builder) compileUpstream(owner string, u *config.Upstream) *Upstream {
 		picked = &c
 	}
 	cu.Nodes = make([]Node, len(nodes))
+	var names []string // host names of resolved nodes, for health probes
 	for i := range nodes {
 		n := &nodes[i]
 		host := n.Host
@@ -778,6 +779,10 @@ func (b *Builder) compileUpstream(owner string, u *config.Upstream) *Upstream {
 				// APISIX's upstream_addr and balancer_ip show the address.
 				node.IP = netip.AddrPortFrom(ip, uint16(n.Port))
 				node.Addr, node.Host = node.IP.String(), ip.String()
+				if names == nil {
+					names = make([]string, len(nodes))
+				}
+				names[i] = n.Host
 			}
 		}
 		node.key = tlsID + node.Addr
@@ -806,7 +811,9 @@ func (b *Builder) compileUpstream(owner string, u *config.Upstream) *Upstream {
 		for i := range cu.Nodes {
 			addrs[i] = cu.Nodes[i].Addr
 		}
-		cu.Health = b.Health.Acquire(owner, u, addrs)
+		// Probes dial the resolved addresses and name host-name nodes
+		// by their name (Host header, TLS server name), as APISIX does.
+		cu.Health = b.Health.AcquireNamed(owner, u, addrs, names)
 	}
 	return cu
 }
