@@ -141,6 +141,40 @@ func (r *Resolver) Host(name string) (netip.Addr, error) {
 	return e.addr, e.err
 }
 
+// prefetchWorkers bounds the lookups Prefetch runs at once.
+const prefetchWorkers = 16
+
+// Prefetch resolves, concurrently, the names not cached yet, so that a
+// full configuration load naming many hosts waits for the slowest lookup
+// rather than their sum. It takes no hold: names nobody then holds
+// (Host) leave the cache at their next refresh.
+func (r *Resolver) Prefetch(names []string) {
+	r.mu.Lock()
+	var todo []string
+	for _, n := range names {
+		if r.hosts[n] == nil {
+			r.hosts[n] = &hostEntry{}
+			todo = append(todo, n)
+		}
+	}
+	r.mu.Unlock()
+	sem := make(chan struct{}, prefetchWorkers)
+	var wg sync.WaitGroup
+	for _, n := range todo {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			addr, err := r.lookupHost(n, netip.Addr{})
+			r.mu.Lock()
+			if e := r.hosts[n]; e != nil && e.at.IsZero() {
+				e.addr, e.err, e.at = addr, err, time.Now()
+			}
+			r.mu.Unlock()
+		})
+	}
+	wg.Wait()
+}
+
 // ReleaseHost gives back one hold Host took.
 func (r *Resolver) ReleaseHost(name string) {
 	r.mu.Lock()
@@ -249,6 +283,10 @@ func (r *Resolver) refresh(now time.Time) {
 	var hosts []string
 	var keep []netip.Addr
 	for h, e := range r.hosts {
+		if e.refs <= 0 && !e.at.IsZero() {
+			delete(r.hosts, h) // prefetched, then never held
+			continue
+		}
 		if due(e.at, e.err != nil) {
 			hosts = append(hosts, h)
 			keep = append(keep, e.addr)

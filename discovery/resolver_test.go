@@ -96,3 +96,21 @@ func TestServiceSRVAndA(t *testing.T) {
 		t.Fatal("an unknown service resolved")
 	}
 }
+
+func TestPrefetch(t *testing.T) {
+	dns := dnstest.Start(t)
+	for i, n := range []string{"a.test", "b.test", "c.test"} {
+		dns.SetAddrs(n, "127.0.1."+string(rune('1'+i)))
+	}
+	r := New(Options{Servers: []string{dns.Addr}})
+	r.Prefetch([]string{"a.test", "b.test", "c.test"})
+	dns.SetAddrs("b.test") // gone from DNS: Host must answer from the cache
+	if addr, err := r.Host("b.test"); err != nil || addr != netip.MustParseAddr("127.0.1.2") {
+		t.Fatalf("%v %v", addr, err)
+	}
+	// Prefetched names nobody holds leave at the next refresh.
+	r.refresh(time.Now())
+	if len(r.hosts) != 1 || r.hosts["b.test"] == nil {
+		t.Fatalf("cache after refresh: %v", r.hosts)
+	}
+}

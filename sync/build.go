@@ -205,6 +205,7 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 		return cmp.Compare(kindOrder(x.Kind), kindOrder(y.Kind))
 	})
 	problems := b.Decode(changes, full)
+	b.prefetchHosts(changes)
 
 	dirty := map[string]struct{}{}
 	listed := map[*config.Kind]map[string]struct{}{}
@@ -231,6 +232,38 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 	snap := st.snapshot(version)
 	snap.retired = b.nodes.retired
 	return snap, problems
+}
+
+// prefetchHosts resolves the host-name nodes of the changes' upstreams
+// concurrently before they compile one by one.
+func (b *Builder) prefetchHosts(changes []Change) {
+	if b.Resolver == nil {
+		return
+	}
+	var names []string
+	add := func(u *config.Upstream) {
+		if u == nil {
+			return
+		}
+		for _, n := range u.Nodes {
+			if _, err := netip.ParseAddr(strings.Trim(n.Host, "[]")); err != nil {
+				names = append(names, n.Host)
+			}
+		}
+	}
+	for _, c := range changes {
+		switch o := c.Obj.(type) {
+		case *config.Upstream:
+			add(o)
+		case *config.Service:
+			add(o.Upstream)
+		case *config.Route:
+			add(o.Upstream)
+		}
+	}
+	if len(names) > 1 {
+		b.Resolver.Prefetch(names)
+	}
 }
 
 func (b *Builder) init() {
