@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/sluicegw/sluice/internal/dnstest"
 	"github.com/sluicegw/sluice/internal/testcert"
 )
 
@@ -360,4 +361,29 @@ func TestHostNameNodeEndToEnd(t *testing.T) {
 	if code != 200 || !strings.Contains(body, fmt.Sprintf("host: localhost:%d\n", o.port)) {
 		t.Fatalf("%d %q", code, body)
 	}
+}
+
+// discovery_type dns on the real binary: SRV records from a DNS server
+// named in config.yaml give the nodes; a changed answer reaches traffic.
+func TestDNSDiscoveryEndToEnd(t *testing.T) {
+	a, b := startOrigin(t), startOrigin(t)
+	dns := dnstest.Start(t)
+	dns.SetAddrs("origin.svc.test", "127.0.0.1")
+	dns.SetSRV("api.svc.test", dnstest.SRV{Weight: 1, Port: uint16(a.port), Target: "origin.svc.test"})
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "apisix.yaml"), `routes:
+  - uri: /server_port
+    upstream:
+      discovery_type: dns
+      service_name: api.svc.test
+#END
+`)
+	g := startGateway(t, dir, "  dns_resolver_valid: 1\n"+
+		"deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n"+
+		"discovery:\n  dns:\n    servers: [\""+dns.Addr+"\"]\n")
+	if code, body := g.get("/server_port"); code != 200 || body != strconv.Itoa(a.port) {
+		t.Fatalf("%d %q", code, body)
+	}
+	dns.SetSRV("api.svc.test", dnstest.SRV{Weight: 1, Port: uint16(b.port), Target: "origin.svc.test"})
+	g.waitServes("/server_port", 200, strconv.Itoa(b.port))
 }
