@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -59,6 +60,10 @@ type Options struct {
 	// Plugins lists the enabled plugins and their schemas
 	// (/apisix/admin/plugins/...); nil lists none.
 	Plugins PluginCatalog
+	// Reload is plugins reload (PUT /apisix/admin/plugins/reload): read
+	// config.yaml's plugins and the Lua plugin files again and recompile;
+	// nil: nothing to reload.
+	Reload func(ctx context.Context) error
 	// RequestTimeout bounds every etcd call; zero means 10 s.
 	RequestTimeout time.Duration
 	// ServerHeader is the Server response header.

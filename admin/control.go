@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,6 +22,9 @@ type Control struct {
 	// Health serves /v1/healthcheck (nil: no checkers, as with
 	// disable_upstream_healthcheck).
 	Health *health.Manager
+	// Reload is plugins reload (PUT /v1/plugins/reload); nil: nothing to
+	// reload.
+	Reload func(ctx context.Context) error
 }
 
 // controlKinds maps the control API's plural and singular paths to kinds.
@@ -40,6 +44,17 @@ func (c *Control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Control) serve(r *http.Request) (int, any) {
+	if r.URL.Path == "/v1/plugins/reload" {
+		if r.Method != http.MethodPut {
+			return http.StatusMethodNotAllowed, map[string]string{"error_msg": "please use PUT method to reload the plugins"}
+		}
+		if c.Reload != nil {
+			if err := c.Reload(r.Context()); err != nil {
+				return http.StatusBadRequest, map[string]string{"error_msg": err.Error()}
+			}
+		}
+		return http.StatusOK, "done"
+	}
 	if r.Method != http.MethodGet {
 		return http.StatusMethodNotAllowed, map[string]string{"error_msg": "method not allowed"}
 	}

@@ -12,6 +12,12 @@
 // also checks the objects it refers to still exist), so nothing is ever
 // half-written.
 //
+// Plugin secrets are handled as APISIX's Admin API handles them
+// (secrets.go): the fields each plugin lists in encrypt_fields are
+// encrypted with the data-encryption keyring when written and decrypted in
+// GET answers and before a PATCH merges; a consumer or credential may not
+// reuse another's auth key; a credential holds auth plugins only.
+//
 // The control API reads the running snapshot: what this node serves, as
 // opposed to what etcd holds.
 //

@@ -21,6 +21,11 @@ func (s *Server) plugins(req *request) (int, any, error) {
 		// APISIX would also write its plugin list to <prefix>/plugins;
 		// sluice leaves that key to whichever APISIX control plane shares
 		// the etcd, rather than overwrite its list.
+		if s.o.Reload != nil {
+			if err := s.o.Reload(req.Context()); err != nil {
+				return 0, nil, apiErr(http.StatusBadRequest, "%s", err.Error())
+			}
+		}
 		return http.StatusOK, rawBody(`"done"`), nil
 	case req.Method != http.MethodGet:
 		return 0, nil, apiErr(http.StatusNotFound, "not found")

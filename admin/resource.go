@@ -104,15 +104,12 @@ func (s *Server) get(ctx context.Context, t *target) (int, any, error) {
 		return 0, nil, errKeyNotFound
 	}
 	kv := resp.Kvs[0]
-	return http.StatusOK, entry{Key: t.key(), Value: shown(t.kind, kv.Value), CreatedIndex: kv.CreateRevision, ModifiedIndex: kv.ModRevision}, nil
+	return http.StatusOK, entry{Key: t.key(), Value: s.shown(t.kind, t.key(), kv.Value), CreatedIndex: kv.CreateRevision, ModifiedIndex: kv.ModRevision}, nil
 }
 
-// shown is a stored value as the Admin API returns it: ssl private keys
-// are never sent back.
-func shown(k *config.Kind, value []byte) json.RawMessage {
-	if k != config.SSLs {
-		return value
-	}
+// hideKeys is an ssl as the Admin API returns it: its private keys are
+// never sent back.
+func hideKeys(value []byte) json.RawMessage {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(value, &m) != nil {
 		return value
@@ -191,7 +188,7 @@ func (s *Server) list(ctx context.Context, req *request, t *target) (int, any, e
 		if refFilter != nil && !(matchesRef(refFilter, "service_id", v.ServiceID) && matchesRef(refFilter, "upstream_id", v.Upstream)) {
 			continue
 		}
-		out = append(out, entry{Key: string(kv.Key), Value: shown(t.kind, kv.Value), CreatedIndex: kv.CreateRevision, ModifiedIndex: kv.ModRevision})
+		out = append(out, entry{Key: string(kv.Key), Value: s.shown(t.kind, string(kv.Key), kv.Value), CreatedIndex: kv.CreateRevision, ModifiedIndex: kv.ModRevision})
 	}
 	total := len(out)
 	if pageSize > 0 {
@@ -363,6 +360,9 @@ func (s *Server) write(ctx context.Context, req *request, t *target, conf map[st
 	if t.kind == config.SSLs {
 		encryptKeys(conf, s.o.Pipeline.Keyring)
 	}
+	// APISIX encrypts plugin secrets only once the object passed its
+	// checks, and answers with what it stored.
+	s.o.Pipeline.Keyring.EncryptObject(t.kind, t.id, conf)
 	value, err := json.Marshal(conf)
 	if err != nil {
 		return 0, nil, err
@@ -391,6 +391,7 @@ func (s *Server) write(ctx context.Context, req *request, t *target, conf map[st
 		if t.kind == config.SSLs {
 			decryptKeys(conf, s.o.Pipeline.Keyring)
 		}
+		s.o.Pipeline.Keyring.DecryptObject(t.kind, t.id, conf)
 		if _, err := s.checkObject(ctx, t, conf); err != nil {
 			return 0, nil, err
 		}
@@ -400,7 +401,10 @@ func (s *Server) write(ctx context.Context, req *request, t *target, conf map[st
 	if put := resp.Responses[0].GetResponsePut(); put != nil && put.PrevKv != nil {
 		status = okStatus
 	}
-	return status, entry{Key: key, Value: shown(t.kind, value)}, nil
+	if t.kind == config.SSLs {
+		value = hideKeys(value)
+	}
+	return status, entry{Key: key, Value: value}, nil
 }
 
 type ref struct {
@@ -423,6 +427,17 @@ func (s *Server) checkObject(ctx context.Context, t *target, conf map[string]any
 		id = t.consumer + "/" + t.id
 	}
 	obj, value, err := s.o.Pipeline.Check(t.kind, id, raw)
+	if err != nil {
+		return nil, err
+	}
+	switch t.kind {
+	case config.Consumers:
+		err = s.checkDuplicateKeys(ctx, t.id, "", value)
+	case config.Credentials:
+		if err = s.checkCredentialPlugins(value); err == nil {
+			err = s.checkDuplicateKeys(ctx, t.consumer, t.id, value)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -512,6 +527,9 @@ func (s *Server) patch(ctx context.Context, req *request, t *target) (int, any, 
 		// must be compared as plain text when the pair is checked.
 		decryptKeys(conf, s.o.Pipeline.Keyring)
 	}
+	// So are plugin secrets; decrypted now, they are encrypted once again
+	// when the merged object is written, not twice.
+	s.o.Pipeline.Keyring.DecryptObject(t.kind, t.id, conf)
 	if len(t.sub) == 0 {
 		patch, ok := req.body.(map[string]any)
 		if !ok {

@@ -171,6 +171,13 @@ type etcdGateway struct {
 
 func startEtcdGateway(t *testing.T, role, endpoint, extra string) *etcdGateway {
 	t.Helper()
+	return startEtcdGatewayWith(t, role, endpoint, "", extra)
+}
+
+// startEtcdGatewayWith is startEtcdGateway with more keys of config.yaml's
+// apisix section (apisixExtra, each line indented by two spaces).
+func startEtcdGatewayWith(t *testing.T, role, endpoint, apisixExtra, extra string) *etcdGateway {
+	t.Helper()
 	dir := t.TempDir()
 	adminPort := freePort(t)
 	var cfg strings.Builder
@@ -189,7 +196,7 @@ func startEtcdGateway(t *testing.T, role, endpoint, extra string) *etcdGateway {
 		fmt.Fprintf(&cfg, "  etcd:\n    host: [%q]\n    prefix: /apisix\n    timeout: 2\n", endpoint)
 	}
 	cfg.WriteString(extra)
-	g := &etcdGateway{gatewayProc: startGateway(t, dir, cfg.String()), endpoint: endpoint}
+	g := &etcdGateway{gatewayProc: startGatewayWith(t, dir, apisixExtra, cfg.String()), endpoint: endpoint}
 	if role != "data_plane" {
 		g.admin = "http://127.0.0.1:" + strconv.Itoa(adminPort)
 	}

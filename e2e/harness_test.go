@@ -89,8 +89,24 @@ func startStandalone(t *testing.T, extra, routes string, env ...string) *gateway
 // free ports, then cfg) and runs sluice on it until it listens.
 func startGateway(t *testing.T, dir, cfg string, env ...string) *gatewayProc {
 	t.Helper()
+	return startGatewayWith(t, dir, "", cfg, env...)
+}
+
+// startGatewayWith is startGateway with more keys of config.yaml's apisix
+// section (apisixExtra, each line indented by two spaces).
+func startGatewayWith(t *testing.T, dir, apisixExtra, cfg string, env ...string) *gatewayProc {
+	t.Helper()
 	port, control := freePort(t), freePort(t)
-	full := fmt.Sprintf("apisix:\n  node_listen:\n    - ip: 127.0.0.1\n      port: %d\n  control:\n    ip: 127.0.0.1\n    port: %d\n%s", port, control, cfg)
+	full := fmt.Sprintf("apisix:\n  node_listen:\n    - ip: 127.0.0.1\n      port: %d\n  control:\n    ip: 127.0.0.1\n    port: %d\n%s%s", port, control, apisixExtra, cfg)
+	// The prometheus exporter binds 127.0.0.1:9091 by default, so two
+	// gateways in one test (or two test binaries at once) would collide;
+	// each gets its own port unless the test places the exporter itself.
+	if !strings.Contains("\n"+cfg, "\nplugin_attr:") {
+		if !strings.HasSuffix(full, "\n") {
+			full += "\n"
+		}
+		full += fmt.Sprintf("plugin_attr:\n  prometheus:\n    export_addr: {ip: 127.0.0.1, port: %d}\n", freePort(t))
+	}
 	writeFile(t, filepath.Join(dir, "config.yaml"), full)
 	g := &gatewayProc{t: t, addr: "127.0.0.1:" + strconv.Itoa(port), control: "127.0.0.1:" + strconv.Itoa(control),
 		dir: dir, log: &syncBuffer{}, done: make(chan error, 1)}
@@ -133,6 +149,7 @@ func (g *gatewayProc) waitListening() {
 		}
 		select {
 		case err := <-g.done:
+			g.done <- err // kill (the cleanup) waits for it too
 			g.t.Fatalf("sluice exited before listening: %v\n%s", err, g.log.String())
 		default:
 		}

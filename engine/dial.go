@@ -70,8 +70,14 @@ func (s *Server) dial(ctx context.Context, j *dialJob) {
 		if err == nil {
 			// The channel yields once OnOpen ran on the loop; waiting
 			// here (off the loop) keeps this dialer's concurrency honest.
-			if res := <-ch; res.Err != nil {
+			// It never yields if the loop exited with the registration
+			// still queued (an Enroll racing gnet's shutdown), so give up
+			// when the dialers stop; else Serve would wait for ever.
+			select {
+			case res := <-ch:
 				err = res.Err
+			case <-ctx.Done():
+				return
 			}
 			if err == nil {
 				return

@@ -35,6 +35,7 @@ var slash = []byte("/")
 // dispatch routes a parsed request (its head is buf[headOff:headEnd], and a
 // copy of it is in the request context) and runs its phases.
 func (cc *clientConn) dispatch(buf []byte) {
+	benchSlowdown() // ~1 µs of work with -tags sluice_slowdown (bench/suite, engine/slowdown.go); else nothing
 	l := cc.l
 	rc := &cc.rc
 	opts := &l.s.opts

@@ -23,16 +23,33 @@
 // # Lifecycle of an exchange (clientConn)
 //
 //	idle ──bytes──▶ head ──parsed──▶ proxy ──response done──▶ idle (keep-alive)
+//	                  │                 │                      ├─▶ discard ─body read─▶ idle
 //	                  │                 │                      └─▶ closing ─drained─▶ closed
 //	                  └─ bad head: error page, close
 //
-// In proxy: route → rewrite/access hooks → pick a node → pooled connection
-// or DialTCP → before_proxy → request head written (client input is
-// discarded only once the connection is known established, so a refused
-// connect can try the next node) → body streamed → response head parsed →
-// header_filter → head and first body bytes in one write → body streamed
-// (chunked passes through, or is decoded for HTTP/1.0 clients) → log →
-// upstream back to its pool if reusable.
+// A parsed head is copied into the connection's request context
+// (internal/reqctx), which plugins read and edit in every phase up to log.
+// Dispatch routes it on the snapshot loaded once for the request, then a
+// resumable stage runner (dispatch.go) runs APISIX's phases: global rules'
+// rewrite, the route's rewrite, the consumer's plugins merged in after
+// authentication, access (global, route), the balancer's pick, before_proxy;
+// a hook may end the request (its answer, like every answer the gateway
+// makes itself, passes header_filter and body_filter: reply.go) or park it
+// (its blocking work runs on a bounded worker pool; the request resumes on
+// this loop through EventLoop.Execute, or only logs if the client left).
+// Then: a pooled connection or DialTCP → request head written with the
+// plugins' edits (client input is discarded only once the connection is
+// known established, so a refused connect can try the next node) → body
+// streamed → response head parsed → header_filter → head and first body
+// bytes in one write → body streamed as is (chunked passes through, or is
+// decoded for HTTP/1.0 clients), or, when a body filter rewrites it,
+// decoded, filtered and framed anew → log (exactly once per request, 499
+// when the client went away) → upstream back to its pool if reusable.
+//
+// A response that ends before its request body (an upstream's early 401) is
+// never followed by parsing the rest of the body as a request: it is read
+// and dropped within bounds (phaseDiscard), or the connection closes with a
+// lingering close.
 //
 // # Attempts (attempt.go)
 //
@@ -55,6 +72,14 @@
 // such events only set flags that the outermost leave acts on, so no code
 // runs on state that vanished under it.
 //
+// # Per-loop state
+//
+// Each loop keeps its own tables, sized by itself: per upstream node (idle
+// pool, load statistics) and per compiled upstream (balancer cursor,
+// keepalive settings), indexed by the sync.Ref slots the snapshot carries
+// and reset when a slot changes hands (nodes.go); the plugins' per-loop
+// storage (reqctx.Loop); free lists of connection state.
+
 // # Bounded memory
 //
 // gnet reads every readable socket and buffers without limit; the vendored

@@ -47,7 +47,19 @@ func freeAddr(t testing.TB) string {
 // builder before the first load (a health manager, a resolver).
 func startGateway(t testing.TB, yaml string, opts Options, with ...func(*cfgsync.Builder)) *gateway {
 	t.Helper()
-	reg, err := plugin.NewRegistry([]string{"test-phases"}, nil)
+	return startGatewayWith(t, yaml, opts, []string{"test-phases"}, with...)
+}
+
+// startGatewayPlugins is startGateway with the named plugins enabled (the
+// built-in ones are linked by plugins_test.go).
+func startGatewayPlugins(t testing.TB, yaml string, opts Options, plugins ...string) *gateway {
+	t.Helper()
+	return startGatewayWith(t, yaml, opts, plugins)
+}
+
+func startGatewayWith(t testing.TB, yaml string, opts Options, plugins []string, with ...func(*cfgsync.Builder)) *gateway {
+	t.Helper()
+	reg, err := plugin.NewRegistry(plugins, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ type loop struct {
 	staleUp    loopUpstream
 	retired    []cfgsync.Ref // scratch for sweepRetired
 	retiredSeq uint64
+	surplus    []*loopNode // nodes whose idle pool is over its size (trimSurplus)
 
 	// plugins is the loop's storage for plugins (reqctx.Loop): every
 	// request context on this loop points at it.
@@ -92,6 +93,7 @@ func (l *loop) onTick(now time.Time) {
 	l.wheel.advance(l.tick)
 	l.refreshDate(now)
 	l.sweepRetired()
+	l.trimSurplus()
 	if l.s.draining.Load() {
 		l.drainIdle()
 	}

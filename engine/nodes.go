@@ -12,9 +12,10 @@ import (
 // survives snapshot swaps while the configuration lists the address.
 // Loop-only.
 type loopNode struct {
-	ref   cfgsync.Ref
-	pool  idlePool
-	stats balancer.NodeStats
+	ref       cfgsync.Ref
+	pool      idlePool
+	stats     balancer.NodeStats
+	inSurplus bool // listed in the loop's surplus list
 }
 
 // loopUpstream is one loop's state for one compiled upstream: the balancer
@@ -64,6 +65,47 @@ func (l *loop) resetNode(n *loopNode) {
 		l.closeUp(up)
 	}
 	n.stats = balancer.NodeStats{}
+}
+
+// overSize records that n's pool was filed under size and, when it is over
+// it, lists n for the tick's trim (pool.go says why the cap is not
+// enforced at once). Past the hard cap the least recently used connection
+// closes now.
+func (l *loop) overSize(n *loopNode, size int) {
+	p := &n.pool
+	p.limit = size
+	if p.n <= size {
+		return
+	}
+	if p.n > max(size, l.s.opts.KeepaliveHardCap) {
+		if up := p.tail; up != nil {
+			p.remove(up)
+			l.closeUp(up)
+		}
+	}
+	if !n.inSurplus {
+		n.inSurplus = true
+		l.surplus = append(l.surplus, n)
+	}
+}
+
+// trimSurplus runs on the tick: pools over their size lose the least
+// recently used connections that have been idle for the surplus grace.
+func (l *loop) trimSurplus() {
+	before := l.tick - l.ticks(l.s.opts.KeepaliveSurplusGrace)
+	kept := l.surplus[:0]
+	for _, n := range l.surplus {
+		for up := n.pool.surplus(before); up != nil; up = n.pool.surplus(before) {
+			l.closeUp(up)
+		}
+		if n.pool.n > n.pool.limit {
+			kept = append(kept, n)
+		} else {
+			n.inSurplus = false
+		}
+	}
+	clear(l.surplus[len(kept):])
+	l.surplus = kept
 }
 
 // sweepRetired closes idle connections to nodes the configuration dropped

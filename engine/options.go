@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicegw/sluice/http1"
+	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
 // Defaults for Options. Timeouts follow nginx/APISIX defaults.
@@ -20,6 +21,8 @@ const (
 	DefaultKeepalivePoolSize   = 320              // idle connections per upstream node per loop
 	DefaultKeepaliveRequests   = 1000             // requests per upstream connection
 	DefaultKeepaliveIdle       = 60 * time.Second // idle upstream connection lifetime
+	DefaultSurplusGrace        = time.Second      // idle connections over the pool size live this long (pool.go)
+	DefaultKeepaliveHardCap    = 16384            // idle connections per node per loop, whatever the grace
 	DefaultHighWater           = 256 << 10        // outbound bytes before the producing side is paused
 	DefaultMaxBufferedInput    = 64 << 10         // client bytes held while a request is in flight
 	DefaultDiscardLimit        = 1 << 20          // request body bytes read and dropped after an early response
@@ -59,6 +62,12 @@ type Options struct {
 	KeepalivePoolSize int
 	KeepaliveRequests int
 	KeepaliveIdle     time.Duration
+	// KeepaliveSurplusGrace is how long idle connections beyond the pool
+	// size survive (engine/pool.go: closing them at once makes thousands
+	// of clients re-dial what was just closed); KeepaliveHardCap bounds a
+	// pool even within that grace. Zero means the defaults.
+	KeepaliveSurplusGrace time.Duration
+	KeepaliveHardCap      int
 
 	// HighWater is the outbound bytes queued on one side of a proxied
 	// exchange (client or upstream) above which reading from the other side
@@ -103,6 +112,18 @@ type Options struct {
 	// Logger receives engine events (start, stop, errors); nil discards.
 	// Nothing is logged per request.
 	Logger *slog.Logger
+
+	// AccessLog, when set, is given every dispatched request once its log
+	// phase has run, however it ended (nginx's access_log); nil logs
+	// nothing.
+	AccessLog AccessLogger
+}
+
+// AccessLogger receives finished requests. Log runs on the request's
+// loop, after the plugins' log phase: it must not block, and must not keep
+// c or anything it returns past the call.
+type AccessLogger interface {
+	Log(c *reqctx.Ctx)
 }
 
 func (o Options) withDefaults() Options {
@@ -121,6 +142,10 @@ func (o Options) withDefaults() Options {
 	def(&o.SendTimeout, DefaultSendTimeout)
 	def(&o.UpstreamTimeout, DefaultUpstreamTimeout)
 	def(&o.KeepaliveIdle, DefaultKeepaliveIdle)
+	def(&o.KeepaliveSurplusGrace, DefaultSurplusGrace)
+	if o.KeepaliveHardCap <= 0 {
+		o.KeepaliveHardCap = DefaultKeepaliveHardCap
+	}
 	def(&o.ShutdownGrace, DefaultShutdownGrace)
 	def(&o.DiscardTimeout, DefaultDiscardTimeout)
 	if o.DiscardLimit <= 0 {

@@ -373,3 +373,31 @@ func TestBodyFiltersRewriteUpstreamBodies(t *testing.T) {
 	}
 	c.expectClosed()
 }
+
+// With every worker busy and the park queue full, a request that parks is
+// shed with 503 at once instead of the loop waiting; the queued one runs
+// once a worker frees up.
+func TestParkingPastTheQueueIsShed(t *testing.T) {
+	up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	gate := make(chan struct{})
+	gates.Store("route-shed", gate)
+	defer gates.Delete("route-shed")
+	g := startGateway(t, phasesYAML(up.addr, "shed", ", park_phase: access"), Options{Loops: 1, Workers: 1, ParkQueue: 1}) // one loop: the queued request is in the queue before the next is read
+	release := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(release) // before the gateway's stop, which waits for the worker
+	running, queued, shed := g.dial(), g.dial(), g.dial()
+	running.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	takeRecord(t, "route-shed", 3) // rewrite access worker(access): the worker is held
+	queued.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	takeRecord(t, "route-shed", 2) // rewrite access: in the queue
+	shed.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, _ := shed.response("GET"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("past the queue: %d, want 503", resp.StatusCode)
+	}
+	release()
+	for _, c := range []*rawClient{running, queued} {
+		if resp, body := c.response("GET"); resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("%d %q", resp.StatusCode, body)
+		}
+	}
+}

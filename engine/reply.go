@@ -128,6 +128,9 @@ func (cc *clientConn) logRequest() {
 	cc.logged = true
 	cc.globals.Log(&cc.rc, cc.chain)
 	cc.chain.Log(&cc.rc, nil)
+	if al := cc.l.s.opts.AccessLog; al != nil {
+		al.Log(&cc.rc)
+	}
 }
 
 // finishExchange ends the current request: log, then close, drop the rest

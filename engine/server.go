@@ -28,7 +28,6 @@ type Server struct {
 
 	engMu   stdsync.Mutex // guards eng, loops, loopIDs; taken when a loop is first seen and by the ticker, never on a request
 	eng     gnet.Engine
-	booted  bool
 	loops   []*loop
 	loopIDs map[gnet.EventLoop]*loop
 
@@ -39,8 +38,9 @@ type Server struct {
 
 	stats Stats
 
-	served chan struct{} // closed when Serve returns
-	ready  chan struct{} // closed when the engine has booted
+	served    chan struct{} // closed when Serve returns
+	ready     chan struct{} // closed when every loop is running (first tick)
+	readyOnce stdsync.Once
 }
 
 // Stats are gauges for shutdown and tests, changed per connection (never
@@ -74,7 +74,9 @@ func New(opts Options, store *cfgsync.Store) (*Server, error) {
 // Stats returns the server's counters.
 func (s *Server) Stats() *Stats { return &s.stats }
 
-// Ready is closed once the server accepts connections.
+// Ready is closed once the server accepts connections: every loop has its
+// poller and listener and is running. It is never closed if Serve fails to
+// start the loops.
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // Serve runs the event loops until Shutdown; it returns nil after a clean
@@ -110,7 +112,11 @@ func (s *Server) Serve() error {
 // whichever is first; the grace period is Options.ShutdownGrace if ctx has
 // no deadline. It returns once Serve has returned.
 func (s *Server) Shutdown(ctx context.Context) error {
-	<-s.ready
+	select {
+	case <-s.ready:
+	case <-s.served: // Serve failed before the loops ran; nothing to stop
+		return nil
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.opts.ShutdownGrace)
@@ -199,13 +205,13 @@ type handler struct {
 var _ gnet.EventHandler = (*handler)(nil)
 var _ gnet.OutboundDrainHandler = (*handler)(nil)
 
+// OnBoot runs before gnet creates any loop: loop 0's listener is bound (so a
+// connect already succeeds, into the backlog) but no poller, no other
+// listener and no loop goroutine exists yet. Ready waits for the first tick.
 func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
 	h.s.engMu.Lock()
 	h.s.eng = eng
-	h.s.booted = true
 	h.s.engMu.Unlock()
-	close(h.s.ready)
-	h.s.opts.Logger.Info("listening", "addrs", h.s.opts.Listen, "loops", h.s.opts.Loops)
 	return gnet.None
 }
 
@@ -255,9 +261,15 @@ func (h *handler) OnOutboundDrained(c gnet.Conn) gnet.Action {
 }
 
 // OnTick runs on gnet's ticker goroutine, not a loop: it hands each loop a
-// tick through Execute.
+// tick through Execute. gnet starts the ticker only once every loop has its
+// poller and listeners and its goroutine (engine.start), so the first tick
+// is when the server is ready.
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	s := h.s
+	s.readyOnce.Do(func() {
+		close(s.ready)
+		s.opts.Logger.Info("listening", "addrs", s.opts.Listen, "loops", s.opts.Loops)
+	})
 	s.engMu.Lock()
 	loops := s.loops
 	s.engMu.Unlock()

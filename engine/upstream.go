@@ -44,6 +44,7 @@ type upConn struct {
 
 	pprev, pnext *upConn   // idle pool links
 	pooled       *idlePool // the pool holding it, when idle
+	idleSince    int64     // loop tick it went idle
 }
 
 type upTimer uint8
@@ -150,9 +151,8 @@ func (l *loop) poolUp(up *upConn, keep keepalive) {
 	up.state = upIdle
 	up.owner = nil
 	up.armTimer(upTimerIdle, keep.idle)
-	if evicted := n.pool.put(up, keep.size); evicted != nil {
-		l.closeUp(evicted)
-	}
+	n.pool.put(up, l.tick)
+	l.overSize(n, keep.size)
 }
 
 func (up *upConn) armTimer(kind upTimer, d time.Duration) {

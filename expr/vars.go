@@ -132,6 +132,11 @@ func ParseVar(name string) Var {
 			if p.kind == VarHTTP || p.kind == VarArg || p.kind == VarCookie || p.kind == VarSentHTTP || p.kind == VarUpstreamHTTP {
 				rest = strings.ToLower(rest)
 			}
+			if p.kind == VarHTTP {
+				// APISIX's ctx.var writes '-' as '_' in an http_ name
+				// (core/ctx.lua), so "http_x-api-key" is X-Api-Key.
+				rest = strings.ReplaceAll(rest, "-", "_")
+			}
 			return Var{Kind: p.kind, Name: rest, Raw: name}
 		}
 	}

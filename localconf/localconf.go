@@ -22,6 +22,10 @@ import (
 // works as is.
 type Config struct {
 	APISIX struct {
+		// ExtraLuaPath is where Lua plugin files are looked up
+		// ("/opt/ext/?.lua;..."): a plugin named in plugins is loaded from
+		// <dir>/apisix/plugins/<name>.lua when such a file exists.
+		ExtraLuaPath       string     `json:"extra_lua_path"`
 		NodeListen         listenList `json:"node_listen"`
 		EnableServerTokens *bool      `json:"enable_server_tokens"`
 		TrustedAddresses   []string   `json:"trusted_addresses"`
@@ -83,21 +87,55 @@ type Config struct {
 			ClientBodyTimeout   nginxDuration `json:"client_body_timeout"`
 			SendTimeout         nginxDuration `json:"send_timeout"`
 			ClientMaxBodySize   nginxSize     `json:"client_max_body_size"`
-			Upstream            struct {
+			// EnableAccessLog (default true), AccessLog (the file, default
+			// logs/access.log; "off" turns it off), AccessLogFormat (default
+			// APISIX's), AccessLogFormatEscape (default, json or none) and
+			// AccessLogBuffer (bytes a loop gathers before the writer is
+			// woken, default 16384) are APISIX's access log settings.
+			EnableAccessLog       *bool     `json:"enable_access_log"`
+			AccessLog             string    `json:"access_log"`
+			AccessLogFormat       string    `json:"access_log_format"`
+			AccessLogFormatEscape string    `json:"access_log_format_escape"`
+			AccessLogBuffer       nginxSize `json:"access_log_buffer"`
+			Upstream              struct {
 				Keepalive         int           `json:"keepalive"`
 				KeepaliveRequests int           `json:"keepalive_requests"`
 				KeepaliveTimeout  nginxDuration `json:"keepalive_timeout"`
 			} `json:"upstream"`
 		} `json:"http"`
 	} `json:"nginx_config"`
+	// PluginAttr is plugin_attr: plugin-wide settings.
+	PluginAttr struct {
+		// Prometheus places the metrics exporter: export_addr (default
+		// 127.0.0.1:9091), export_uri (default /apisix/prometheus/metrics),
+		// metric_prefix (default apisix_), enable_export_server (default
+		// true; without it APISIX serves the URI through public-api, which
+		// sluice does not have).
+		Prometheus struct {
+			ExportURI          string     `json:"export_uri"`
+			MetricPrefix       string     `json:"metric_prefix"`
+			EnableExportServer *bool      `json:"enable_export_server"`
+			ExportAddr         listenAddr `json:"export_addr"`
+		} `json:"prometheus"`
+	} `json:"plugin_attr"`
 	// Sluice holds settings APISIX has no equivalent for.
 	Sluice struct {
 		Loops         int           `json:"loops"`
 		ShutdownGrace nginxDuration `json:"shutdown_grace"`
 		HighWater     nginxSize     `json:"high_water"`
+		// Workers run the blocking work plugins park (a Redis call);
+		// ParkQueue bounds the requests waiting for one, past which a
+		// request is answered 503 rather than stalling its loop
+		// (defaults: engine.DefaultWorkers, engine.DefaultParkQueue).
+		Workers   int `json:"workers"`
+		ParkQueue int `json:"park_queue"`
 		// StartupTimeout bounds the wait for the first full config
 		// load before the proxy port opens (default 60 s).
 		StartupTimeout nginxDuration `json:"startup_timeout"`
+		// AccessLogFlush is the longest an access log line waits in a
+		// quiet loop's buffer (default 3 s, nginx's flush=3 in APISIX's
+		// template).
+		AccessLogFlush nginxDuration `json:"access_log_flush"`
 		// EmbeddedEtcd runs a single-node etcd in the process; etcd
 		// clients (this node, etcdctl, other nodes) use ClientListen.
 		EmbeddedEtcd struct {
@@ -115,8 +153,10 @@ type Config struct {
 	} `json:"sluice"`
 
 	// Dir is the directory config.yaml was read from; apisix.yaml is
-	// looked up beside it.
-	Dir string `json:"-"`
+	// looked up beside it. File is config.yaml itself ("" for the built-in
+	// defaults): plugins reload reads it again.
+	Dir  string `json:"-"`
+	File string `json:"-"`
 	// Provider is where routes come from: ProviderEtcd or ProviderYAML.
 	Provider string `json:"-"`
 	// Listen is node_listen resolved to "ip:port" addresses.
@@ -188,6 +228,7 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("localconf: %s: %w", path, err)
 	}
 	n.Dir = filepath.Dir(path)
+	n.File = path
 	return n, nil
 }
 
@@ -240,6 +281,19 @@ func (n *Config) normalize() error {
 	case "", "radixtree_host_uri", "radixtree_uri", "radixtree_uri_with_parameter":
 	default:
 		return fmt.Errorf("%w: apisix.router.http %q is not one of radixtree_host_uri, radixtree_uri, radixtree_uri_with_parameter", config.ErrInvalid, n.APISIX.Router.HTTP)
+	}
+	switch n.NginxConfig.HTTP.AccessLogFormatEscape {
+	case "", "default", "json", "none":
+	default:
+		return fmt.Errorf("%w: nginx_config.http.access_log_format_escape %q is not one of default, json, none", config.ErrInvalid, n.NginxConfig.HTTP.AccessLogFormatEscape)
+	}
+	for _, c := range []struct {
+		name string
+		v    int
+	}{{"loops", n.Sluice.Loops}, {"workers", n.Sluice.Workers}, {"park_queue", n.Sluice.ParkQueue}} {
+		if c.v < 0 {
+			return fmt.Errorf("%w: sluice.%s %d is negative (0 or absent: the default)", config.ErrInvalid, c.name, c.v)
+		}
 	}
 	if n.Deployment.Role == "" {
 		n.Deployment.Role = RoleTraditional
@@ -338,6 +392,35 @@ func (n *Config) ControlAddr() (string, error) {
 		return "", nil
 	}
 	return n.APISIX.Control.addr(DefaultControlListen, "apisix.control")
+}
+
+// Defaults for the access log and the metrics exporter, as APISIX's.
+const (
+	DefaultAccessLog  = "logs/access.log"
+	DefaultExportAddr = "127.0.0.1:9091"
+)
+
+// AccessLogPath is the access log's file; "" when the access log is off
+// (enable_access_log false, or access_log off).
+func (n *Config) AccessLogPath() string {
+	h := &n.NginxConfig.HTTP
+	switch {
+	case h.EnableAccessLog != nil && !*h.EnableAccessLog, h.AccessLog == "off":
+		return ""
+	case h.AccessLog == "":
+		return DefaultAccessLog
+	}
+	return h.AccessLog
+}
+
+// PrometheusExportAddr is where the metrics exporter listens; "" when
+// enable_export_server is false.
+func (n *Config) PrometheusExportAddr() (string, error) {
+	p := &n.PluginAttr.Prometheus
+	if p.EnableExportServer != nil && !*p.EnableExportServer {
+		return "", nil
+	}
+	return p.ExportAddr.addr(DefaultExportAddr, "plugin_attr.prometheus.export_addr")
 }
 
 // AdminEnabled reports whether this node serves the Admin API: the

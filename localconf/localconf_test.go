@@ -66,6 +66,8 @@ deployment:
 		{"deployment: {etcd: {prefix: apisix}}", "must start with /"},
 		{"deployment: {role: 5}", "invalid configuration: json: cannot unmarshal"},
 		{"deployment: {admin: {admin_listen: {port: 70000}}}", "admin_listen"},
+		{"sluice: {park_queue: -1}", "sluice.park_queue -1 is negative"},
+		{"sluice: {workers: -2}", "sluice.workers -2 is negative"},
 		{"apisix: {data_encryption: {keyring: [short]}}", ""},
 	} {
 		n, err := Parse([]byte(tc.yaml))
@@ -87,5 +89,56 @@ func TestParseFieldError(t *testing.T) {
 	_, err := Parse([]byte("apisix: {node_listen: {a: 1}}"))
 	if want := "invalid configuration: apisix.node_listen must be a port or a list"; err == nil || err.Error() != want {
 		t.Fatalf("error %v, want %q", err, want)
+	}
+}
+
+func TestAccessLogAndExporter(t *testing.T) {
+	n, err := Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addr, err := n.PrometheusExportAddr(); n.AccessLogPath() != DefaultAccessLog || addr != DefaultExportAddr || err != nil {
+		t.Fatalf("defaults: %q %q %v", n.AccessLogPath(), addr, err)
+	}
+	n, err = Parse([]byte(`
+nginx_config:
+  http:
+    access_log: /var/log/gw.log
+    access_log_format: '{"a":"$remote_addr"}'
+    access_log_format_escape: json
+    access_log_buffer: 32k
+plugin_attr:
+  prometheus:
+    export_addr: {ip: 0.0.0.0, port: 9100}
+    export_uri: /metrics
+    metric_prefix: gw_
+sluice:
+  access_log_flush: 100ms
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &n.NginxConfig.HTTP
+	addr, _ := n.PrometheusExportAddr()
+	if n.AccessLogPath() != "/var/log/gw.log" || h.AccessLogFormatEscape != "json" || h.AccessLogBuffer != 32<<10 ||
+		addr != "0.0.0.0:9100" || n.PluginAttr.Prometheus.ExportURI != "/metrics" || n.Sluice.AccessLogFlush.Duration().Milliseconds() != 100 {
+		t.Fatalf("%+v %q", n, addr)
+	}
+	for yaml, off := range map[string]bool{
+		"nginx_config: {http: {enable_access_log: false}}": true,
+		"nginx_config: {http: {access_log: 'off'}}":        true,
+		"nginx_config: {http: {access_log: logs/a.log}}":   false,
+	} {
+		if n, err := Parse([]byte(yaml)); err != nil || (n.AccessLogPath() == "") != off {
+			t.Errorf("%s: %q %v", yaml, n.AccessLogPath(), err)
+		}
+	}
+	if n, _ := Parse([]byte("plugin_attr: {prometheus: {enable_export_server: false}}")); n != nil {
+		if addr, err := n.PrometheusExportAddr(); addr != "" || err != nil {
+			t.Errorf("export server off: %q %v", addr, err)
+		}
+	}
+	if _, err := Parse([]byte("nginx_config: {http: {access_log_format_escape: xml}}")); err == nil || !strings.Contains(err.Error(), "access_log_format_escape") {
+		t.Errorf("bad escape: %v", err)
 	}
 }

@@ -121,6 +121,9 @@ func (m *Module) Check(conf map[string]any) error {
 // (extra_lua_path: templates like "/opt/ext/?.lua" separated by ';'),
 // returning the file's path and contents.
 func FindModule(path, name string) (string, []byte, bool) {
+	if strings.ContainsAny(name, "/\\") {
+		return "", nil, false // module names are dotted, never paths
+	}
 	rel := strings.ReplaceAll(name, ".", "/")
 	for _, tmpl := range strings.Split(path, ";") {
 		tmpl = strings.TrimSpace(tmpl)

@@ -1,43 +1,31 @@
 package lua
 
 import (
-	"regexp"
 	"strings"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/sluicegw/sluice/internal/bytestr"
+	"github.com/sluicegw/sluice/internal/ngxre"
 )
 
-// ngx.re with Go's RE2: OpenResty's PCRE options i, s, m map onto RE2
-// flags; j, o, d, u, D are accepted and ignored (compilation is cached
-// anyway); x (extended) is refused, as are patterns RE2 cannot express.
+// ngx.re on RE2 with ngx.re's option letters and replacement templates
+// (internal/ngxre, which the transformation plugins share). Patterns RE2
+// cannot express fail with an error saying so.
 
 // maxCachedRegexps bounds a VM's compiled-pattern cache.
 const maxCachedRegexps = 1024
 
 type reKey struct{ pattern, options string }
 
-func (vm *VM) regexp(L *glua.LState, pattern, options string) *regexp.Regexp {
+func (vm *VM) regexp(L *glua.LState, pattern, options string) *ngxre.Regexp {
 	k := reKey{pattern, options}
 	if re, ok := vm.res[k]; ok {
 		return re
 	}
-	var flags strings.Builder
-	for _, o := range options {
-		switch o {
-		case 'i', 's', 'm':
-			flags.WriteRune(o)
-		case 'j', 'o', 'd', 'u', 'D', 'J':
-		default:
-			L.RaiseError("ngx.re: option %q is not supported by sluice (RE2)", string(o))
-		}
-	}
-	src := pattern
-	if flags.Len() > 0 {
-		src = "(?" + flags.String() + ")" + pattern
-	}
-	re, err := regexp.Compile(src)
+	re, err := ngxre.Compile(pattern, options)
 	if err != nil {
-		L.RaiseError("ngx.re: bad pattern %q: %s", pattern, err.Error())
+		L.RaiseError("ngx.re: %s", err.Error())
 	}
 	if len(vm.res) >= maxCachedRegexps {
 		clear(vm.res)
@@ -48,14 +36,14 @@ func (vm *VM) regexp(L *glua.LState, pattern, options string) *regexp.Regexp {
 
 func (vm *VM) reTable() *glua.LTable {
 	L := vm.L
-	vm.res = map[reKey]*regexp.Regexp{}
+	vm.res = map[reKey]*ngxre.Regexp{}
 	t := L.NewTable()
 	L.SetFuncs(t, map[string]glua.LGFunction{
 		// match(subject, regex, options) → captures (m[0] whole, m[1]...) or nil
 		"match": func(L *glua.LState) int {
 			s := L.CheckString(1)
 			re := vm.regexp(L, L.CheckString(2), L.OptString(3, ""))
-			loc := re.FindStringSubmatchIndex(s)
+			loc := re.FindSubmatchIndex(bytestr.Bytes(s))
 			if loc == nil {
 				L.Push(glua.LNil)
 				return 1
@@ -67,7 +55,7 @@ func (vm *VM) reTable() *glua.LTable {
 		"find": func(L *glua.LState) int {
 			s := L.CheckString(1)
 			re := vm.regexp(L, L.CheckString(2), L.OptString(3, ""))
-			loc := re.FindStringIndex(s)
+			loc := re.FindSubmatchIndex(bytestr.Bytes(s))
 			if loc == nil {
 				L.Push(glua.LNil)
 				return 1
@@ -82,7 +70,7 @@ func (vm *VM) reTable() *glua.LTable {
 	return t
 }
 
-func captures(L *glua.LState, re *regexp.Regexp, s string, loc []int) *glua.LTable {
+func captures(L *glua.LState, re *ngxre.Regexp, s string, loc []int) *glua.LTable {
 	m := L.NewTable()
 	names := re.SubexpNames()
 	for i := 0; 2*i < len(loc); i++ {
@@ -99,25 +87,34 @@ func captures(L *glua.LState, re *regexp.Regexp, s string, loc []int) *glua.LTab
 }
 
 // substitute is gsub (n = -1) and sub (n = 1): the replacement is a
-// template ($0, $1, ${name}) or a function of the captures table. It
+// template ($0, $1, ${1}, $$) or a function of the captures table. It
 // returns the new string and the number of substitutions.
 func (vm *VM) substitute(L *glua.LState, n int) int {
 	s := L.CheckString(1)
 	re := vm.regexp(L, L.CheckString(2), L.OptString(4, ""))
-	repl := L.CheckAny(3)
+	var tmpl *ngxre.Replacement
+	fn, isFunc := L.CheckAny(3).(*glua.LFunction)
+	if !isFunc {
+		var err error
+		if tmpl, err = ngxre.CompileReplacement(L.CheckString(3)); err != nil {
+			L.RaiseError("ngx.re: %s", err.Error())
+		}
+	}
+	subject := bytestr.Bytes(s)
 	var b strings.Builder
+	var out []byte
 	last, count := 0, 0
-	for _, loc := range re.FindAllStringSubmatchIndex(s, n) {
+	for _, loc := range re.FindAllSubmatchIndex(subject, n) {
 		b.WriteString(s[last:loc[0]])
-		switch r := repl.(type) {
-		case *glua.LFunction:
-			L.Push(r)
+		if isFunc {
+			L.Push(fn)
 			L.Push(captures(L, re, s, loc))
 			L.Call(1, 1)
 			b.WriteString(glua.LVAsString(L.Get(-1)))
 			L.Pop(1)
-		default:
-			b.Write(re.ExpandString(nil, glua.LVAsString(r), s, loc))
+		} else {
+			out = tmpl.Append(out[:0], subject, loc)
+			b.Write(out)
 		}
 		last = loc[1]
 		count++

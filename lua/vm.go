@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	stdsync "sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +12,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/sluicegw/sluice/internal/jsonschema"
+	"github.com/sluicegw/sluice/internal/ngxre"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
@@ -186,7 +186,7 @@ type VM struct {
 	arg       *glua.LTable // ngx.arg (body_filter's chunk and eof)
 	modules   map[string]glua.LValue
 	schemas   map[*glua.LTable]*jsonschema.Schema // core.schema.check's compiled schemas
-	res       map[reKey]*regexp.Regexp            // ngx.re's compiled patterns
+	res       map[reKey]*ngxre.Regexp             // ngx.re's compiled patterns
 	confs     map[*Conf]*glua.LTable              // plugin confs as Lua tables
 	bodyOut   []byte                              // body_filter's output
 }

@@ -74,11 +74,19 @@ type Def struct {
 	// the plugin has no metadata.
 	MetadataSchema string
 	// EncryptFields are the conf fields APISIX stores encrypted (dotted
-	// paths); the Admin API encrypts them on write.
+	// paths): its encrypt_fields, of the consumer-side conf for an auth
+	// plugin with a ConsumerSchema, else of the conf. The Admin API and the
+	// data plane encrypt and decrypt by config's table of them
+	// (config.SecretFields), which plugin/all's tests check this against.
 	EncryptFields []string
 	// Check, optional, checks what the schema cannot express (APISIX's
 	// check_schema logic beyond the schema); its error is shown as is.
 	Check func(conf map[string]any, consumer bool) error
+	// SchemaError, optional, rewords a failure of Schema for conf, as some
+	// of APISIX's check_schema functions do (limit-count answers "count/
+	// time_window and rules cannot be specified at the same time" where its
+	// schema's oneOf fails); it returns err itself to keep it.
+	SchemaError func(conf map[string]any, err error) error
 	// New compiles a checked conf (JSON, defaults filled in) into an
 	// instance implementing some of the phase interfaces. It runs once per
 	// config version on the config goroutine.
@@ -98,6 +106,13 @@ type Env struct {
 	// Owner is the resource key of the object the conf belongs to
 	// ("/apisix/routes/1"), which scopes state such as limit counters.
 	Owner string
+	// Owners names, by plugin, the object a conf merged into Owner's came
+	// from when that is another one: a route's confs inherited from its
+	// service ("/apisix/services/1") or plugin config, a consumer's from
+	// its consumer group. APISIX keys limit counters by that object (its
+	// _meta.parent), so the routes of a service share one quota. Nil when
+	// every conf is Owner's own. Read it through OwnerOf.
+	Owners map[string]string
 	// Logger is the plugin's logger; nothing is logged per request.
 	Logger *slog.Logger
 	// Upstreams compiles and finds upstreams (traffic-split); nil where
@@ -106,6 +121,18 @@ type Env struct {
 	// Lua is the Lua runtime (serverless functions, Lua plugins); nil when
 	// the node runs without one.
 	Lua *lua.Runtime
+}
+
+// OwnerOf returns the resource key of the object the named plugin's conf
+// came from: Owners' entry, else Owner.
+func (e *Env) OwnerOf(plugin string) string {
+	if e == nil {
+		return ""
+	}
+	if o, ok := e.Owners[plugin]; ok {
+		return o
+	}
+	return e.Owner
 }
 
 // Upstreams gives plugins the config builder's compiled upstreams; the

@@ -23,6 +23,18 @@
 // expression rejects, _meta.error_response replaces the body of the answer
 // it exits with.
 //
+// # Auth plugins
+//
+// Auth plugins (Def.Auth) index their consumer-side confs by the key a
+// request presents (Def.NewConsumer, Index) and, in rewrite, find the
+// credential (FindCredential) and attach its consumer the way APISIX's
+// consumer.attach_consumer does (AttachConsumer, AttachAnonymous: the
+// consumer plus X-Consumer-Username, X-Credential-Identifier and
+// X-Consumer-Custom-ID upstream). What they share besides lives here too:
+// lua-cjson exit bodies (ExitJSON), query arguments read as
+// ngx.req.get_uri_args reads them (URIArg, WithoutURIArg) and $env://
+// secret references (ResolveSecret).
+//
 // # Concurrency
 //
 // Defs and the Registry are immutable after start-up (Reload swaps the

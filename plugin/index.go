@@ -95,6 +95,9 @@ func (r *Registry) BuildIndex(in IndexInput) (*Index, []error) {
 				continue
 			}
 			env := &Env{Owner: "/apisix/consumers/" + c.Username}
+			if _, own := c.Plugins[name]; !own {
+				env.Owners = map[string]string{name: "/apisix/consumer_groups/" + c.GroupID.S}
+			}
 			if in.Env != nil {
 				env.Logger, env.Upstreams = in.Env.Logger, in.Env.Upstreams
 			}

@@ -267,3 +267,48 @@ func TestGlobalRulesDropAPluginConfiguredTwice(t *testing.T) {
 		t.Fatalf("%v %v", ch.Names(), problems)
 	}
 }
+
+func TestIsAuth(t *testing.T) {
+	r := registry(t)
+	if !r.IsAuth("t-auth") || r.IsAuth("t-a") || r.IsAuth("nope") {
+		t.Fatal("IsAuth")
+	}
+}
+
+// ownerInst records which object its conf belongs to (plugin.Env.OwnerOf).
+type ownerInst struct{ owner string }
+
+func init() {
+	Register(&Def{
+		Name:   "t-owner",
+		Schema: `{"type": "object"}`,
+		New:    func(env *Env, _ []byte) (any, error) { return &ownerInst{owner: env.OwnerOf("t-owner")}, nil },
+	})
+}
+
+// A consumer's conf inherited from its group belongs to the group (APISIX
+// keys limit counters by it, so a group's consumers share a quota); its own
+// conf belongs to the consumer.
+func TestConsumerGroupConfsBelongToTheGroup(t *testing.T) {
+	r, err := NewRegistry([]string{"t-owner", "t-auth"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := map[string]*config.PluginSet{"g": {Plugins: config.Plugins{"t-owner": json.RawMessage(`{}`)}}}
+	idx, problems := r.BuildIndex(IndexInput{
+		Consumers: []*config.Consumer{
+			{Username: "jack", GroupID: config.ID{S: "g"}},
+			{Username: "rose", GroupID: config.ID{S: "g"}, Plugins: config.Plugins{"t-owner": json.RawMessage(`{}`)}},
+		},
+		Groups: group,
+	})
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	for name, want := range map[string]string{"jack": "/apisix/consumer_groups/g", "rose": "/apisix/consumers/rose"} {
+		cp := idx.Consumer(name).Plugins.(*ConsumerPlugins)
+		if got := cp.entries[0].Instance().(*ownerInst).owner; got != want {
+			t.Errorf("%s: owner %s, want %s", name, got, want)
+		}
+	}
+}

@@ -61,10 +61,10 @@ type Registry struct {
 	// Lua plugins arriving from etcd); readers use enabled without it.
 	mu struct {
 		stdsync.Mutex
-		names    []string        // config.yaml's plugins list; nil: the default list
-		fileLua  map[string]*Def // Lua plugins loaded from extra_lua_path
-		etcdLua  map[string]*Def // Lua plugins from etcd (lua_plugins), always enabled
-		luaPath  string          // extra_lua_path
+		names   []string        // config.yaml's plugins list; nil: the default list
+		fileLua map[string]*Def // Lua plugins loaded from extra_lua_path
+		etcdLua map[string]*Def // Lua plugins from etcd (lua_plugins), always enabled
+		luaPath string          // extra_lua_path
 	}
 }
 
@@ -136,7 +136,7 @@ func (r *Registry) rebuildLocked() error {
 	for n, d := range r.mu.fileLua {
 		defs[n] = d
 	}
-	set := &enabledSet{byName: map[string]*compiledDef{}}
+	set := &enabledSet{byName: map[string]*compiledDef{}, order: []string{}} // [] not null when none
 	add := func(d *Def) error {
 		if _, dup := set.byName[d.Name]; dup {
 			return nil
@@ -296,6 +296,13 @@ func (r *Registry) Def(name string) *Def {
 	return nil
 }
 
+// IsAuth reports whether the named plugin is enabled and an auth plugin
+// (APISIX's type = "auth"): the only kind a credential object may hold.
+func (r *Registry) IsAuth(name string) bool {
+	cd := r.def(name)
+	return cd != nil && cd.Auth
+}
+
 // List returns the enabled plugins' names by descending priority
 // (/apisix/admin/plugins/list).
 func (r *Registry) List() []string { return append([]string{}, r.enabled.Load().order...) }
@@ -379,6 +386,9 @@ func (r *Registry) CheckPlugin(k *config.Kind, name string, conf any) error {
 			}
 		}
 		if err := sch.Validate(rest); err != nil {
+			if cd.SchemaError != nil && sch == cd.schema { // not an auth plugin's consumer schema
+				return cd.SchemaError(rest, err)
+			}
 			return err
 		}
 		for key, v := range rest {

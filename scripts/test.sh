@@ -6,6 +6,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== test dependencies"
+# The Redis policies of the limit plugins are tested against a real
+# redis-server (e2e/redis_test.go starts one per test on a free port).
+if ! command -v redis-server >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		(apt-get install -y redis-server >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y redis-server >/dev/null; }) ||
+			{ echo "installing redis-server failed"; exit 1; }
+	else
+		echo "redis-server is missing: install it (apt-get install -y redis-server)"; exit 1
+	fi
+fi
 echo "== gofmt"
 unformatted=$(find . -name '*.go' -not -path './third_party/*' -print0 | xargs -0 gofmt -l)
 if [ -n "$unformatted" ]; then

@@ -680,6 +680,8 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 	// The plugins that run: route over plugin config over service, as
 	// APISIX merges them (plugin_config.lua merge, merge_service_route).
 	plugins := map[string]json.RawMessage{}
+	// owners: where the confs not the route's own came from (plugin.Env).
+	owners := map[string]string{}
 	if !rc.ServiceID.IsZero() {
 		if s := st.objs[config.Services][rc.ServiceID.S]; s != nil {
 			svc = s.obj.(*config.Service)
@@ -687,6 +689,9 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 				hosts = svc.Hosts
 			}
 			maps.Copy(plugins, svc.Plugins)
+			for name := range svc.Plugins {
+				owners[name] = "/apisix/services/" + rc.ServiceID.S
+			}
 		} else {
 			r.Status, r.Err = http.StatusNotFound, fmt.Errorf("service %s not found", rc.ServiceID.S)
 		}
@@ -694,6 +699,9 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 	if !rc.PluginConfigID.IsZero() {
 		if s := st.objs[config.PluginConfigs][rc.PluginConfigID.S]; s != nil {
 			maps.Copy(plugins, s.obj.(*config.PluginSet).Plugins)
+			for name := range s.obj.(*config.PluginSet).Plugins {
+				owners[name] = "/apisix/plugin_configs/" + rc.PluginConfigID.S
+			}
 		} else if r.Status == 0 {
 			r.Status, r.Err = http.StatusServiceUnavailable, fmt.Errorf("plugin config %s not found", rc.PluginConfigID.S)
 		}
@@ -726,6 +734,9 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 		return te, nil
 	}
 	maps.Copy(plugins, rc.Plugins)
+	for name := range rc.Plugins {
+		delete(owners, name)
+	}
 	for name := range plugins {
 		// A plugin loaded later (Lua, from etcd) recompiles the route.
 		r.pluginDeps = append(r.pluginDeps, depKey{config.LuaPlugins, name})
@@ -734,7 +745,7 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 		r.ServiceName = svc.Name
 	}
 	if len(plugins) > 0 {
-		if err := b.compilePlugins(r, plugins); err != nil {
+		if err := b.compilePlugins(r, plugins, owners); err != nil {
 			// Fail closed: a route never runs without a plugin it names.
 			r.Status, r.Err = http.StatusServiceUnavailable, err
 			return te, nil
@@ -945,15 +956,19 @@ func compileHashKey(u *config.Upstream) HashKey {
 	return h
 }
 
-// compilePlugins compiles a route's merged plugin confs into its chain.
+// compilePlugins compiles a route's merged plugin confs into its chain;
+// owners says which of them came from its service or plugin config.
 // Upstreams its plugins compile (traffic-split) are owned by the route;
 // upstreams they refer to by id become dependencies of the route.
-func (b *Builder) compilePlugins(r *Route, plugins map[string]json.RawMessage) error {
+func (b *Builder) compilePlugins(r *Route, plugins map[string]json.RawMessage, owners map[string]string) error {
 	if b.Plugins == nil {
 		return config.UnknownPlugin(slices.Min(slices.Collect(maps.Keys(plugins))))
 	}
 	ups := &routeUpstreams{b: b, r: r}
 	env := &plugin.Env{Owner: "/apisix/routes/" + r.ID, Logger: b.Logger, Upstreams: ups}
+	if len(owners) > 0 {
+		env.Owners = owners
+	}
 	ch, err := b.Plugins.Compile(env, plugins)
 	if err != nil {
 		b.releaseRoute(r)

@@ -53,7 +53,20 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 
-	luaRT := lua.NewRuntime(lua.Options{Budget: local.Sluice.Lua.Budget.Duration(), Logger: lg.With("component", "lua")})
+	var plugins *plugin.Registry // set below, before any Lua runs
+	luaRT := lua.NewRuntime(lua.Options{
+		Budget: local.Sluice.Lua.Budget.Duration(),
+		Logger: lg.With("component", "lua"),
+		// require() of helper modules on extra_lua_path.
+		Modules: func(name string) (*lua.Func, bool) {
+			file, src, ok := lua.FindModule(plugins.LuaPath(), name)
+			if !ok {
+				return nil, false
+			}
+			f, err := lua.Compile(file, string(src))
+			return f, err == nil
+		},
+	})
 	cleanup.push(luaRT.Close) // after the proxy stops
 	pipeline, plugins, err := newPipeline(local, lg, luaRT)
 	if err != nil {
@@ -64,6 +77,19 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		return err
 	}
 	opts := engineOptions(local, lg)
+	rlog, access, err := newRequestLog(local, plugins, opts.Loops, lg, &cleanup)
+	if err != nil {
+		return err
+	}
+	if rlog != nil {
+		opts.AccessLog = rlog
+	}
+	if access != nil {
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		go reopenOnSignal(access, usr1, lg)
+		cleanup.push(func() { signal.Stop(usr1); close(usr1) })
+	}
 	store := cfgsync.NewStore()
 	var checks *health.Manager // nil: disable_upstream_healthcheck
 	if !local.APISIX.DisableUpstreamHealthcheck {
@@ -96,6 +122,7 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	case <-time.After(startupTimeout(local)):
 		return fmt.Errorf("no configuration after %v: is etcd at %v reachable? (sluice.startup_timeout)", startupTimeout(local), src.endpoints)
 	}
+	reload := func(ctx context.Context) error { return reloadPlugins(ctx, local, plugins, src, lg) }
 	ready := func() bool {
 		select {
 		case <-src.ready:
@@ -105,12 +132,14 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		}
 	}
 
-	serveErr := make(chan error, 3)
+	serveErr := make(chan error, 3) // admin, control, prometheus export
 	if local.AdminEnabled() {
 		if src.etcd == nil {
 			lg.Warn("no Admin API: with config_provider yaml the config is the file")
 		} else {
-			h := admin.New(adminOptions(local, lg, src, pipeline, plugins))
+			ao := adminOptions(local, lg, src, pipeline, plugins)
+			ao.Reload = reload
+			h := admin.New(ao)
 			addr, err := local.AdminAddr()
 			if err != nil {
 				return err
@@ -123,7 +152,7 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	if addr, err := local.ControlAddr(); err != nil {
 		return err
 	} else if addr != "" {
-		if err := serveHTTP("control", addr, &admin.Control{Store: store, Ready: ready, Health: checks}, lg, serveErr, &cleanup); err != nil {
+		if err := serveHTTP("control", addr, &admin.Control{Store: store, Ready: ready, Health: checks, Reload: reload}, lg, serveErr, &cleanup); err != nil {
 			return err
 		}
 	}
@@ -134,6 +163,11 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		if proxy, err = engine.New(opts, store); err != nil {
 			return err
 		}
+	}
+	if err := startExporter(local, plugins, proxy, src, store, lg, serveErr, &cleanup); err != nil {
+		return err
+	}
+	if proxy != nil {
 		go func() { proxyDone <- proxy.Serve() }()
 	}
 
@@ -171,7 +205,37 @@ func newPipeline(local *localconf.Config, lg *slog.Logger, rt *lua.Runtime) (*co
 	if err != nil {
 		return nil, nil, err
 	}
+	if local.APISIX.ExtraLuaPath != "" {
+		if err := plugins.Reload(local.Plugins, local.APISIX.ExtraLuaPath); err != nil {
+			return nil, nil, fmt.Errorf("loading Lua plugins from %s: %w", local.APISIX.ExtraLuaPath, err)
+		}
+	}
 	return &config.Pipeline{Keyring: keyring, Plugins: plugins}, plugins, nil
+}
+
+// reloadPlugins is plugins reload (Admin API and control API): config.yaml
+// read again for its plugins list and extra_lua_path, the Lua plugin files
+// compiled and swapped in (nothing changes if one fails), then the whole
+// configuration recompiled on the source's goroutine and published.
+// Requests in flight finish on the code they started with.
+func reloadPlugins(ctx context.Context, local *localconf.Config, plugins *plugin.Registry, src *source, lg *slog.Logger) error {
+	names, path := local.Plugins, local.APISIX.ExtraLuaPath
+	if local.File != "" {
+		fresh, err := localconf.Load(local.File)
+		if err != nil {
+			return err
+		}
+		names, path = fresh.Plugins, fresh.APISIX.ExtraLuaPath
+	}
+	if err := plugins.Reload(names, path); err != nil {
+		lg.Error("plugins reload refused; the running plugins stay", "err", err)
+		return err
+	}
+	if err := src.rebuild(ctx); err != nil {
+		return err
+	}
+	lg.Info("plugins reloaded", "enabled", len(plugins.List()))
+	return nil
 }
 
 // luaFilterFunc compiles a route's filter_func for the router: the Lua runs
@@ -205,6 +269,9 @@ type source struct {
 	etcd      *cfgsync.EtcdSource // nil for a yaml source
 	endpoints []string
 	prefix    string
+	// rebuild recompiles everything on the source's goroutine (plugins
+	// reload).
+	rebuild func(ctx context.Context) error
 }
 
 func startSource(ctx context.Context, local *localconf.Config, lg *slog.Logger, store *cfgsync.Store, b *cfgsync.Builder, cleanup *stack) (*source, error) {
@@ -218,7 +285,7 @@ func startSource(ctx context.Context, local *localconf.Config, lg *slog.Logger, 
 		go y.Run(ctx)
 		ready := make(chan struct{})
 		close(ready)
-		return &source{ready: ready, failed: failed}, nil
+		return &source{ready: ready, failed: failed, rebuild: y.Rebuild}, nil
 	}
 	endpoints := etcdEndpoints(local)
 	if emb := local.Sluice.EmbeddedEtcd; emb.Enable {
@@ -254,7 +321,7 @@ func startSource(ctx context.Context, local *localconf.Config, lg *slog.Logger, 
 	go func() { es.Run(sctx); close(done) }()
 	cleanup.push(func() { stop(); <-done })
 	lg.Info("syncing config from etcd", "endpoints", endpoints, "prefix", etcdConf.Prefix)
-	return &source{ready: es.Ready(), failed: failed, etcd: es, endpoints: endpoints, prefix: etcdConf.Prefix}, nil
+	return &source{ready: es.Ready(), failed: failed, etcd: es, endpoints: endpoints, prefix: etcdConf.Prefix, rebuild: es.Rebuild}, nil
 }
 
 func etcdEndpoints(local *localconf.Config) []string {
@@ -369,6 +436,8 @@ func engineOptions(local *localconf.Config, lg *slog.Logger) engine.Options {
 		KeepaliveRequests:   h.Upstream.KeepaliveRequests,
 		KeepaliveIdle:       h.Upstream.KeepaliveTimeout.Duration(),
 		HighWater:           int(local.Sluice.HighWater),
+		Workers:             local.Sluice.Workers,
+		ParkQueue:           local.Sluice.ParkQueue,
 		TrustedAddresses:    local.Trusted,
 		ServerHeader:        serverHeader(local),
 		ShutdownGrace:       local.Sluice.ShutdownGrace.Duration(),

@@ -226,14 +226,23 @@ func Sub(dst, subject []byte, re *Regexp, r *Replacement) ([]byte, bool) {
 	return append(dst, subject[m[1]:]...), true
 }
 
+// SubexpNames returns the capture groups' names ("" for unnamed ones).
+func (r *Regexp) SubexpNames() []string { return r.re.SubexpNames() }
+
+// FindAllSubmatchIndex returns up to n (all when n < 0) successive matches'
+// group offsets, as regexp's does, with PCRE's '$'.
+func (r *Regexp) FindAllSubmatchIndex(b []byte, n int) [][]int {
+	end := b
+	if r.eol && len(b) > 0 && b[len(b)-1] == '\n' {
+		end = b[:len(b)-1] // '$' before the final newline
+	}
+	return r.re.FindAllSubmatchIndex(end, n)
+}
+
 // GSub appends subject with every match of re replaced (ngx.re.gsub).
 func GSub(dst, subject []byte, re *Regexp, r *Replacement) []byte {
 	last := 0
-	end := subject
-	if re.eol && len(subject) > 0 && subject[len(subject)-1] == '\n' {
-		end = subject[:len(subject)-1] // '$' before the final newline
-	}
-	for _, m := range re.re.FindAllSubmatchIndex(end, -1) {
+	for _, m := range re.FindAllSubmatchIndex(subject, -1) {
 		dst = append(dst, subject[last:m[0]]...)
 		dst = r.Append(dst, subject, m)
 		last = m[1]

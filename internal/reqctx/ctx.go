@@ -100,6 +100,14 @@ type Ctx struct {
 	// UpstreamStatus is the last upstream response's status (0: none).
 	UpstreamStatus int
 
+	// connAddr, connPort and connText keep the connection's client
+	// address while SetRealRemote overrides it for one request (realSet);
+	// Reset puts them back.
+	connAddr netip.Addr
+	connPort int
+	connText []byte
+	realSet  bool
+
 	arena []byte   // edit names and values, exit bodies
 	num   [48]byte // scratch for formatted values (Var)
 	local []any    // per-request plugin values, by LocalKey index
@@ -132,8 +140,13 @@ func (c *Ctx) storeString(s string) span {
 
 // Reset clears the per-request state for the next request on the same
 // connection, keeping every buffer's storage. The connection fields
-// (Loop, RemoteAddr, RemotePort, RemoteText, LocalAddr, LocalPort) stay.
+// (Loop, RemoteAddr, RemotePort, RemoteText, LocalAddr, LocalPort) stay,
+// as the connection set them: a SetRealRemote is undone.
 func (c *Ctx) Reset() {
+	if c.realSet {
+		c.RemoteAddr, c.RemotePort, c.RemoteText = c.connAddr, c.connPort, c.connText
+		c.connAddr, c.connText, c.realSet = netip.Addr{}, nil, false
+	}
 	c.Config = nil
 	c.Head = c.Head[:0]
 	c.Body = nil
@@ -231,6 +244,26 @@ func (c *Ctx) UpstreamHostOverride() ([]byte, bool) { return c.upHost, c.hostSet
 // SetUpstream sends the request to u, an upstream compiled by the config
 // builder (plugin.Env.Upstreams), instead of the route's.
 func (c *Ctx) SetUpstream(u any) { c.UpstreamOverride = u }
+
+// SetRealRemote makes addr (and port, when port > 0) the client's address
+// for the rest of the request, as nginx's realip module and APISIX's
+// set_real_ip do: $remote_addr, $remote_port, X-Real-IP, X-Forwarded-For
+// and later plugins see it. RemoteText is then the address's canonical
+// text, in the arena (valid for the request). Reset gives the next request
+// on the connection the connection's address again.
+func (c *Ctx) SetRealRemote(addr netip.Addr, port int) {
+	if !c.realSet {
+		c.connAddr, c.connPort, c.connText = c.RemoteAddr, c.RemotePort, c.RemoteText
+		c.realSet = true
+	}
+	c.RemoteAddr = addr
+	if port > 0 {
+		c.RemotePort = port
+	}
+	off := len(c.arena)
+	c.arena = addr.AppendTo(c.arena)
+	c.RemoteText = c.arena[off:len(c.arena):len(c.arena)]
+}
 
 // SetConsumer records who the request authenticated as.
 func (c *Ctx) SetConsumer(cred *Credential) {

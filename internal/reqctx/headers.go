@@ -3,6 +3,7 @@ package reqctx
 import (
 	"github.com/sluicegw/sluice/expr"
 	"github.com/sluicegw/sluice/http1"
+	"github.com/sluicegw/sluice/internal/bytestr"
 )
 
 type headerOp uint8
@@ -64,23 +65,7 @@ func nameMatch(h []byte, name string, asVar bool) bool {
 	if asVar {
 		return expr.HeaderNameMatches(h, name)
 	}
-	return len(h) == len(name) && foldEq(h, name)
-}
-
-func foldEq(a []byte, b string) bool {
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
+	return http1.EqualFold(h, bytestr.Bytes(name))
 }
 
 // lookup finds name among fields through edits: the last set or delete

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testHistory is a small history: no-plugin at two commits, a plugin
+// scenario sluice refused, and a two-point connection sweep with haproxy.
+func testHistory() []*Record {
+	day0 := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
+	machine := Machine{CPU: "AMD EPYC", Cores: 2}
+	target := func(version string, rps, p99, cpu float64, extra map[string]float64) *TargetResult {
+		t := &TargetResult{Version: version}
+		for i, f := range []float64{0.98, 1, 1.03} {
+			rep := map[string]float64{"rps": rps * f, "p50_ms": p99 / 2, "p99_ms": p99 * f, "p999_ms": p99 * 2, "errors": 0}
+			if cpu > 0 {
+				rep["cpu_us"] = cpu / f
+				rep["rss_mib"] = 20 + float64(i)
+				rep["upstream_conns_s"] = rps / 1000
+			}
+			for k, v := range extra {
+				rep[k] = v
+			}
+			t.Reps = append(t.Reps, rep)
+		}
+		t.Summarize()
+		return t
+	}
+	rec := func(commit string, d int, scenario string, conns int, targets map[string]*TargetResult) *Record {
+		return &Record{Commit: commit + strings.Repeat("0", 33), CommitDate: day0.AddDate(0, 0, d), Date: day0.AddDate(0, 0, d).Add(time.Hour),
+			Machine: machine, Scenario: scenario, Status: StatusOK, Targets: targets,
+			Settings: Settings{Connections: conns, Threads: 1, DurationS: 10, WarmupS: 2, Reps: 3, Path: "/svc7/api/v1/res707/item", LoadCPU: 1}}
+	}
+	refused := rec("bbbbbbb", 1, "limit-count-prometheus", 64, nil)
+	refused.Status, refused.Detail = StatusRefused, "probe GET /svc7/api/v1/res707/item answered 503"
+	sweep := func(conns int, nginxConns float64) *Record {
+		r := rec("bbbbbbb", 1, "conn-sweep-c"+itoa(conns), conns, map[string]*TargetResult{
+			"nginx":   target("nginx 1.22.1", 60000, 2, 15, map[string]float64{"upstream_conns_s": nginxConns}),
+			"haproxy": target("haproxy 2.6.12", 58000, 3, 16, nil),
+			"sluice":  target("bbbbbbb", 62000, 1.5, 14, nil),
+		})
+		r.Group = "conn-sweep"
+		return r
+	}
+	return []*Record{
+		rec("aaaaaaa", 0, "no-plugin", 64, map[string]*TargetResult{
+			"direct": target("nginx 1.22.1", 70000, 0.9, 0, nil),
+			"nginx":  target("nginx 1.22.1", 63000, 1.6, 15.5, nil),
+			"sluice": target("aaaaaaa", 63500, 1.5, 14.2, nil),
+		}),
+		rec("bbbbbbb", 1, "no-plugin", 64, map[string]*TargetResult{
+			"direct": target("nginx 1.22.1", 70500, 0.95, 0, nil),
+			"nginx":  target("nginx 1.22.1", 62000, 1.7, 15.6, nil),
+			"sluice": target("bbbbbbb", 65000, 1.4, 13.9, nil),
+		}),
+		refused,
+		sweep(4000, 2500),
+		sweep(64, 60),
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// The generated blocks of testdata/markdown.in.md, regenerated from
+// testHistory, give testdata/markdown.out.md; prose outside survives, and
+// regenerating the result changes nothing.
+func TestRegenerateMarkdown(t *testing.T) {
+	in, err := os.ReadFile("testdata/markdown.in.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := RegenerateMarkdown(in, testHistory(), "bench/results/history.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := "testdata/markdown.out.md"
+	// -rewrite is internal/datadriven's flag (this package imports it).
+	if f := flag.Lookup("rewrite"); f != nil && f.Value.String() == "true" {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("regenerated markdown differs from %s (go test -run Markdown ./bench/suite -args -rewrite):\n%s", golden, got)
+	}
+	again, err := RegenerateMarkdown(got, testHistory(), "bench/results/history.jsonl")
+	if err != nil || string(again) != string(got) {
+		t.Errorf("regenerating twice changed the file (err %v)", err)
+	}
+	for _, bad := range []string{"<!-- suite:begin nonsense -->\n<!-- suite:end -->", "<!-- suite:begin scenario -->\n<!-- suite:end -->",
+		"<!-- suite:begin history x y -->\n<!-- suite:end -->"} {
+		if _, err := RegenerateMarkdown([]byte(bad), nil, "h"); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestHistoryRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	recs := testHistory()
+	// Appended out of date order, read back oldest first.
+	if err := AppendHistory(path, recs[1], recs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := AppendHistory(path, recs[2:]...); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadHistory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(recs) || got[0].Commit != recs[0].Commit || got[1].Commit != recs[1].Commit {
+		t.Fatalf("read back %d records, first %s", len(got), got[0].Commit)
+	}
+	if g, w := got[1].Targets["sluice"].Median["rps"], recs[1].Targets["sluice"].Median["rps"]; g != w {
+		t.Errorf("median rps %v, want %v", g, w)
+	}
+	if none, err := LoadHistory(filepath.Join(t.TempDir(), "missing")); err != nil || none != nil {
+		t.Errorf("missing history: %v, %v", none, err)
+	}
+	if err := os.WriteFile(path, []byte("{\"commit\": 1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadHistory(path); err == nil {
+		t.Error("malformed history accepted")
+	}
+}
+
+// BENCHMARKS.md's generated blocks match the committed history: the tables
+// are regenerated by the suite, never edited by hand.
+func TestBenchmarksMarkdownUpToDate(t *testing.T) {
+	t.Chdir("../..")
+	changed, err := regenerateFile(defaultMarkdown, defaultHistory, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed {
+		t.Errorf("%s differs from what %s gives; run go run ./bench/suite md", defaultMarkdown, defaultHistory)
+	}
+}

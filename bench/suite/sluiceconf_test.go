@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/localconf"
+	cfgsync "github.com/sluicegw/sluice/sync"
+)
+
+// Every stock scenario's apisix.yaml is a file sluice's own parser accepts
+// (whether sluice can run its plugins is decided at run time), and filler
+// routes bring the table to the size asked.
+func TestStockScenariosRenderForSluice(t *testing.T) {
+	t.Chdir("../..")
+	all, err := LoadScenarios(defaultScenarioDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
+		if s.Group != "" && !strings.HasSuffix(s.Name, "-c64") {
+			continue // sweep points share one config
+		}
+		t.Run(s.Name, func(t *testing.T) {
+			spec := s.Sluice
+			if spec.Routes > 1000 {
+				spec.Routes = 1000 // the same generator, less work
+			}
+			data, err := apisixYAML(&spec, "127.0.0.1:18080")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(data, []byte("${ORIGIN}")) || !bytes.Contains(data, []byte("127.0.0.1:18080")) {
+				t.Error("origin not substituted")
+			}
+			changes, err := cfgsync.ParseYAML(data)
+			if err != nil {
+				t.Fatalf("sluice refuses the file: %v\n%s", err, data)
+			}
+			routes := 0
+			for _, c := range changes {
+				if c.Kind == config.Routes {
+					routes++
+				}
+			}
+			if want := max(spec.Routes, 1); routes != want {
+				t.Errorf("%d routes, want %d", routes, want)
+			}
+		})
+	}
+}
+
+func TestSluiceLocalConfig(t *testing.T) {
+	dir := t.TempDir()
+	s, err := ParseScenario([]byte(minimalScenario+"  config: |\n    nginx_config:\n      http:\n        upstream:\n          keepalive: 64\n"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := writeSluiceConfig(s, filepath.Join(dir, "sluice"), 18082, "127.0.0.1:18080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := localconf.Load(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if local.Provider != localconf.ProviderYAML {
+		t.Errorf("provider %v, want yaml", local.Provider)
+	}
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"port: 18082", "enable_control: false", "keepalive: 64", "role: data_plane"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("config.yaml lacks %q:\n%s", want, b)
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package jwtauth
+
+import "bytes"
+
+// Three base64 decoders, as the three APISIX calls jwt-auth relies on
+// decode, which differ from encoding/base64 and from each other:
+//
+//   - decodeStd is nginx's ngx.decode_base64 (base64_secret): standard
+//     alphabet, padding optional;
+//   - decodeURL is ngx.base64.decode_base64url (the signature): URL
+//     alphabet only;
+//   - decodeSegment is lua-resty-jwt's jwt_decode (header and payload):
+//     '-' and '_' mapped to '+' and '/', padded, then ngx.decode_base64, so
+//     both alphabets are accepted.
+//
+// All of them stop at the first '=', refuse any other byte outside their
+// alphabet before it and a length of 4n+1, and ignore leftover bits.
+
+// alphabet maps a byte to its 6-bit value, or to invalid.
+type alphabet [256]byte
+
+const invalid = 0xff
+
+func newAlphabet(chars ...string) *alphabet {
+	var a alphabet
+	for i := range a {
+		a[i] = invalid
+	}
+	for _, cs := range chars {
+		for i := 0; i < len(cs); i++ {
+			a[cs[i]] = byte(i)
+		}
+	}
+	return &a
+}
+
+const (
+	stdChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	urlChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+)
+
+var (
+	stdAlphabet  = newAlphabet(stdChars)
+	urlAlphabet  = newAlphabet(urlChars)
+	bothAlphabet = newAlphabet(stdChars, urlChars)
+)
+
+func decodeStd(dst, src []byte) ([]byte, bool)     { return decode(dst, src, stdAlphabet) }
+func decodeURL(dst, src []byte) ([]byte, bool)     { return decode(dst, src, urlAlphabet) }
+func decodeSegment(dst, src []byte) ([]byte, bool) { return decode(dst, src, bothAlphabet) }
+
+// decode appends src decoded with a to dst.
+func decode(dst, src []byte, a *alphabet) ([]byte, bool) {
+	if i := bytes.IndexByte(src, '='); i >= 0 {
+		src = src[:i]
+	}
+	if len(src)%4 == 1 {
+		return dst, false
+	}
+	var acc uint32
+	bits := 0
+	for _, c := range src {
+		v := a[c]
+		if v == invalid {
+			return dst, false
+		}
+		acc = acc<<6 | uint32(v)
+		bits += 6
+		if bits >= 8 {
+			bits -= 8
+			dst = append(dst, byte(acc>>bits))
+		}
+	}
+	return dst, true
+}

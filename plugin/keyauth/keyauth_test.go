@@ -1,0 +1,275 @@
+package keyauth_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/internal/jsonschema"
+	"github.com/sluicegw/sluice/internal/reqctx"
+	"github.com/sluicegw/sluice/plugin"
+	"github.com/sluicegw/sluice/plugin/internal/authtest"
+	_ "github.com/sluicegw/sluice/plugin/keyauth"
+)
+
+const (
+	invalid     = `401 | apikey realm="key" | {"message":"Invalid API key in request"}` + "\n"
+	missing     = `401 | apikey realm="key" | {"message":"Missing API key in request"}` + "\n"
+	invalidUser = `401 | apikey realm="key" | {"message":"Invalid user authorization"}` + "\n"
+)
+
+// snapshot has jack (key auth-one, custom_id 42), rose with a credential
+// object (key auth-two), and an anonymous consumer.
+func snapshot(t testing.TB) (*plugin.Registry, *plugin.Index) {
+	r := authtest.Registry(t, "key-auth")
+	idx, problems := authtest.Index(t, r, []*config.Consumer{
+		authtest.Consumer(t, `{"username": "jack", "labels": {"custom_id": "42"}, "plugins": {"key-auth": {"key": "auth-one"}}}`),
+		authtest.Consumer(t, `{"username": "rose"}`),
+		authtest.Consumer(t, `{"username": "anonymous"}`),
+	}, []*config.Credential{
+		authtest.Credential(t, "rose", `{"id": "cred-1", "plugins": {"key-auth": {"key": "auth-two"}}}`),
+	})
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	return r, idx
+}
+
+func TestKeyAuth(t *testing.T) {
+	r, idx := snapshot(t)
+	for _, tc := range []struct {
+		name, plugins, req string
+		exit               string // "" when the request goes on
+		upstream           string // what the upstream receives, when it does
+	}{
+		{
+			name: "valid key in the header", plugins: `{"key-auth": {}}`,
+			req:      "GET /hello HTTP/1.1\nHost: a\napikey: auth-one",
+			upstream: "/hello\nHost: a\napikey: auth-one\nX-Consumer-Username: jack\nX-Consumer-Custom-ID: 42\n",
+		},
+		{
+			name: "invalid key", plugins: `{"key-auth": {}}`,
+			req: "GET /hello HTTP/1.1\nHost: a\napikey: 123", exit: invalid,
+		},
+		{
+			name: "no key", plugins: `{"key-auth": {}}`,
+			req: "GET /hello HTTP/1.1\nHost: a", exit: missing,
+		},
+		{
+			name: "an empty header is a key no one has", plugins: `{"key-auth": {}}`,
+			req: "GET /hello HTTP/1.1\nHost: a\napikey:", exit: invalid,
+		},
+		{
+			name: "credential object", plugins: `{"key-auth": {}}`,
+			req:      "GET /hello HTTP/1.1\nHost: a\napikey: auth-two",
+			upstream: "/hello\nHost: a\napikey: auth-two\nX-Consumer-Username: rose\nX-Credential-Identifier: cred-1\n",
+		},
+		{
+			name: "spoofed consumer headers are replaced or removed", plugins: `{"key-auth": {}}`,
+			req:      "GET /hello HTTP/1.1\nHost: a\napikey: auth-two\nX-Consumer-Username: admin\nX-Consumer-Custom-ID: 1",
+			upstream: "/hello\nHost: a\napikey: auth-two\nX-Consumer-Username: rose\nX-Credential-Identifier: cred-1\n",
+		},
+		{
+			name: "customized header", plugins: `{"key-auth": {"header": "Authorization"}}`,
+			req:      "GET /hello HTTP/1.1\nHost: a\nauthorization: auth-one",
+			upstream: "/hello\nHost: a\nauthorization: auth-one\nX-Consumer-Username: jack\nX-Consumer-Custom-ID: 42\n",
+		},
+		{
+			name: "an underscore in the header name also finds dashes", plugins: `{"key-auth": {"header": "x_api_key", "hide_credentials": true}}`,
+			req:      "GET /hello HTTP/1.1\nHost: a\nX-Api-Key: auth-one",
+			upstream: "/hello\nHost: a\nX-Consumer-Username: jack\nX-Consumer-Custom-ID: 42\n",
+		},
+		{
+			name: "customized query", plugins: `{"key-auth": {"query": "auth"}}`,
+			req:      "GET /hello?auth=auth-one HTTP/1.1\nHost: a",
+			upstream: "/hello?auth=auth-one\nHost: a\nX-Consumer-Username: jack\nX-Consumer-Custom-ID: 42\n",
+		},
+		{
+			name: "the query is percent-decoded", plugins: `{"key-auth": {}}`,
+			req:      "GET /hello?apikey=auth%2Done HTTP/1.1\nHost: a",
+			upstream: "/hello?apikey=auth%2Done\nHost: a\nX-Consumer-Username: jack\nX-Consumer-Custom-ID: 42\n",
+		},
+		{
+			name: "a repeated argument is a table, not a key", plugins: `{"key-auth": {}}`,
+			req: "GET /hello?apikey=auth-one&apikey=auth-one HTTP/1.1\nHost: a", exit: invalid,
+		},
+		{
+			name: "an argument without a value is true, not a key", plugins: `{"key-auth": {}}`,
+			req: "GET /hello?apikey HTTP/1.1\nHost: a", exit: invalid,
+		},
+		{
+			name: "the header wins over the query", plugins: `{"key-auth": {}}`,
+			req: "GET /hello?apikey=auth-one HTTP/1.1\nHost: a\napikey: bad", exit: invalid,
+		},
+		{
+			name: "hide_credentials false keeps the header", plugins: `{"key-auth": {"hide_credentials": false}}`,
+			req:      "GET /hello HTTP/1.1\nHost: a\napikey: auth-one",
+			upstream: "/hello\nHost: a\napikey: auth-one\nX-Consumer-Username: jack\nX-Consumer-Custom-ID: 42\n",
+		},
+		{
+			name: "hide_credentials removes the header", plugins: `{"key-auth": {"hide_credentials": true}}`,
+			req:      "GET /hello HTTP/1.1\nHost: a\napikey: auth-one\nApiKey: other",
+			upstream: "/hello\nHost: a\nX-Consumer-Username: jack\nX-Consumer-Custom-ID: 42\n",
+		},
+		{
+			name: "key in header and query: only the header is hidden", plugins: `{"key-auth": {"hide_credentials": true}}`,
+			req:      "GET /hello?apikey=auth-one HTTP/1.1\nHost: a\napikey: auth-one",
+			upstream: "/hello?apikey=auth-one\nHost: a\nX-Consumer-Username: jack\nX-Consumer-Custom-ID: 42\n",
+		},
+		{
+			name: "hide_credentials removes the query argument only", plugins: `{"key-auth": {"query": "auth", "hide_credentials": true}}`,
+			req:      "GET /hello?a=1&auth=auth-one&b=2%203 HTTP/1.1\nHost: a",
+			upstream: "/hello?a=1&b=2%203\nHost: a\nX-Consumer-Username: jack\nX-Consumer-Custom-ID: 42\n",
+		},
+		{
+			name: "anonymous consumer when the key is missing", plugins: `{"key-auth": {"anonymous_consumer": "anonymous"}}`,
+			req:      "GET /hello HTTP/1.1\nHost: a",
+			upstream: "/hello\nHost: a\nX-Consumer-Username: anonymous\n",
+		},
+		{
+			name:     "anonymous consumer with hide_credentials strips the rejected key everywhere",
+			plugins:  `{"key-auth": {"query": "auth", "anonymous_consumer": "anonymous", "hide_credentials": true}}`,
+			req:      "GET /hello?auth=invalid-key HTTP/1.1\nHost: a\napikey: invalid-key",
+			upstream: "/hello\nHost: a\nX-Consumer-Username: anonymous\n",
+		},
+		{
+			name: "an anonymous consumer that does not exist", plugins: `{"key-auth": {"anonymous_consumer": "not-found-anonymous"}}`,
+			req: "GET /hello HTTP/1.1\nHost: a", exit: invalidUser,
+		},
+		{
+			name: "realm", plugins: `{"key-auth": {"realm": "my-realm"}}`,
+			req:  "GET /hello HTTP/1.1\nHost: a",
+			exit: `401 | apikey realm="my-realm" | {"message":"Missing API key in request"}` + "\n",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := authtest.Chain(t, r, tc.plugins)
+			c := authtest.Ctx(t, tc.req, idx)
+			res := authtest.Run(ch, c)
+			if got := authtest.Exit(c, "WWW-Authenticate"); got != tc.exit {
+				t.Fatalf("exit %q, want %q", got, tc.exit)
+			}
+			if tc.exit != "" {
+				if res != reqctx.Stop || c.Consumer != nil {
+					t.Fatalf("result %v, consumer %v", res, c.Consumer)
+				}
+				return
+			}
+			if res != reqctx.Continue {
+				t.Fatalf("result %v", res)
+			}
+			if got := authtest.Upstream(c); got != tc.upstream {
+				t.Fatalf("upstream got\n%s\nwant\n%s", got, tc.upstream)
+			}
+		})
+	}
+}
+
+// The consumer_name variable and the consumer's identity follow the key.
+func TestKeyAuthSetsTheConsumer(t *testing.T) {
+	r, idx := snapshot(t)
+	ch := authtest.Chain(t, r, `{"key-auth": {}}`)
+	c := authtest.Ctx(t, "GET / HTTP/1.1\nHost: a\napikey: auth-two", idx)
+	if res := authtest.Run(ch, c); res != reqctx.Continue {
+		t.Fatal(res)
+	}
+	if c.Consumer == nil || c.Consumer.Name != "rose" || c.Credential == nil || c.Credential.ID != "cred-1" {
+		t.Fatalf("consumer %+v credential %+v", c.Consumer, c.Credential)
+	}
+	if v, ok := c.Var("consumer_name"); !ok || string(v) != "rose" {
+		t.Fatalf("consumer_name %q %v", v, ok)
+	}
+}
+
+func TestSchemas(t *testing.T) {
+	r := authtest.Registry(t, "key-auth")
+	check := func(k *config.Kind, conf string) (any, error) {
+		v, err := jsonschema.DecodeJSON([]byte(conf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v, r.CheckPlugin(k, "key-auth", v)
+	}
+	v, err := check(config.Routes, `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"header": "apikey", "query": "apikey", "realm": "key", "hide_credentials": false}
+	for k, w := range want {
+		if v.(map[string]any)[k] != w {
+			t.Fatalf("defaults %v, want %v", v, want)
+		}
+	}
+	for _, tc := range []struct {
+		kind       *config.Kind
+		conf, want string
+	}{
+		{config.Routes, `{"header": 123}`, `property "header" validation failed: wrong type: expected string, got number`},
+		{config.Routes, `{"realm": ""}`, `property "realm" validation failed`},
+		{config.Routes, `{"realm": "a\"b"}`, `property "realm" validation failed`},
+		{config.Routes, `{"anonymous_consumer": ""}`, `property "anonymous_consumer" validation failed`},
+		{config.Consumers, `{}`, `property "key" is required`},
+		{config.Consumers, `{"key": 123}`, `property "key" validation failed: wrong type: expected string, got number`},
+		{config.Credentials, `{}`, `property "key" is required`},
+	} {
+		if _, err := check(tc.kind, tc.conf); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %s: %v, want %q", tc.kind.Name, tc.conf, err, tc.want)
+		}
+	}
+	if _, err := check(config.Routes, `{"realm": "a b!#[]~"}`); err != nil {
+		t.Errorf("printable realm refused: %v", err)
+	}
+}
+
+func TestSecretReferences(t *testing.T) {
+	t.Setenv("KEYAUTH_TEST_KEY", "from-env")
+	t.Setenv("KEYAUTH_TEST_JSON", `{"k": "from-json"}`)
+	r := authtest.Registry(t, "key-auth")
+	idx, problems := authtest.Index(t, r, []*config.Consumer{
+		authtest.Consumer(t, `{"username": "a", "plugins": {"key-auth": {"key": "$env://KEYAUTH_TEST_KEY"}}}`),
+		authtest.Consumer(t, `{"username": "b", "plugins": {"key-auth": {"key": "$ENV://KEYAUTH_TEST_JSON/k"}}}`),
+		authtest.Consumer(t, `{"username": "c", "plugins": {"key-auth": {"key": "$env://KEYAUTH_UNSET_VARIABLE"}}}`),
+		authtest.Consumer(t, `{"username": "d", "plugins": {"key-auth": {"key": "$secret://vault/1/d"}}}`),
+	}, nil)
+	if len(problems) != 2 || !errors.Is(problems[0], plugin.ErrSecretUnresolved) || !errors.Is(problems[1], plugin.ErrSecretManager) {
+		t.Fatalf("problems %v", problems)
+	}
+	ch := authtest.Chain(t, r, `{"key-auth": {}}`)
+	for key, want := range map[string]string{
+		"from-env": "a", "from-json": "b",
+		"$env://KEYAUTH_TEST_KEY": "", "$env://KEYAUTH_UNSET_VARIABLE": "", "$secret://vault/1/d": "",
+	} {
+		c := authtest.Ctx(t, "GET / HTTP/1.1\nHost: a\napikey: "+key, idx)
+		authtest.Run(ch, c)
+		got := ""
+		if c.Consumer != nil {
+			got = c.Consumer.Name
+		}
+		if got != want {
+			t.Errorf("key %q authenticated %q, want %q", key, got, want)
+		}
+	}
+}
+
+// One Ctx and loop serve request after request, as on a connection: the
+// per-loop scratch must not leak one request's key into the next.
+func TestScratchIsPerRequest(t *testing.T) {
+	r, idx := snapshot(t)
+	ch := authtest.Chain(t, r, `{"key-auth": {"hide_credentials": true}}`)
+	c := authtest.Ctx(t, "GET /a?apikey=auth-one&x=1 HTTP/1.1\nHost: a", idx)
+	if res := authtest.Run(ch, c); res != reqctx.Continue || c.Consumer.Name != "jack" {
+		t.Fatal(res)
+	}
+	authtest.Reset(t, c, "GET /b?apikey=auth-two HTTP/1.1\nHost: a", idx)
+	if res := authtest.Run(ch, c); res != reqctx.Continue || c.Consumer.Name != "rose" {
+		t.Fatal(res)
+	}
+	if got, want := authtest.Upstream(c), "/b\nHost: a\nX-Consumer-Username: rose\nX-Credential-Identifier: cred-1\n"; got != want {
+		t.Fatalf("upstream %q, want %q", got, want)
+	}
+	authtest.Reset(t, c, "GET /c HTTP/1.1\nHost: a", idx)
+	if authtest.Run(ch, c); authtest.Exit(c, "WWW-Authenticate") != missing {
+		t.Fatal(authtest.Exit(c, "WWW-Authenticate"))
+	}
+}

@@ -1,0 +1,68 @@
+package limitcount
+
+import (
+	"fmt"
+	"testing"
+)
+
+func BenchmarkLocalAccess(b *testing.B) {
+	p := instance(b, "/apisix/routes/bench", `{"count": 1000000000, "time_window": 60}`, NewStore(0, nil))
+	raw := get("/hello")
+	r := newRequest(b, raw, "127.0.0.1")
+	b.ReportAllocs()
+	for b.Loop() {
+		r.set(b, raw, "127.0.0.1")
+		p.Access(&r.c)
+	}
+}
+
+// BenchmarkLocalAccessHook is the hook alone: count, three headers.
+func BenchmarkLocalAccessHook(b *testing.B) {
+	p := instance(b, "/apisix/routes/bench-hook", `{"count": 1000000000, "time_window": 60}`, NewStore(0, nil))
+	r := newRequest(b, get("/hello"), "127.0.0.1")
+	b.ReportAllocs()
+	for b.Loop() {
+		r.c.Reset() // keeps the connection's address: the key
+		p.Access(&r.c)
+	}
+}
+
+// BenchmarkStoreParallel is every loop counting at once, over many keys.
+func BenchmarkStoreParallel(b *testing.B) {
+	s := NewStore(0, nil)
+	keys := make([][]byte, 1024)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "/apisix/routes/1:123456:10.0.%d.%d", i/256, i%256)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			s.Incoming(keys[i%len(keys)], 1<<40, 1, 60e9)
+			i++
+		}
+	})
+}
+
+// BenchmarkRedisAccess is the redis policy's request path against a real
+// redis-server: Access on the loop, the script on a worker, Resume back.
+// Parallel workers share the rueidis client, whose auto-pipelining batches
+// their round trips.
+func BenchmarkRedisAccess(b *testing.B) {
+	port := localRedis(b)
+	conf := fmt.Sprintf(`{"count": 1000000000, "time_window": 60, "policy": "redis", "redis_host": "127.0.0.1", "redis_port": %d}`, port)
+	p := instance(b, "/apisix/routes/redis-bench", conf, NewStore(0, nil))
+	raw := get("/hello")
+	b.ReportAllocs()
+	b.SetParallelism(32) // as the engine's workers, many calls in flight
+	b.RunParallel(func(pb *testing.PB) {
+		r := newRequest(b, raw, "127.0.0.1")
+		for pb.Next() {
+			r.set(b, raw, "127.0.0.1")
+			if runParked(p, r) != 0 {
+				b.Error("rejected")
+				return
+			}
+		}
+	})
+}

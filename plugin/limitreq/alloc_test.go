@@ -1,0 +1,33 @@
+//go:build !race
+
+package limitreq
+
+import (
+	"testing"
+
+	"github.com/sluicegw/sluice/internal/reqctx"
+)
+
+// The local policy's request path allocates nothing for a known key.
+func TestLimitReqLocalAllocatesNothing(t *testing.T) {
+	raw, err := checked(`{"rate": 1000000, "burst": 0, "key": "remote_addr", "nodelay": true}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := compile(nil, raw, NewBuckets(0, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r request
+	r.set(t, "", "127.0.0.1")
+	p.Access(&r.c)
+	allocs := testing.AllocsPerRun(1000, func() {
+		r.c.Reset()
+		if p.Access(&r.c) == reqctx.Parked {
+			t.Fatal("parked")
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per request", allocs)
+	}
+}
