@@ -326,6 +326,7 @@ func (cc *clientConn) open() {
 		// than block the loop. Not the node's fault: no health report.
 		cc.pending = nil
 		l.releaseUp(up)
+		cc.reported = true // nothing to tell the checker
 		cc.failAttempt(health.TCPFailure, http.StatusBadGateway)
 		cc.replyError(http.StatusBadGateway, false)
 	}
