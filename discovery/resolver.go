@@ -272,6 +272,10 @@ func (r *Resolver) Run(ctx context.Context) {
 	}
 }
 
+// Refresh resolves every held answer again now, whatever its age (tests,
+// and an operator's "re-resolve" once one exists).
+func (r *Resolver) Refresh() { r.refresh(time.Now().Add(r.o.Valid)) }
+
 // refresh resolves again every held answer older than Valid (or that
 // failed, after a second) and signals the ones that changed.
 func (r *Resolver) refresh(now time.Time) {
