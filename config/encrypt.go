@@ -354,8 +354,12 @@ func decryptSecrets(obj Object, kr *Keyring) {
 	switch o := obj.(type) {
 	case *Route:
 		o.Plugins = kr.decryptPlugins(confSide, o.Plugins)
+		o.Upstream.decryptKey(kr)
 	case *Service:
 		o.Plugins = kr.decryptPlugins(confSide, o.Plugins)
+		o.Upstream.decryptKey(kr)
+	case *Upstream:
+		o.decryptKey(kr)
 	case *PluginSet:
 		o.Plugins = kr.decryptPlugins(confSide, o.Plugins)
 	case *Consumer:
@@ -366,5 +370,14 @@ func decryptSecrets(obj Object, kr *Keyring) {
 		if fields := pluginSecrets[o.Plugin].metadata; len(fields) > 0 {
 			o.Value, _ = decryptRaw(kr, o.Value, fields)
 		}
+	}
+}
+
+// decryptKey decrypts an upstream's mTLS client key, which APISIX stores
+// encrypted with the keyring like an ssl object's keys (a key stored in
+// the clear reads as is).
+func (u *Upstream) decryptKey(kr *Keyring) {
+	if u != nil && u.TLS != nil && u.TLS.ClientKey != "" {
+		u.TLS.ClientKey = kr.Decrypt(u.TLS.ClientKey)
 	}
 }

@@ -39,6 +39,67 @@ var passHostNames = [...]string{"pass", "node", "rewrite"}
 
 func (p PassHost) String() string { return passHostNames[p] }
 
+// HashOn says where chash takes its key from (hash_on).
+type HashOn uint8
+
+// hash_on values.
+const (
+	HashVars             HashOn = iota // a request variable named by key (default)
+	HashHeader                         // the request header named by key
+	HashCookie                         // the cookie named by key
+	HashConsumer                       // the authenticated consumer's name
+	HashVarsCombinations               // key is a template of $variables
+)
+
+var hashOnNames = [...]string{"vars", "header", "cookie", "consumer", "vars_combinations"}
+
+func (h HashOn) String() string { return hashOnNames[h] }
+
+// Scheme is the protocol spoken to an upstream's nodes.
+type Scheme uint8
+
+// Schemes sluice proxies to. APISIX's others (grpc, grpcs, and the stream
+// schemes tcp, tls, udp, kafka) are refused by Normalize.
+const (
+	SchemeHTTP  Scheme = iota // HTTP/1.1 over TCP
+	SchemeHTTPS               // HTTP/1.1 over TLS
+)
+
+var schemeNames = [...]string{"http", "https"}
+
+func (s Scheme) String() string { return schemeNames[s] }
+
+// DefaultPort is the port of a node that names none (APISIX fills 80 or
+// 443 from the scheme).
+func (s Scheme) DefaultPort() int {
+	if s == SchemeHTTPS {
+		return 443
+	}
+	return 80
+}
+
+// Discovery says where an upstream's nodes come from.
+type Discovery uint8
+
+// Node sources.
+const (
+	DiscoveryNone Discovery = iota // the nodes field
+	DiscoveryDNS                   // service_name resolved through DNS (A, AAAA, SRV)
+)
+
+// UpstreamTLS is an upstream's tls field: the client certificate for
+// mTLS (inline, or an ssl object of type client by id) and whether the
+// upstream's certificate is verified.
+type UpstreamTLS struct {
+	ClientCert   string `json:"client_cert,omitempty"`
+	ClientKey    string `json:"client_key,omitempty"`
+	ClientCertID ID     `json:"client_cert_id,omitzero"`
+	// Verify turns on verification of the upstream's certificate chain
+	// and name (the SNI) against the trusted CAs. Default false, as
+	// APISIX's (nginx's proxy_ssl_verify off).
+	Verify bool `json:"verify,omitempty"`
+}
+
 // Node is one upstream server after normalisation.
 type Node struct {
 	Host     string `json:"host"`
@@ -77,6 +138,8 @@ type Upstream struct {
 	KeepalivePool *Keepalive        `json:"keepalive_pool,omitempty"`
 	ServiceName   string            `json:"service_name,omitempty"`
 	DiscoveryType string            `json:"discovery_type,omitempty"`
+	DiscoveryArgs map[string]any    `json:"discovery_args,omitempty"`
+	TLS           *UpstreamTLS      `json:"tls,omitempty"`
 	CreateTime    int64             `json:"create_time,omitempty"`
 	UpdateTime    int64             `json:"update_time,omitempty"`
 
@@ -85,8 +148,11 @@ type Upstream struct {
 	Checks *Checks `json:"checks,omitempty"`
 
 	// Decoded forms, set by Normalize.
-	Balancer Balancer `json:"-"`
-	PassHost PassHost `json:"-"`
+	Balancer   Balancer  `json:"-"`
+	PassHost   PassHost  `json:"-"`
+	HashSource HashOn    `json:"-"`
+	Proto      Scheme    `json:"-"`
+	Discovery  Discovery `json:"-"`
 }
 
 // Nodes is the nodes field: APISIX accepts a map {"host:port": weight} or an
@@ -197,12 +263,39 @@ func (u *Upstream) Normalize() error {
 	}
 	switch u.Scheme {
 	case "", "http":
-		u.Scheme = "http"
+		u.Scheme, u.Proto = "http", SchemeHTTP
+	case "https":
+		u.Proto = SchemeHTTPS
 	default:
-		return invalidf("upstream scheme %s is not supported by sluice yet (only http)", u.Scheme)
+		return invalidf("upstream scheme %s is not supported by sluice yet (only http and https)", u.Scheme)
 	}
-	if u.ServiceName != "" || u.DiscoveryType != "" {
-		return invalidf("service discovery (discovery_type %s) is not supported by sluice yet", u.DiscoveryType)
+	switch u.DiscoveryType {
+	case "":
+		if u.ServiceName != "" {
+			return invalidf("service_name %s needs a discovery_type", u.ServiceName)
+		}
+	case "dns":
+		u.Discovery = DiscoveryDNS
+		if u.ServiceName == "" {
+			return invalidf("discovery_type dns needs a service_name")
+		}
+		if _, _, err := splitNodeAddr(u.ServiceName); err != nil {
+			return err
+		}
+	default:
+		return invalidf("discovery_type %s is not supported by sluice yet (only dns)", u.DiscoveryType)
+	}
+	switch u.HashOn {
+	case "", "vars":
+		u.HashSource = HashVars
+	case "header":
+		u.HashSource = HashHeader
+	case "cookie":
+		u.HashSource = HashCookie
+	case "consumer":
+		u.HashSource = HashConsumer
+	case "vars_combinations":
+		u.HashSource = HashVarsCombinations
 	}
 	switch u.PassHostName {
 	case "", "pass":
@@ -226,7 +319,7 @@ func (u *Upstream) Normalize() error {
 			return invalidf("IPv6 address must be enclosed with '[' and ']'")
 		}
 		if n.Port == 0 {
-			n.Port = 80
+			n.Port = u.Proto.DefaultPort()
 		}
 		if n.Port < 1 || n.Port > 65535 {
 			return invalidf("invalid port %d of node %s", n.Port, n.Host)

@@ -18,6 +18,29 @@ import (
 func TestProxiedRequestAllocatesNothing(t *testing.T) {
 	up := fixedUpstream(t)
 	g := startGateway(t, routeTo(up), Options{Loops: 1, Tick: time.Second})
+	measureAllocs(t, g)
+}
+
+// The balancer, health-check and statistics wiring adds nothing per
+// request either: three nodes, each balancer, checks with passive counting.
+func TestBalancedRequestAllocatesNothing(t *testing.T) {
+	n1, n2, n3 := fixedUpstream(t), fixedUpstream(t), fixedUpstream(t)
+	with, _ := withHealth(t)
+	checks := "      checks:\n        active:\n          healthy: {interval: 3600}\n          unhealthy: {interval: 3600}\n        passive:\n          healthy: {successes: 3}\n"
+	for _, kind := range []string{"roundrobin", "chash", "ewma", "least_conn"} {
+		t.Run(kind, func(t *testing.T) {
+			extra := "      type: " + kind + "\n" + checks
+			if kind == "chash" {
+				extra += "      hash_on: header\n      key: X-User\n"
+			}
+			g := startGateway(t, upstreamYAML(extra, n1, "3", n2, "2", n3, "1"), Options{Loops: 1, Tick: time.Second}, with)
+			measureAllocs(t, g)
+		})
+	}
+}
+
+func measureAllocs(t *testing.T, g *gateway) {
+	t.Helper()
 	rt := newRoundTripper(t, g.addr)
 	for i := 0; i < 100; i++ { // warm the pool, scratch buffers and free lists
 		if err := rt.do(); err != nil {

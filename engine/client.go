@@ -71,8 +71,13 @@ type clientConn struct {
 	node         int              // index of the node in upstream.Nodes
 	tried        balancer.Set     // nodes tried for this request
 	pick         balancer.Request // what the balancer is asked, reused
-	attempts     int              // connect attempts after the first
-	attemptStart time.Time
+	stats        statsView        // pick.Stats: the loop's statistics of the upstream's nodes
+	key          []byte           // chash key (pick.Key)
+	attempts     int              // attempts after the first (retries used)
+	attemptLive  bool             // an attempt is open: NodeStats.Finished is owed (attempt.go)
+	reported     bool             // the open attempt's outcome went to the health checker
+	attemptStart int64            // balancer.Now() when the attempt began
+	firstStart   int64            // balancer.Now() when the first attempt began (retry_timeout)
 
 	// The request body (reqbody.go).
 	reqBody  http1.Body
@@ -96,9 +101,9 @@ type clientConn struct {
 	upPaused    bool // we paused the upstream: our outbound is over high water
 	paused      bool // we paused reading this client
 
-	retry    []byte // request bytes kept to resend on a stale pooled connection
-	canRetry bool
-	retried  bool
+	replay   []byte // the request body kept to send again on a retry (attempt.go)
+	canRetry bool   // the request went out whole, idempotent, and replay holds its body
+	retried  bool   // the attempt moved once from a stale pooled connection
 
 	timer     timerNode
 	timerKind clientTimer
@@ -114,10 +119,6 @@ const (
 	timerDiscard                      // Options.DiscardTimeout: the rest of a body after the response
 )
 
-// maxRetryCopy bounds the request bytes kept for a retry on a stale pooled
-// connection; larger requests are not retried.
-const maxRetryCopy = 16 << 10
-
 // openClient sets up state for a newly accepted connection.
 func (l *loop) openClient(c gnet.Conn) {
 	var cc *clientConn
@@ -128,6 +129,8 @@ func (l *loop) openClient(c gnet.Conn) {
 		cc = &clientConn{l: l}
 		cc.timer.owner = cc
 		cc.rc.Loop = &l.plugins
+		cc.stats.l = l
+		cc.pick.Stats = &cc.stats
 	}
 	cc.c = c
 	rc := &cc.rc
@@ -176,8 +179,8 @@ func (cc *clientConn) release() {
 	cc.c = nil
 	cc.resetExchange()
 	cc.gen++
-	if cap(cc.retry) > maxRetryCopy {
-		cc.retry = nil
+	if cap(cc.replay) > maxReplayBody {
+		cc.replay = nil
 	}
 	l.freeClients = append(l.freeClients, cc)
 }
@@ -210,6 +213,7 @@ func (cc *clientConn) leave() {
 
 // resetExchange clears per-request state for the next request.
 func (cc *clientConn) resetExchange() {
+	cc.endAttempt()
 	cc.scan.Reset()
 	cc.rc.Reset()
 	cc.dispatched, cc.logged, cc.parked = false, false, false
@@ -330,17 +334,12 @@ func (cc *clientConn) write(b []byte) bool {
 	return true
 }
 
-// detachUpstream drops the exchange's upstream (closing it: its state is
-// unknown) and any dial in progress.
+// detachUpstream ends the open attempt (the exchange ends without it) and
+// drops the exchange's upstream (closing it: its state is unknown) and any
+// dial in progress.
 func (cc *clientConn) detachUpstream() {
-	if up := cc.up; up != nil {
-		cc.up = nil
-		cc.l.closeUp(up)
-	}
-	if p := cc.pending; p != nil {
-		cc.pending = nil
-		p.owner = nil // the dial completes into the idle pool
-	}
+	cc.endAttempt()
+	cc.dropUpstream()
 }
 
 // closeGraceful closes once everything queued for the client is sent.

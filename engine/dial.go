@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"time"
@@ -16,6 +18,7 @@ type dialJob struct {
 	up      *upConn
 	addr    string
 	timeout time.Duration
+	tls     *tls.Config // https: handshake before enrolling (up.tls is set)
 }
 
 // startDialers runs Options.Dialers goroutines that perform upstream
@@ -50,8 +53,16 @@ func (s *Server) startDialers() (stop func()) {
 // OnOpen of the upstream connection on its loop; failure as a task on the
 // loop.
 func (s *Server) dial(ctx context.Context, j *dialJob) {
-	d := net.Dialer{Timeout: j.timeout}
-	conn, err := d.DialContext(ctx, "tcp", j.addr)
+	dctx, cancel := context.WithTimeout(ctx, j.timeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(dctx, "tcp", j.addr)
+	if err == nil && j.tls != nil {
+		err = handshake(dctx, j, conn)
+		if err != nil {
+			_ = conn.Close()
+		}
+	}
 	el := j.up.l.el
 	if err == nil {
 		var ch <-chan gnet.RegisteredResult
@@ -82,6 +93,21 @@ func (s *Server) dial(ctx context.Context, j *dialJob) {
 	})); e != nil {
 		s.opts.Logger.Error("cannot report a failed upstream connect to its loop", "addr", j.addr, "err", e)
 	}
+}
+
+// handshake runs the TLS client handshake of an https upstream connection
+// on this dialer goroutine (tls.go says why); the tls.Conn then moves to
+// the loop with the socket.
+func handshake(ctx context.Context, j *dialJob, conn net.Conn) error {
+	t := j.up.tls // the loop does not touch it until the connection is enrolled
+	cfg := j.tls.Clone()
+	cfg.ServerName = t.sni
+	t.link.raw = conn
+	t.conn = tls.Client(&t.link, cfg)
+	if err := t.conn.HandshakeContext(ctx); err != nil {
+		return fmt.Errorf("engine: TLS handshake with %s (%s): %w", j.addr, t.sni, err)
+	}
+	return nil
 }
 
 func isTimeout(err error) bool {

@@ -12,9 +12,11 @@
 // One event loop per core (Options.Loops), SO_REUSEPORT listeners, each
 // loop its own goroutine. A request is served on its loop from the first
 // byte to the last: its upstream connection is dialled on that loop
-// (gnet EventLoop.DialTCP, a non-blocking connect; host names go through a
-// small dialer pool and EventLoop.Enroll) and every callback of both
-// connections runs there, so connection state needs no locks. Per-loop
+// (gnet EventLoop.DialTCP, a non-blocking connect to the node's address,
+// which the config builder resolved; TLS handshakes, and host names that
+// did not resolve, go through a small dialer pool and EventLoop.Enroll)
+// and every callback of both connections runs there, so connection state
+// needs no locks. Per-loop
 // state (loop) holds the timing wheel, idle pools, scratch buffers and free
 // lists; nothing on the request path allocates once warm.
 //
@@ -49,6 +51,22 @@
 // and dropped within bounds (phaseDiscard), or the connection closes with a
 // lingering close.
 //
+// # Attempts (attempt.go)
+//
+// An attempt is one try of the request on one node. The balancer picks the
+// node with the upstream's Down set (health checks), the loop's NodeStats
+// and, for chash, the key compiled from hash_on/key; each attempt is
+// bracketed for NodeStats (Started, Responded, Finished exactly once) and
+// reported once to the health checker. Connect errors, timeouts and resets
+// before the response head move to an untried node while retries last,
+// if the request can be sent again (held input, or an idempotent request
+// kept whole); HTTP statuses are never retried. attempt.go has the rules.
+//
+// # TLS upstreams (tls.go)
+//
+// The handshake runs on a dialer goroutine; the socket is then enrolled on
+// the loop and crypto/tls runs there over memory, never blocking.
+//
 // gnet can call OnClose inside Write, and an upstream can close while a
 // client handler runs. Entry points bracket their work with enter/leave;
 // such events only set flags that the outermost leave acts on, so no code
@@ -76,7 +94,8 @@
 // A hashed timing wheel per loop, driven by ticks the server's ticker hands
 // each loop through EventLoop.Execute: client header, body, keep-alive and
 // send timeouts; upstream connect, send, read and pool-idle timeouts
-// (APISIX semantics: connect refused → 502, timeout → 504).
+// (APISIX semantics: connect refused → 502, timeout → 504, either retried
+// on another node when the request allows).
 //
 // # Shutdown
 //

@@ -58,6 +58,26 @@ func (r *lineRuns) flush(dst, head []byte) []byte {
 	return dst
 }
 
+// upstreamHost returns the Host value the request goes upstream with (the
+// Host appendUpstreamRequest writes): a plugin's, else pass_host's choice.
+func (cc *clientConn) upstreamHost() []byte {
+	rc := &cc.rc
+	up := cc.upstream
+	if h, ok := rc.UpstreamHostOverride(); ok {
+		return h
+	}
+	switch up.Conf.PassHost {
+	case config.PassHostNode:
+		return up.Nodes[cc.node].HostHeader
+	case config.PassHostRewrite:
+		return up.HostRewrite
+	}
+	if h := rc.Req.Host.Of(rc.Head); len(h) > 0 {
+		return h
+	}
+	return up.Nodes[cc.node].HostHeader
+}
+
 // appendUpstreamRequest builds the head sent upstream: the request line in
 // origin-form over HTTP/1.1, the client's fields minus hop-by-hop ones, Host
 // per pass_host, APISIX's X-Real-IP / X-Forwarded-* fields, canonical

@@ -43,21 +43,30 @@ func freeAddr(t testing.TB) string {
 }
 
 // startGateway runs a server with the given standalone YAML (the #END marker
-// is appended) and options (Listen is filled in).
-func startGateway(t testing.TB, yaml string, opts Options) *gateway {
+// is appended) and options (Listen is filled in). with adjusts the config
+// builder before the first load (a health manager, a resolver).
+func startGateway(t testing.TB, yaml string, opts Options, with ...func(*cfgsync.Builder)) *gateway {
 	t.Helper()
-	return startGatewayPlugins(t, yaml, opts, "test-phases")
+	return startGatewayWith(t, yaml, opts, []string{"test-phases"}, with...)
 }
 
 // startGatewayPlugins is startGateway with the named plugins enabled (the
 // built-in ones are linked by plugins_test.go).
 func startGatewayPlugins(t testing.TB, yaml string, opts Options, plugins ...string) *gateway {
 	t.Helper()
+	return startGatewayWith(t, yaml, opts, plugins)
+}
+
+func startGatewayWith(t testing.TB, yaml string, opts Options, plugins []string, with ...func(*cfgsync.Builder)) *gateway {
+	t.Helper()
 	reg, err := plugin.NewRegistry(plugins, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := &gateway{t: t, store: cfgsync.NewStore(), b: &cfgsync.Builder{Plugins: reg, Pipeline: &config.Pipeline{Plugins: reg}}}
+	for _, f := range with {
+		f(g.b)
+	}
 	if opts.Loops == 0 {
 		opts.Loops = 2
 	}

@@ -74,3 +74,15 @@ func (p *idlePool) remove(up *upConn) {
 	up.pprev, up.pnext, up.pooled = nil, nil, nil
 	p.n--
 }
+
+// take takes the most recently used connection that can carry a request
+// for TLS server name sni: any plain connection, or a TLS one made for sni.
+func (p *idlePool) take(sni []byte) *upConn {
+	for up := p.head; up != nil; up = up.pnext {
+		if up.tls == nil || up.tls.sni == string(sni) {
+			p.remove(up)
+			return up
+		}
+	}
+	return nil
+}

@@ -4,51 +4,67 @@ import (
 	"github.com/sluicegw/sluice/http1"
 )
 
-// sendRequest writes the request head (and any body bytes already here) to
-// the attached upstream. On a retry it resends the kept copy instead.
+// sendRequest writes the request head (built for the attempt's node) and
+// the body bytes at hand to the attached upstream. A first send frames the
+// body bytes already buffered; a retry whose input is still held sends the
+// same bytes again; a retry after the input was consumed sends the kept
+// body (replay; attempt.go says when that is allowed).
 func (cc *clientConn) sendRequest() {
 	l := cc.l
 	up := cc.up
-	if cc.retried && cc.headSent {
-		if _, err := up.c.Write(cc.retry); err != nil {
-			return // OnClose(up) ran; leave handles it
-		}
-		cc.requestQueued(0)
-		return
-	}
-	buf, _ := cc.c.Peek(-1)
 	out := cc.appendUpstreamRequest(l.scratch[:0])
 	l.scratch = out[:0]
-	rest := buf[cc.headEnd:]
-	n := 0
-	if !cc.bodyDone && len(rest) > 0 {
-		var err error
-		if n, err = cc.frameRequestBody(rest); err != nil {
-			cc.replyError(http1.StatusOf(err), true)
-			return
+	var body []byte
+	held := 0
+	switch {
+	case cc.headSent:
+		body = cc.replay
+	case cc.held > 0:
+		buf, _ := cc.c.Peek(-1)
+		body, held = buf[cc.headEnd:cc.held], cc.held
+	default:
+		buf, _ := cc.c.Peek(-1)
+		rest := buf[cc.headEnd:]
+		n := 0
+		if !cc.bodyDone && len(rest) > 0 {
+			var err error
+			if n, err = cc.frameRequestBody(rest); err != nil {
+				cc.replyError(http1.StatusOf(err), true)
+				return
+			}
 		}
-	}
-	if cc.rc.Req.Expect100 && !cc.bodyDone && n == 0 {
-		if !cc.write(http1.ContinueResponse) {
-			return
+		if cc.rc.Req.Expect100 && !cc.bodyDone && n == 0 {
+			if !cc.write(http1.ContinueResponse) {
+				return
+			}
 		}
-	}
-	cc.canRetry = up.reused && cc.rc.Req.Method.Idempotent() && cc.bodyDone && len(out)+n <= maxRetryCopy
-	if cc.canRetry {
-		cc.retry = append(append(cc.retry[:0], out...), rest[:n]...)
+		body, held = rest[:n], cc.headEnd+n
+		// Keep what a retry needs: only for a complete, idempotent, small
+		// request, and only when it may be retried at all.
+		cc.canRetry = cc.rc.Req.Method.Idempotent() && cc.bodyDone && n <= maxReplayBody &&
+			(up.reused || cc.attempts < cc.upstream.Retries)
+		if cc.canRetry {
+			cc.replay = append(cc.replay[:0], body...)
+		}
 	}
 	var err error
-	if n > 0 {
-		l.iov = append(l.iov[:0], out, rest[:n])
+	switch {
+	case len(body) > 0 && up.tls == nil:
+		l.iov = append(l.iov[:0], out, body)
 		_, err = up.c.Writev(l.iov)
 		l.iov = l.iov[:0]
-	} else {
-		_, err = up.c.Write(out)
+	case len(body) > 0:
+		// One TLS record for head and body.
+		out = append(out, body...)
+		l.scratch = out[:0]
+		err = up.write(out)
+	default:
+		err = up.write(out)
 	}
 	if err != nil {
 		return // OnClose(up) ran inside the write; leave handles it
 	}
-	cc.requestQueued(cc.headEnd + n)
+	cc.requestQueued(held)
 }
 
 // requestQueued follows a write of the request to the upstream. held is the
@@ -63,6 +79,10 @@ func (cc *clientConn) requestQueued(held int) {
 	cc.held = held
 	if up.connected {
 		cc.upstreamConnected()
+		// Reading may have paused while the connection was being made
+		// (MaxBufferedInput); a connection that took every byte gives
+		// no drain event to resume it.
+		cc.pumpBody()
 	}
 	// Otherwise the connect timer runs; the first drain or read completes it.
 }
@@ -145,7 +165,7 @@ func (cc *clientConn) forwardBody() {
 	if n == 0 {
 		return
 	}
-	if _, err := cc.up.c.Write(buf[:n]); err != nil {
+	if err := cc.up.write(buf[:n]); err != nil {
 		return // OnClose(up) ran; leave handles it
 	}
 	_, _ = cc.c.Discard(n)

@@ -3,8 +3,8 @@ package engine
 import (
 	"net/http"
 	"strconv"
-	"time"
 
+	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/http1"
 	"github.com/sluicegw/sluice/plugin"
 )
@@ -13,7 +13,7 @@ import (
 // body as it arrives, pausing the upstream when the client falls behind.
 func (cc *clientConn) relayResponse() {
 	up := cc.up
-	buf, _ := up.c.Peek(-1)
+	buf := up.input()
 	if len(buf) == 0 {
 		return
 	}
@@ -23,17 +23,17 @@ func (cc *clientConn) relayResponse() {
 	for !cc.respStarted {
 		start, end, err := up.scan.Scan(buf[consumed:], lim, true)
 		if err != nil {
-			cc.abort(http.StatusBadGateway)
+			cc.badHead()
 			return
 		}
 		if end == 0 {
 			up.armTimer(upTimerRead, cc.tmo.Read)
-			_, _ = up.c.Discard(consumed)
+			up.consume(consumed)
 			return
 		}
 		head := buf[consumed+start : consumed+end]
 		if err := up.resp.Parse(head, cc.rc.Req.Method, lim); err != nil {
-			cc.abort(http.StatusBadGateway)
+			cc.badHead()
 			return
 		}
 		consumed += end
@@ -59,7 +59,7 @@ func (cc *clientConn) relayResponse() {
 		return
 	}
 	consumed += n
-	_, _ = up.c.Discard(consumed)
+	up.consume(consumed)
 	if cc.respBody.Done() {
 		if cc.rewrite && !cc.finishRewrite() {
 			return
@@ -83,7 +83,7 @@ func (cc *clientConn) relayResponse() {
 func (cc *clientConn) startResponse(head []byte) bool {
 	resp := &cc.up.resp
 	rc := &cc.rc
-	rc.FinishAttempt(resp.Status, time.Since(cc.attemptStart))
+	cc.attemptResponded(resp.Status)
 	rc.Status = resp.Status
 	if resp.Status >= 500 {
 		// APISIX tells clients the error came from upstream.
@@ -267,65 +267,21 @@ func (cc *clientConn) finishResponse() {
 	cc.up = nil
 	l := cc.l
 	keep := l.upstream(cc.upstream).keep
-	reusable := up.resp.KeepAlive && cc.bodyDone && !up.paused && up.c.InboundBuffered() == 0 &&
+	reusable := up.resp.KeepAlive && cc.bodyDone && !up.paused && up.buffered() == 0 &&
 		up.c.OutboundBuffered() == 0 && up.requests < keep.requests && !l.s.draining.Load()
 	if reusable {
 		l.poolUp(up, keep)
 	} else {
 		l.closeUp(up)
 	}
+	cc.endAttempt()
 	cc.finishExchange()
 }
 
-// upstreamLost handles the exchange's upstream closing on us.
-func (cc *clientConn) upstreamLost() {
-	up := cc.up
-	if up == nil {
-		return
-	}
-	cc.up = nil
-	stale := up.reused && !up.gotBytes
-	connected := up.connected
-	respKind := up.resp.Body
-	cc.l.releaseUp(up)
-	switch {
-	case !connected:
-		cc.connectFailed(false) // refused or reset during the handshake
-	case cc.respStarted && respKind == http1.BodyToClose:
-		if cc.rewrite && !cc.finishRewrite() {
-			return
-		}
-		cc.finishExchange() // close-delimited: the close is the end
-	case cc.respStarted:
-		cc.closeNow() // truncated response
-	case !cc.headSent && !cc.retried:
-		// The write of the head failed: nothing reached the upstream, so
-		// any request may go once more on another connection.
-		cc.retried = true
-		cc.retryOn()
-	case stale && cc.canRetry && !cc.retried:
-		// A pooled connection the upstream had already closed: resend
-		// once on a fresh one (the request is idempotent and kept whole).
-		cc.retried = true
-		cc.retryOn()
-	default:
-		cc.rc.FinishAttempt(http.StatusBadGateway, time.Since(cc.attemptStart))
-		cc.replyError(http.StatusBadGateway, !cc.bodyDone)
-	}
-}
-
-// retryOn resends the kept request on another connection to the same node.
-func (cc *clientConn) retryOn() {
-	cc.connect()
-}
-
-// upstreamTimedOut: send or read timeout (504), or the response stalled
-// after its head went out (the client connection is closed).
-func (cc *clientConn) upstreamTimedOut() {
-	if cc.respStarted {
-		cc.closeNow()
-		return
-	}
-	cc.rc.FinishAttempt(http.StatusGatewayTimeout, time.Since(cc.attemptStart))
-	cc.replyError(http.StatusGatewayTimeout, !cc.bodyDone)
+// badHead: the upstream's response head is malformed. The attempt failed
+// (a TCP failure for health checks, 502), and is not retried: nginx's
+// default proxy_next_upstream leaves out invalid_header.
+func (cc *clientConn) badHead() {
+	cc.failAttempt(health.TCPFailure, http.StatusBadGateway)
+	cc.abort(http.StatusBadGateway)
 }

@@ -2,9 +2,13 @@ package engine
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"testing"
+
+	"github.com/sluicegw/sluice/internal/testcert"
 )
 
 // fixedUpstream answers every request on a connection with the same small
@@ -120,6 +124,112 @@ var helloBody = []byte("hello world\n")
 func BenchmarkProxy(b *testing.B) {
 	up := fixedUpstream(b)
 	g := startGateway(b, routeTo(up), Options{Loops: 1})
+	rt := newRoundTripper(b, g.addr)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rt.do(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProxyWeighted is BenchmarkProxy through three weighted nodes
+// (roundrobin 3:2:1): the balancer, health and stats wiring on top of the
+// single-node path.
+func BenchmarkProxyWeighted(b *testing.B) {
+	n1, n2, n3 := fixedUpstream(b), fixedUpstream(b), fixedUpstream(b)
+	g := startGateway(b, upstreamYAML("", n1, "3", n2, "2", n3, "1"), Options{Loops: 1})
+	rt := newRoundTripper(b, g.addr)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rt.do(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProxyCHash is BenchmarkProxy through three chash nodes keyed by
+// a header the request lacks (remote_addr).
+func BenchmarkProxyCHash(b *testing.B) {
+	n1, n2, n3 := fixedUpstream(b), fixedUpstream(b), fixedUpstream(b)
+	g := startGateway(b, upstreamYAML("      type: chash\n      hash_on: header\n      key: X-User\n", n1, "1", n2, "1", n3, "1"), Options{Loops: 1})
+	rt := newRoundTripper(b, g.addr)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rt.do(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProxyHTTPS is BenchmarkProxy to an https node over a pooled TLS
+// connection: the per-request cost of the on-loop record layer.
+func BenchmarkProxyHTTPS(b *testing.B) {
+	up := fixedTLSUpstream(b)
+	g := startGateway(b, "routes:\n  - uri: /*\n    upstream:\n      scheme: https\n      nodes:\n        \""+up+"\": 1\n", Options{Loops: 1})
+	rt := newRoundTripper(b, g.addr)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rt.do(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// fixedTLSUpstream is fixedUpstream behind TLS.
+func fixedTLSUpstream(tb testing.TB) string {
+	tb.Helper()
+	certPEM, keyPEM := testcert.Pair(tb, "bench.test")
+	cert, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	plain := fixedUpstream(tb)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				o, err := net.Dial("tcp", plain)
+				if err != nil {
+					return
+				}
+				defer o.Close()
+				go func() { _, _ = io.Copy(o, c) }()
+				_, _ = io.Copy(c, o)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// BenchmarkProxyNewConnection and BenchmarkProxyHTTPSNewConnection retire
+// every upstream connection after one request (keepalive_pool.requests 1):
+// the per-connection cost, a DialTCP on the loop for plain HTTP, a dialer
+// hop and a TLS handshake (resumed from the session cache) for https.
+func BenchmarkProxyNewConnection(b *testing.B) {
+	up := fixedUpstream(b)
+	g := startGateway(b, routeTo(up), Options{Loops: 1, KeepaliveRequests: 1})
+	rt := newRoundTripper(b, g.addr)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rt.do(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkProxyHTTPSNewConnection(b *testing.B) {
+	up := fixedTLSUpstream(b)
+	g := startGateway(b, "routes:\n  - uri: /*\n    upstream:\n      scheme: https\n      nodes:\n        \""+up+"\": 1\n", Options{Loops: 1, KeepaliveRequests: 1})
 	rt := newRoundTripper(b, g.addr)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/http1"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
@@ -36,6 +37,7 @@ type upConn struct {
 
 	scan http1.HeadScanner
 	resp http1.Response
+	tls  *upTLS // https upstreams: the TLS layer (tls.go); nil for plain HTTP
 
 	timer     timerNode
 	timerKind upTimer
@@ -68,7 +70,50 @@ func (l *loop) newUp(node cfgsync.Ref) *upConn {
 	up.requests = 0
 	up.paused = false
 	up.connected = false
+	up.tls = nil
 	return up
+}
+
+// input returns the response bytes received and not consumed yet: gnet's
+// buffer, or for TLS the decrypted bytes. Valid until consume or the
+// handler returns.
+func (up *upConn) input() []byte {
+	if up.tls != nil {
+		return up.tls.plain
+	}
+	b, _ := up.c.Peek(-1)
+	return b
+}
+
+// consume drops the first n bytes of input.
+func (up *upConn) consume(n int) {
+	if n <= 0 {
+		return
+	}
+	if t := up.tls; t != nil {
+		t.plain = t.plain[:copy(t.plain, t.plain[n:])]
+		return
+	}
+	_, _ = up.c.Discard(n)
+}
+
+// buffered returns how many input bytes wait.
+func (up *upConn) buffered() int {
+	if up.tls != nil {
+		return len(up.tls.plain)
+	}
+	return up.c.InboundBuffered()
+}
+
+// write sends b upstream (through TLS when the connection has it). An
+// error means the connection closed inside the write (OnClose ran).
+func (up *upConn) write(b []byte) error {
+	if up.tls != nil {
+		_, err := up.tls.conn.Write(b)
+		return err
+	}
+	_, err := up.c.Write(b)
+	return err
 }
 
 // releaseUp returns a closed (or never opened) upstream to the free list.
@@ -79,6 +124,7 @@ func (l *loop) releaseUp(up *upConn) {
 	}
 	up.c = nil
 	up.owner = nil
+	up.tls = nil
 	l.freeUps = append(l.freeUps, up)
 }
 
@@ -127,6 +173,9 @@ func (up *upConn) ownerOf() *clientConn {
 func (up *upConn) onOpen(c gnet.Conn) {
 	up.c = c
 	up.l.s.stats.UpstreamsOpen.Add(1)
+	if up.tls != nil {
+		up.tls.enrolled(up)
+	}
 	if up.dialOnLoop {
 		return // DialTCP's caller carries on
 	}
@@ -162,18 +211,30 @@ func (up *upConn) onDialFailed(timedOut bool, err error) {
 	}
 	cc.enter()
 	cc.pending = nil
-	cc.connectFailed(timedOut)
+	o := health.TCPFailure
+	if timedOut {
+		o = health.Timeout
+	}
+	cc.attemptFailed(o)
 	cc.leave()
 }
 
 func (up *upConn) onReadable() {
+	var tlsErr error
+	if up.tls != nil {
+		tlsErr = up.tls.decrypt(up.c)
+	}
 	cc := up.ownerOf()
 	if up.state != upBusy || cc == nil {
 		// Bytes on an idle connection answer nothing we asked: the
-		// connection is out of step and must not be reused.
-		up.l.closeUp(up)
+		// connection is out of step and must not be reused. (TLS may
+		// deliver handshake messages, session tickets, while idle.)
+		if up.tls == nil || len(up.tls.plain) > 0 || tlsErr != nil {
+			up.l.closeUp(up)
+		}
 		return
 	}
+	c := up.c
 	cc.enter()
 	if !up.connected {
 		up.connected = true
@@ -182,6 +243,16 @@ func (up *upConn) onReadable() {
 	}
 	if cc.up == up && !cc.closed {
 		cc.relayResponse()
+	}
+	if tlsErr != nil && up.c == c {
+		// The TLS stream ended (close_notify) or broke after what it
+		// delivered was relayed: close as if the socket had.
+		switch up.state {
+		case upIdle:
+			up.l.closeUp(up)
+		case upBusy:
+			_ = up.l.el.Close(c) // OnClose runs now; leave handles the loss
+		}
 	}
 	cc.leave()
 }
@@ -242,9 +313,7 @@ func (up *upConn) onTimeout() {
 	}
 	cc.enter()
 	if up.timerKind == upTimerConnect {
-		cc.up = nil
-		up.l.closeUp(up)
-		cc.connectFailed(true)
+		cc.attemptFailed(health.Timeout) // closes up
 	} else {
 		cc.upstreamTimedOut()
 	}

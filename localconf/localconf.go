@@ -1,6 +1,7 @@
 package localconf
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,7 +45,26 @@ type Config struct {
 		// DisableUpstreamHealthcheck turns every upstream's checks off
 		// (default false).
 		DisableUpstreamHealthcheck bool `json:"disable_upstream_healthcheck"`
+		// DNSResolver lists DNS servers ("ip" or "ip:port") for host-name
+		// upstream nodes (default: resolv.conf's); DNSResolverValid is
+		// how long, in seconds, an answer is used (default 30).
+		DNSResolver      []string `json:"dns_resolver"`
+		DNSResolverValid int      `json:"dns_resolver_valid"`
+		// SSL.SSLTrustedCertificate is the CAs https upstreams are
+		// verified against (tls.verify): "system" (default), or a comma
+		// separated list of PEM files.
+		SSL struct {
+			SSLTrustedCertificate string `json:"ssl_trusted_certificate"`
+		} `json:"ssl"`
 	} `json:"apisix"`
+	// Discovery configures service discovery; only dns is supported.
+	Discovery struct {
+		DNS struct {
+			// Servers are the DNS servers discovery_type dns queries
+			// (they also take over dns_resolver's role when set).
+			Servers []string `json:"servers"`
+		} `json:"dns"`
+	} `json:"discovery"`
 	// Plugins is the enabled plugin list (APISIX's plugins); nil enables
 	// APISIX's default list (plugin.DefaultEnabled), restricted to what
 	// sluice has.
@@ -556,4 +576,68 @@ func (z *nginxSize) UnmarshalJSON(b []byte) error {
 	}
 	*z = nginxSize(n * mult)
 	return nil
+}
+
+// DNSServers returns the DNS servers upstream names are resolved with, as
+// "ip:port" (port 53 when absent): discovery.dns.servers, else
+// apisix.dns_resolver; nil means the system's.
+func (c *Config) DNSServers() []string {
+	list := c.Discovery.DNS.Servers
+	if len(list) == 0 {
+		list = c.APISIX.DNSResolver
+	}
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		if _, err := netip.ParseAddrPort(s); err != nil {
+			s = strings.Trim(s, "[]")
+			if strings.Contains(s, ":") {
+				s = "[" + s + "]"
+			}
+			s += ":53"
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// UpstreamCAs loads apisix.ssl.ssl_trusted_certificate: nil for "system"
+// or unset (the system pool), else a pool of the listed PEM files
+// (relative paths from config.yaml's directory), plus the system's CAs
+// when "system" is one of the entries.
+func (c *Config) UpstreamCAs() (*x509.CertPool, error) {
+	spec := strings.TrimSpace(c.APISIX.SSL.SSLTrustedCertificate)
+	if spec == "" || spec == "system" {
+		return nil, nil
+	}
+	var files []string
+	pool := x509.NewCertPool()
+	for _, entry := range strings.Split(spec, ",") {
+		switch entry = strings.TrimSpace(entry); entry {
+		case "":
+		case "system":
+			sys, err := x509.SystemCertPool()
+			if err != nil {
+				return nil, fmt.Errorf("localconf: apisix.ssl.ssl_trusted_certificate: system CAs: %w", err)
+			}
+			pool = sys
+		default:
+			files = append(files, entry)
+		}
+	}
+	for _, f := range files {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(c.Dir, f)
+		}
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("localconf: apisix.ssl.ssl_trusted_certificate: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("localconf: apisix.ssl.ssl_trusted_certificate: no certificate in %s", f)
+		}
+	}
+	return pool, nil
 }

@@ -2,24 +2,22 @@ package sync
 
 import (
 	"cmp"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/netip"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	stdsync "sync"
 
 	"github.com/benbjohnson/immutable"
 
-	"github.com/sluicegw/sluice/balancer"
 	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/discovery"
 	"github.com/sluicegw/sluice/plugin"
 	"github.com/sluicegw/sluice/trie"
 )
@@ -76,6 +74,15 @@ type Builder struct {
 	// when an upstream with checks is compiled and released when it is
 	// dropped. Nil: no health checks (disable_upstream_healthcheck).
 	Health *health.Manager
+	// Resolver resolves host-name nodes and dns-discovered services while
+	// upstreams compile, and tells when an answer changed (RefreshDNS).
+	// Nil: host names are left for the engine to dial through its dialer
+	// pool, and discovery_type dns upstreams have no nodes.
+	Resolver *discovery.Resolver
+	// UpstreamCAs verifies https upstreams' certificates when their
+	// tls.verify is true (APISIX's ssl_trusted_certificate); nil means the
+	// system's pool.
+	UpstreamCAs *x509.CertPool
 
 	nodes  nodeTable // node addresses → Refs, counted by the compiled upstreams that list them
 	upRefs slots     // one Ref per compiled upstream
@@ -189,6 +196,7 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 		return cmp.Compare(kindOrder(x.Kind), kindOrder(y.Kind))
 	})
 	problems := b.Decode(changes, full)
+	b.prefetchHosts(changes)
 
 	dirty := map[string]struct{}{}
 	listed := map[*config.Kind]map[string]struct{}{}
@@ -341,6 +349,11 @@ func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, 
 		markUsers(depKey{config.Services, c.ID})
 	case config.PluginConfigs:
 		markUsers(depKey{config.PluginConfigs, c.ID})
+	case config.SSLs:
+		// Upstreams presenting this ssl as their client certificate
+		// (tls.client_cert_id) compile again; route-inline ones compile
+		// with their routes, after every store.
+		b.storeSSLUsers(c.ID, dirty, problems)
 	case config.GlobalRules:
 		st.globalsDirty = true
 	case config.Consumers, config.Credentials, config.ConsumerGroups, config.PluginMetadata:
@@ -701,45 +714,6 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 	return te, nil
 }
 
-// compileUpstream builds the runtime form of u, taking a Ref for it and
-// for each of its nodes, and its health checker; releaseUpstream gives them
-// back when the compiled upstream leaves the builder's state. owner names
-// the object holding u ("upstreams/1", "routes/5" for an inline upstream).
-func (b *Builder) compileUpstream(owner string, u *config.Upstream) *Upstream {
-	cu := &Upstream{ID: u.ID.S, Conf: u, Ref: b.upRefs.alloc(), Nodes: make([]Node, len(u.Nodes))}
-	for i := range u.Nodes {
-		n := &u.Nodes[i]
-		addr := n.Addr()
-		host := n.Host
-		if n.Port != 80 {
-			host += ":" + strconv.Itoa(n.Port)
-		}
-		cu.Nodes[i] = Node{Ref: b.nodes.acquire(addr), Addr: addr, HostHeader: []byte(host)}
-		if ip, err := netip.ParseAddr(strings.Trim(n.Host, "[]")); err == nil {
-			cu.Nodes[i].IP = netip.AddrPortFrom(ip, uint16(n.Port))
-		}
-	}
-	cu.Picker = balancer.New(u)
-	if u.UpstreamHost != "" {
-		cu.HostRewrite = []byte(u.UpstreamHost)
-	}
-	cu.Retries = len(u.Nodes) - 1
-	if u.Retries != nil {
-		cu.Retries = *u.Retries
-	}
-	if u.Timeout != nil {
-		cu.Timeout = timeoutsOf(u.Timeout)
-	}
-	if u.Checks != nil {
-		addrs := make([]string, len(cu.Nodes))
-		for i := range cu.Nodes {
-			addrs[i] = cu.Nodes[i].Addr
-		}
-		cu.Health = b.Health.Acquire(owner, u, addrs)
-	}
-	return cu
-}
-
 // compilePlugins compiles a route's merged plugin confs into its chain;
 // owners says which of them came from its service or plugin config.
 // Upstreams its plugins compile (traffic-split) are owned by the route;
@@ -794,17 +768,6 @@ func (b *Builder) releaseRoute(r *Route) {
 	}
 	for _, u := range r.extraUpstreams {
 		b.releaseUpstream(u)
-	}
-}
-
-func (b *Builder) releaseUpstream(u *Upstream) {
-	if u == nil {
-		return
-	}
-	b.upRefs.release(u.Ref)
-	b.Health.Release(u.Health)
-	for i := range u.Nodes {
-		b.nodes.release(u.Nodes[i].Addr)
 	}
 }
 

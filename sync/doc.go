@@ -21,6 +21,15 @@
 // with any invalid object is refused whole. The Builder then applies the
 // changes to the previous Snapshot, sharing everything they did not touch.
 //
+// Upstream nodes named by host, and discovery_type dns services, are
+// resolved while their upstream compiles (Builder.Resolver, package
+// discovery), so a Snapshot only holds addresses. When an answer changes,
+// the Resolver signals DNSChanges and the source calls RefreshDNS on its
+// goroutine, which compiles the upstreams using that name again. Upstream
+// TLS settings (https: verification, client certificate) compile into a
+// tls.Config per upstream version; nodes are pooled under their address
+// and, for https, that TLS identity.
+//
 // # Concurrency
 //
 // One writer, many readers. Sources run on their own goroutine and are the

@@ -288,6 +288,12 @@ func (e *EtcdSource) watch(ctx context.Context, rev int64) error {
 			}
 		case done := <-e.rebuilds().ch():
 			e.rebuild.serve(done, e.Builder, e.rev.Load(), func(s *Snapshot) { e.publish(s, e.rev.Load()) }, e.logProblems)
+		case <-e.Builder.DNSChanges():
+			snap, problems := e.Builder.RefreshDNS(e.rev.Load())
+			e.logProblems(problems)
+			if snap != nil {
+				e.publish(snap, e.rev.Load())
+			}
 		case wr, ok := <-wch:
 			if !ok {
 				return errors.New("watch closed")

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/netip"
 	"sync/atomic"
@@ -11,6 +12,8 @@ import (
 	"github.com/sluicegw/sluice/balancer"
 	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/expr"
+	"github.com/sluicegw/sluice/internal/vartmpl"
 	"github.com/sluicegw/sluice/plugin"
 	"github.com/sluicegw/sluice/trie"
 )
@@ -156,10 +159,36 @@ type Upstream struct {
 	// the configured retries, or len(Nodes)-1 (APISIX's default).
 	Retries int
 	Timeout Timeouts
+	// RetryTimeout is retry_timeout: once this long has passed since the
+	// request's first attempt, a failed attempt is not retried (the
+	// request answers 502, as APISIX's balancer does). Zero: no limit.
+	RetryTimeout time.Duration
+	// Hash is where a chash upstream's key comes from, compiled once.
+	Hash HashKey
+	// TLS is the client configuration of an https upstream (nil for
+	// http): verification and client certificate. Shared and immutable:
+	// the engine clones it per connection to set ServerName.
+	TLS *tls.Config
 	// Health is the upstream's health checker: Health.Down() is the nodes
 	// to skip, and the engine reports each attempt's outcome to it
 	// (balancer/health's doc). Nil (all healthy) without checks.
 	Health *health.Checker
+
+	dnsHosts   []string // host names its nodes were resolved from
+	dnsService string   // its dns-discovered service_name, if any
+	dnsPort    int      // the default port that service was resolved with
+}
+
+// HashKey is a chash upstream's hash_on and key, compiled: the engine
+// reads the key from the request with it (APISIX's fetch_chash_hash_key)
+// and falls back to remote_addr when it comes out empty.
+type HashKey struct {
+	On config.HashOn
+	// Var is the variable read for vars (the key itself), header
+	// (http_<key>) and cookie (cookie_<key>).
+	Var expr.Var
+	// Template is the vars_combinations template.
+	Template *vartmpl.Template
 }
 
 // Node is one upstream server.
@@ -168,14 +197,22 @@ type Node struct {
 	// configuration lists it: keepalive pools and other per-node runtime
 	// state are keyed by it.
 	Ref Ref
-	// Addr is "host:port", what is dialled.
+	// Addr is "host:port", what is dialled: the resolved address for a
+	// host-name node (upstream_addr shows it).
 	Addr string
-	// IP is the node's address when its host is an IP literal (dialled on
-	// the event loop itself); invalid for host names, which need DNS.
+	// IP is the node's address (dialled on the event loop itself); invalid
+	// only for a host name that could not be resolved (or with no
+	// Builder.Resolver), which the engine dials through its dialer pool.
 	IP netip.AddrPort
 	// HostHeader is the Host value pass_host "node" sends: the host, plus
-	// ":port" when the port is not 80.
+	// ":port" when the port is not the scheme's default.
 	HostHeader []byte
+	// Host and Port are the node's address (balancer_ip and
+	// balancer_port).
+	Host string
+	Port int
+
+	key string // what Ref is interned under (nodeKey)
 }
 
 // Store publishes snapshots to the request path (RCU): Load is one atomic

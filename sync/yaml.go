@@ -113,6 +113,15 @@ func (y *YAMLSource) Run(ctx context.Context) {
 				}
 			})
 			continue
+		case <-y.Builder.DNSChanges():
+			snap, problems := y.Builder.RefreshDNS(y.version)
+			for _, err := range problems {
+				y.logger().Error("config problem", "err", err)
+			}
+			if snap != nil {
+				y.Store.Publish(snap)
+			}
+			continue
 		case <-t.C:
 		}
 		fi, err := os.Stat(y.Path)

@@ -84,13 +84,26 @@ type group struct {
 // checks start afresh. Probes of a new checker's group start now, not on
 // the first request, and their first round is one interval away.
 func (m *Manager) Acquire(owner string, u *config.Upstream, nodes []string) *Checker {
+	return m.AcquireNamed(owner, u, nodes, nil)
+}
+
+// AcquireNamed is Acquire for nodes that were configured by host name and
+// resolved: nodes are the addresses probed ("ip:port"), and names[i], when
+// not empty, is the name node i was configured with, which probes send as
+// their Host header and TLS server name and the control API shows as its
+// hostname (APISIX's domain nodes). names may be nil.
+func (m *Manager) AcquireNamed(owner string, u *config.Upstream, nodes, names []string) *Checker {
 	if m == nil || u == nil || u.Checks == nil || len(nodes) == 0 {
 		return nil
 	}
 	specs := make([]*target, len(nodes))
 	keys := make([]string, len(nodes))
 	for i, n := range nodes {
-		specs[i] = m.targetFor(u.Checks, u, n)
+		name := ""
+		if i < len(names) {
+			name = names[i]
+		}
+		specs[i] = m.targetFor(u.Checks, u, n, name)
 		keys[i] = specs[i].key
 	}
 	key := strings.Join(keys, "\n")

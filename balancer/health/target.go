@@ -136,7 +136,10 @@ func (t *target) snapshot() (State, Counters) {
 // the node's; the hostname is checks.active.host or the node's host; the
 // Host header (and TLS server name) of probes is upstream_host under
 // pass_host rewrite, else a domain node's own name, else the hostname.
-func (m *Manager) targetFor(ck *config.Checks, u *config.Upstream, node string) *target {
+//
+// name, when not empty, is the host name a resolved node was configured
+// with: it stands for the node's host as hostname and Host header.
+func (m *Manager) targetFor(ck *config.Checks, u *config.Upstream, node, name string) *target {
 	a := &ck.Active
 	host, portStr, err := net.SplitHostPort(node)
 	if err != nil {
@@ -147,14 +150,18 @@ func (m *Manager) targetFor(ck *config.Checks, u *config.Upstream, node string) 
 		port = a.Port
 	}
 	_, ipErr := netip.ParseAddr(host)
+	domain := ipErr != nil
 	t := &target{ip: host, port: port, hostname: host, addr: net.JoinHostPort(host, strconv.Itoa(port))}
+	if name != "" {
+		host, t.hostname, domain = name, name, true
+	}
 	if a.Host != "" {
 		t.hostname = a.Host
 	}
 	switch {
 	case u.PassHost == config.PassHostRewrite:
 		t.hostHeader = u.UpstreamHost
-	case ipErr != nil:
+	case domain:
 		t.hostHeader = host
 	}
 	t.key = t.ip + ":" + strconv.Itoa(port) + ":" + t.hostname + ":" + t.hostHeader

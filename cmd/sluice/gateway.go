@@ -17,6 +17,7 @@ import (
 	"github.com/sluicegw/sluice/admin"
 	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/discovery"
 	"github.com/sluicegw/sluice/embedetcd"
 	"github.com/sluicegw/sluice/engine"
 	"github.com/sluicegw/sluice/internal/reqctx"
@@ -95,10 +96,20 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		checks = health.NewManager(health.Options{Events: health.LoggingListener(lg.With("component", "health"))})
 		cleanup.push(checks.Close) // after the config source stops
 	}
-	builder := &cfgsync.Builder{Mode: mode, Pipeline: pipeline, Plugins: plugins, Health: checks,
-		FilterFunc: luaFilterFunc(luaRT), Logger: lg.With("component", "plugin")}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	resolver := discovery.New(discovery.Options{
+		Servers: local.DNSServers(),
+		Valid:   time.Duration(local.APISIX.DNSResolverValid) * time.Second,
+		Logger:  lg.With("component", "discovery"),
+	})
+	go resolver.Run(ctx)
+	cas, err := local.UpstreamCAs()
+	if err != nil {
+		return err
+	}
+	builder := &cfgsync.Builder{Mode: mode, Pipeline: pipeline, Plugins: plugins, Health: checks, Resolver: resolver, UpstreamCAs: cas,
+		FilterFunc: luaFilterFunc(luaRT), Logger: lg.With("component", "plugin")}
 
 	src, err := startSource(ctx, local, lg, store, builder, &cleanup)
 	if err != nil {

@@ -30,8 +30,10 @@ var allowed = map[string][]string{
 	"localconf": {"config"}, // config.yaml (issue 7, item 8): the keyring it configures
 	"embedetcd": {},         // the in-process etcd server (issue 7, item 8)
 	// sync compiles plugin chains, pickers and health checkers into
-	// snapshots, as DESIGN.md's data flow says.
-	"sync":            {"config", "trie", "expr", "plugin", "balancer", "balancer/health"},
+	// snapshots, as DESIGN.md's data flow says, with host names and
+	// dns-discovered services resolved (discovery).
+	"sync":            {"config", "trie", "expr", "plugin", "balancer", "balancer/health", "discovery"},
+	"discovery":       {}, // host-name nodes and discovery_type dns (issue 10), off the loops
 	"plugin":          {"expr", "lua", "config"},
 	"plugin/*":        {"plugin", "plugin/*", "expr", "lua", "config"}, // one package per built-in plugin, listed by plugin/all
 	"lua":             {},

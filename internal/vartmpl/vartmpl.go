@@ -192,6 +192,15 @@ func (t *Template) HasCaptures() bool {
 // Append expands the template onto dst: variables from vars, captures from
 // caps (nil: none), each variable's value passed through esc when set.
 func (t *Template) Append(dst []byte, vars expr.Vars, caps *Captures, esc Escaper) []byte {
+	dst, _ = t.AppendCount(dst, vars, caps, esc)
+	return dst
+}
+
+// AppendCount is Append that also returns how many variables were present
+// (resolve_var's n_resolved: chash's vars_combinations falls back to
+// remote_addr when none was).
+func (t *Template) AppendCount(dst []byte, vars expr.Vars, caps *Captures, esc Escaper) ([]byte, int) {
+	resolved := 0
 	for i := range t.segs {
 		s := &t.segs[i]
 		switch s.kind {
@@ -201,7 +210,9 @@ func (t *Template) Append(dst []byte, vars expr.Vars, caps *Captures, esc Escape
 			dst = append(dst, caps.Group(s.n)...)
 		case segVar:
 			v, ok := vars.Value(&s.v)
-			if !ok {
+			if ok {
+				resolved++
+			} else {
 				if !s.hasDef {
 					continue
 				}
@@ -214,5 +225,5 @@ func (t *Template) Append(dst []byte, vars expr.Vars, caps *Captures, esc Escape
 			}
 		}
 	}
-	return dst
+	return dst, resolved
 }
