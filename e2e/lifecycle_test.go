@@ -117,7 +117,9 @@ func TestBrokenStartupConfigExitsNonZero(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "config.yaml"), "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n")
 	writeFile(t, filepath.Join(dir, "apisix.yaml"), "routes:\n  - uri: /x\n") // no #END, no upstream
-	out, err := exec.Command(sluiceBin, "run", "-c", filepath.Join(dir, "config.yaml")).CombinedOutput()
+	cmd := exec.Command(sluiceBin, "run", "-c", filepath.Join(dir, "config.yaml"))
+	cmd.Dir = dir // logs/access.log is relative to the working directory
+	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
 		t.Fatalf("exit %v, want 1\n%s", err, out)
