@@ -25,6 +25,17 @@ type Control struct {
 	// Reload is plugins reload (PUT /v1/plugins/reload); nil: nothing to
 	// reload.
 	Reload func(ctx context.Context) error
+	// Revision is the etcd revision the served configuration reflects,
+	// for GET /v1/sync (nil, as with apisix.yaml: the snapshot's version).
+	Revision func() int64
+}
+
+// syncState is GET /v1/sync, a sluice addition: which configuration this
+// node serves. After a write at etcd revision R, every node whose revision
+// is >= R serves it (a deploy script or test waits on that, not a sleep).
+type syncState struct {
+	Revision int64 `json:"revision"`
+	Routes   int   `json:"routes"`
 }
 
 // controlKinds maps the control API's plural and singular paths to kinds.
@@ -61,6 +72,13 @@ func (c *Control) serve(r *http.Request) (int, any) {
 	switch r.URL.Path {
 	case "/status":
 		return http.StatusOK, map[string]string{"status": "ok"}
+	case "/v1/sync":
+		snap := c.Store.Load()
+		rev := snap.Version
+		if c.Revision != nil {
+			rev = c.Revision()
+		}
+		return http.StatusOK, syncState{Revision: rev, Routes: snap.Routes()}
 	case "/status/ready":
 		if c.Ready != nil && !c.Ready() {
 			return http.StatusServiceUnavailable, map[string]string{"status": "error", "error": "configuration not loaded yet"}

@@ -52,6 +52,7 @@ func TestControlAPI(t *testing.T) {
 		{"/v1/route/nope", 404, `{"error_msg":"route not found"}`},
 		{"/v1/upstreams", 200, `[{"key":"/apisix/upstreams/u1","value":{"nodes":{"127.0.0.1:80":1}},"createdIndex":5,"modifiedIndex":6}]`},
 		{"/v1/services", 200, `[]`},
+		{"/v1/sync", 200, `{"revision":6,"routes":1}`}, // the disabled r0 is not served
 		{"/v1/routes/r1", 404, `{"error_msg":"not found"}`},
 		{"/v1/nothing", 404, `{"error_msg":"not found"}`},
 	} {

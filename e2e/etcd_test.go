@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -167,6 +168,8 @@ type etcdGateway struct {
 	*gatewayProc
 	admin    string // "" for a data plane
 	endpoint string // where the etcd is
+	role     string
+	cli      *clientv3.Client // made by the first waitSynced
 }
 
 func startEtcdGateway(t *testing.T, role, endpoint, extra string) *etcdGateway {
@@ -196,7 +199,7 @@ func startEtcdGatewayWith(t *testing.T, role, endpoint, apisixExtra, extra strin
 		fmt.Fprintf(&cfg, "  etcd:\n    host: [%q]\n    prefix: /apisix\n    timeout: 2\n", endpoint)
 	}
 	cfg.WriteString(extra)
-	g := &etcdGateway{gatewayProc: startGatewayWith(t, dir, apisixExtra, cfg.String()), endpoint: endpoint}
+	g := &etcdGateway{gatewayProc: startGatewayWith(t, dir, apisixExtra, cfg.String()), endpoint: endpoint, role: role}
 	if role != "data_plane" {
 		g.admin = "http://127.0.0.1:" + strconv.Itoa(adminPort)
 	}
@@ -231,7 +234,43 @@ func (g *etcdGateway) adminCall(method, path, body string) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if method != http.MethodGet && resp.StatusCode < 300 {
+		g.waitSynced()
+	}
 	return resp.StatusCode, string(b)
+}
+
+// waitSynced waits until this node serves everything written to etcd so
+// far: its control API's /v1/sync revision reaches etcd's. A test's next
+// request then meets the configuration it just wrote, never the one before.
+func (g *etcdGateway) waitSynced() {
+	g.t.Helper()
+	if g.role == "control_plane" {
+		return // it serves no traffic
+	}
+	if g.cli == nil {
+		g.cli = etcdClient(g.t, g.endpoint)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	head, err := g.cli.Get(ctx, "/", clientv3.WithCountOnly())
+	if err != nil {
+		g.t.Fatalf("etcd revision: %v", err)
+	}
+	want := head.Header.Revision
+	var st struct{ Revision int64 }
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(time.Millisecond) {
+		if resp, err := http.Get("http://" + g.control + "/v1/sync"); err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+			if err == nil && st.Revision >= want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			g.t.Fatalf("the node serves etcd revision %d, not %d, after 15s", st.Revision, want)
+		}
+	}
 }
 
 // get sends GET path through the proxy and returns status and body.

@@ -152,7 +152,11 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	if addr, err := local.ControlAddr(); err != nil {
 		return err
 	} else if addr != "" {
-		if err := serveHTTP("control", addr, &admin.Control{Store: store, Ready: ready, Health: checks, Reload: reload}, lg, serveErr, &cleanup); err != nil {
+		control := &admin.Control{Store: store, Ready: ready, Health: checks, Reload: reload}
+		if src.etcd != nil {
+			control.Revision = src.etcd.Revision
+		}
+		if err := serveHTTP("control", addr, control, lg, serveErr, &cleanup); err != nil {
 			return err
 		}
 	}
