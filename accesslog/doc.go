@@ -23,10 +23,8 @@
 // request line as sent), $remote_user (from Basic authorization),
 // $time_local and $time_iso8601 (rendered once per second per loop),
 // $request_id / $apisix_request_id (32 random hex digits per request, from
-// a per-loop ChaCha8), $upstream_host (the Host a plugin set for the
-// upstream, else $http_host: APISIX's pass_host "pass") and $upstream_uri
-// (empty unless a plugin rewrote the uri or args, as APISIX's). A variable
-// sluice does not have is reported once at start-up and logs as absent.
+// a per-loop ChaCha8). A variable sluice does not have is reported once at
+// start-up and logs as absent.
 //
 // Escaping is nginx's log_format escape= (access_log_format_escape):
 // default writes '"', '\', control and non-ASCII bytes as \xHH and "-" for

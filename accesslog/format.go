@@ -71,14 +71,12 @@ var (
 type special uint8
 
 const (
-	spNone         special = iota
-	spRequest              // $request: the request line as sent
-	spRemoteUser           // $remote_user: the Basic authorization's user
-	spTimeLocal            // $time_local, rendered once per second per loop
-	spTimeISO              // $time_iso8601, likewise
-	spRequestID            // $request_id, $apisix_request_id: 32 random hex digits
-	spUpstreamHost         // $upstream_host: the Host sent upstream
-	spUpstreamURI          // $upstream_uri: the rewritten uri sent upstream, else empty
+	spNone       special = iota
+	spRequest            // $request: the request line as sent
+	spRemoteUser         // $remote_user: the Basic authorization's user
+	spTimeLocal          // $time_local, rendered once per second per loop
+	spTimeISO            // $time_iso8601, likewise
+	spRequestID          // $request_id, $apisix_request_id: 32 random hex digits
 )
 
 var specials = map[string]special{
@@ -88,8 +86,6 @@ var specials = map[string]special{
 	"time_iso8601":      spTimeISO,
 	"request_id":        spRequestID,
 	"apisix_request_id": spRequestID,
-	"upstream_host":     spUpstreamHost,
-	"upstream_uri":      spUpstreamURI,
 }
 
 // op is one piece of a format: literal text or a variable.
@@ -179,7 +175,7 @@ type lineState struct {
 	rng     *rand.ChaCha8
 	id      [32]byte
 	idSet   bool
-	scratch []byte // a decoded Authorization, a rebuilt upstream uri
+	scratch []byte // a decoded Authorization
 }
 
 func newLineState(seed [32]byte) *lineState {
@@ -211,8 +207,6 @@ func (f *Format) Append(dst []byte, c *reqctx.Ctx, st *lineState) []byte {
 
 var (
 	basicPrefix = []byte("basic ")
-	questMark   = []byte("?")
-	hostVar     = expr.Var{Kind: expr.VarHTTP, Name: "host"}
 	hexDigits   = "0123456789abcdef"
 )
 
@@ -245,20 +239,6 @@ func (f *Format) value(o *op, c *reqctx.Ctx, st *lineState) ([]byte, bool) {
 			}
 		}
 		return st.id[:], true
-	case spUpstreamHost:
-		if h, ok := c.UpstreamHostOverride(); ok {
-			return h, true
-		}
-		return c.Value(&hostVar)
-	case spUpstreamURI:
-		if !c.URIRewritten() && !c.ArgsRewritten() {
-			return nil, true // APISIX's '' : the request went up as it came
-		}
-		st.scratch = append(st.scratch[:0], c.URI()...)
-		if a := c.Args(); len(a) > 0 {
-			st.scratch = append(append(st.scratch, questMark...), a...)
-		}
-		return st.scratch, true
 	}
 	return nil, false
 }

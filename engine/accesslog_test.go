@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/sluicegw/sluice/expr"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
@@ -60,5 +63,48 @@ func TestAccessLogSeesUnmatchedRequests(t *testing.T) {
 	}
 	if got := <-rec; got != " 404 GET" {
 		t.Fatalf("%q", got)
+	}
+}
+
+// varRecorder hands the test the named variables' values at log time.
+type varRecorder struct {
+	vars []expr.Var
+	out  chan string
+}
+
+func (r *varRecorder) Log(c *reqctx.Ctx) {
+	var parts []string
+	for i := range r.vars {
+		v, _ := c.Value(&r.vars[i])
+		parts = append(parts, string(v))
+	}
+	r.out <- strings.Join(parts, " ")
+}
+
+// $upstream_host is the Host the request went upstream with, whichever
+// of pass_host's choices made it; $upstream_status each attempt's status.
+func TestLogSeesTheHostSentUpstream(t *testing.T) {
+	up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.Host) }))
+	var vars []expr.Var
+	for _, name := range []string{"upstream_host", "upstream_status", "upstream_uri"} {
+		vars = append(vars, expr.ParseVar(name))
+	}
+	rec := &varRecorder{vars: vars, out: make(chan string, 4)}
+	g := startGateway(t, fmt.Sprintf(`routes:
+  - {id: pass, uri: /pass, upstream: {nodes: {%[1]q: 1}}}
+  - {id: node, uri: /node, upstream: {pass_host: node, nodes: {%[1]q: 1}}}
+  - {id: rewrite, uri: /rewrite, upstream: {pass_host: rewrite, upstream_host: up.example, nodes: {%[1]q: 1}}}
+`, up.addr), Options{AccessLog: rec})
+	c := g.dial()
+	for _, tc := range []struct{ path, want string }{
+		{"/pass", "client.example 200 "},
+		{"/node", up.addr + " 200 "},
+		{"/rewrite", "up.example 200 "},
+	} {
+		c.send("GET " + tc.path + " HTTP/1.1\r\nHost: client.example\r\n\r\n")
+		resp, body := c.response("GET")
+		if got := <-rec.out; resp.StatusCode != 200 || got != tc.want || got != body+" 200 " {
+			t.Errorf("%s: logged %q (upstream saw Host %q), want %q", tc.path, got, body, tc.want)
+		}
 	}
 }

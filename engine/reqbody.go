@@ -12,6 +12,7 @@ import (
 func (cc *clientConn) sendRequest() {
 	l := cc.l
 	up := cc.up
+	cc.rc.SentUpstreamHost(cc.upstreamHost())
 	out := cc.appendUpstreamRequest(l.scratch[:0])
 	l.scratch = out[:0]
 	var body []byte

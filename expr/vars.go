@@ -86,6 +86,8 @@ var plainVars = map[string]VarKind{
 	"upstream_status":        VarUpstreamStatus,
 	"upstream_response_time": VarUpstreamResponseTime,
 	"upstream_scheme":        VarUpstreamScheme,
+	"upstream_host":          VarUpstreamHost,
+	"upstream_uri":           VarUpstreamURI,
 	"balancer_ip":            VarBalancerIP,
 	"balancer_port":          VarBalancerPort,
 	"status":                 VarStatus,

@@ -84,6 +84,7 @@ type Ctx struct {
 	method   []byte // rewritten method; used when methodSet
 	hostSet  bool   // SetUpstreamHost was called: upstreamHost is the Host
 	upHost   []byte
+	sentHost []byte // the Host the last attempt went upstream with (SentUpstreamHost)
 	uriSet   bool
 	reqEdits []headerEdit
 	resEdits []headerEdit
@@ -97,9 +98,6 @@ type Ctx struct {
 	upStatus []byte // upstream_status list
 	upTimes  []byte // upstream_response_time list
 	attempts int
-	// UpstreamStatus is the last upstream response's status (0: none).
-	UpstreamStatus int
-
 	// connAddr, connPort and connText keep the connection's client
 	// address while SetRealRemote overrides it for one request (realSet);
 	// Reset puts them back.
@@ -110,6 +108,7 @@ type Ctx struct {
 
 	arena []byte   // edit names and values, exit bodies
 	num   [48]byte // scratch for formatted values (Var)
+	built []byte   // scratch for built values (Var: upstream_uri)
 	local []any    // per-request plugin values, by LocalKey index
 	used  []int    // indexes of local set this request
 	parks Job      // the job a hook parked on
@@ -162,11 +161,10 @@ func (c *Ctx) Reset() {
 	c.uri, c.host = c.uri[:0], c.host[:0]
 	c.args, c.argsSet = c.args[:0], false
 	c.method = nil
-	c.hostSet, c.upHost, c.uriSet = false, nil, false
+	c.hostSet, c.upHost, c.sentHost, c.uriSet = false, nil, nil, false
 	c.reqEdits, c.resEdits = c.reqEdits[:0], c.resEdits[:0]
 	c.exited, c.exitHas, c.exitBody, c.exitType = false, false, span{}, span{}
 	c.upAddrs, c.upStatus, c.upTimes, c.attempts = c.upAddrs[:0], c.upStatus[:0], c.upTimes[:0], 0
-	c.UpstreamStatus = 0
 	c.arena = c.arena[:0]
 	for _, i := range c.used {
 		c.local[i] = nil
@@ -240,6 +238,11 @@ func (c *Ctx) SetUpstreamHost(h []byte) {
 
 // UpstreamHostOverride returns the Host SetUpstreamHost set, if any.
 func (c *Ctx) UpstreamHostOverride() ([]byte, bool) { return c.upHost, c.hostSet }
+
+// SentUpstreamHost records the Host an attempt went upstream with, for
+// $upstream_host. The engine calls it per attempt; h must stay unchanged
+// for the rest of the request (it is not copied).
+func (c *Ctx) SentUpstreamHost(h []byte) { c.sentHost = h }
 
 // SetUpstream sends the request to u, an upstream compiled by the config
 // builder (plugin.Env.Upstreams), instead of the route's.
@@ -358,9 +361,6 @@ func (c *Ctx) FinishAttempt(status int, took time.Duration) {
 	}
 	c.upStatus = appendInt(c.upStatus, status)
 	c.upTimes = appendSeconds(c.upTimes, took)
-	if status >= 100 {
-		c.UpstreamStatus = status
-	}
 }
 
 // UpstreamStatuses returns upstream_status: each attempt's status, ", "

@@ -18,6 +18,7 @@ var (
 	protoHTTP11 = []byte("HTTP/1.1")
 	protoHTTP10 = []byte("HTTP/1.0")
 	questMark   = []byte("?")
+	hostField   = "host"
 	formType    = []byte("application/x-www-form-urlencoded")
 	hostname    = func() []byte { h, _ := os.Hostname(); return []byte(h) }()
 )
@@ -45,6 +46,27 @@ func (c *Ctx) Value(v *expr.Var) ([]byte, bool) {
 		return c.Method(), true
 	case expr.VarScheme, expr.VarUpstreamScheme:
 		return schemeHTTP, true
+	case expr.VarUpstreamHost:
+		// APISIX's $upstream_host: set $http_host, replaced by
+		// proxy-rewrite's host, then by the pass_host the balancer applied.
+		if c.sentHost != nil {
+			return c.sentHost, true
+		}
+		if c.hostSet {
+			return c.upHost, true
+		}
+		return c.lookup(c.reqEdits, r.Headers, c.Head, hostField, true)
+	case expr.VarUpstreamURI:
+		// Empty unless a plugin rewrote the uri or the args: nginx then
+		// proxies the request's own uri (APISIX's set $upstream_uri '').
+		if !c.uriSet && !c.argsSet {
+			return nil, true
+		}
+		c.built = append(c.built[:0], c.URI()...)
+		if a := c.Args(); len(a) > 0 {
+			c.built = append(append(c.built, questMark...), a...)
+		}
+		return c.built, true
 	case expr.VarQueryString:
 		a := c.Args()
 		return a, len(a) > 0
