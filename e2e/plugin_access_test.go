@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -327,14 +326,8 @@ func TestTrafficSplitE2E(t *testing.T) {
 // apisix.trusted_addresses set, APISIX (3.18, init.lua
 // handle_trusted_x_forwarded_headers) drops the X-Forwarded-For of a peer
 // outside them before any plugin runs, so real-ip finds no address and
-// ip-restriction refuses the connection's. sluice's engine keeps the
-// header (it only overrides X-Forwarded-Proto/Host/Port for such peers):
-// a known gap of the engine, reported with this test, which fails until
-// the engine strips the header. Run it with SLUICE_KNOWN_GAPS=1.
+// ip-restriction refuses the connection's.
 func TestRealIPBehindTrustedAddressesE2E(t *testing.T) {
-	if os.Getenv("SLUICE_KNOWN_GAPS") == "" {
-		t.Skip("engine gap: X-Forwarded-For of an untrusted peer is not dropped (apisix.trusted_addresses); SLUICE_KNOWN_GAPS=1 runs it")
-	}
 	o := startOrigin(t)
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "apisix.yaml"), `routes:

@@ -72,6 +72,9 @@ func (cc *clientConn) dispatch(buf []byte) {
 	if rc.Req.Body == http1.BodyLength && int64(len(buf)-cc.headEnd) >= rc.Req.ContentLength {
 		rc.Body = buf[cc.headEnd : int64(cc.headEnd)+rc.Req.ContentLength]
 	}
+	if !cc.trusted && len(opts.TrustedAddresses) > 0 {
+		dropUntrustedForwardedFor(rc)
+	}
 	snap := l.s.store.Load() // once per request: every phase sees this snapshot
 	cc.dispatched = true
 	cc.globals = snap.GlobalRules
@@ -85,6 +88,20 @@ func (cc *clientConn) dispatch(buf []byte) {
 	q.HostRev = nil // the loop's buffer; the rest of Query points into the context
 	cc.stage, cc.hook = stGlobalRewrite, 0
 	cc.runStages()
+}
+
+// dropUntrustedForwardedFor removes the X-Forwarded-For of a peer outside
+// apisix.trusted_addresses before routing and plugins see it, as APISIX's
+// handle_trusted_x_forwarded_headers does: the upstream then gets only the
+// connection's address, and real-ip cannot be fooled by a forged chain.
+// Without trusted_addresses the chain is kept (APISIX's default).
+func dropUntrustedForwardedFor(rc *reqctx.Ctx) {
+	for i := range rc.Req.Headers {
+		if rc.Req.Headers[i].Kind == http1.KindXForwardedFor {
+			rc.DelHeader(hdrXForwardedFor)
+			return
+		}
+	}
 }
 
 // runStages runs the request's phases from where it is until it is sent

@@ -89,7 +89,9 @@ type Options struct {
 	DiscardTimeout time.Duration
 
 	// TrustedAddresses are peers whose X-Forwarded-Proto/Host/Port are kept
-	// (APISIX apisix.trusted_addresses); for others they are overwritten.
+	// (APISIX apisix.trusted_addresses); for others they are overwritten,
+	// and, when the list is not empty, their X-Forwarded-For is dropped
+	// before routing and plugins see it.
 	TrustedAddresses []netip.Prefix
 	// ServerHeader is the Server value on proxied and generated responses;
 	// empty leaves upstream Server headers alone and adds none.

@@ -83,6 +83,26 @@ func TestTrustedPeerKeepsForwardedFields(t *testing.T) {
 	}
 }
 
+// With trusted_addresses set, a peer outside them loses its X-Forwarded-For
+// (the upstream sees only the connection's address); a trusted peer's
+// chain is extended. Without the setting every chain is kept (above).
+func TestUntrustedPeerLosesItsForwardedFor(t *testing.T) {
+	up := startUpstream(t, http.HandlerFunc(echoHandler))
+	for _, tc := range []struct {
+		trusted, want string
+	}{
+		{"10.0.0.0/8", "X-Forwarded-For=127.0.0.1\n"},
+		{"127.0.0.0/8", "X-Forwarded-For=203.0.113.9, 127.0.0.1\n"},
+	} {
+		g := startGateway(t, routeTo(up.addr), Options{TrustedAddresses: mustPrefixes(tc.trusted)})
+		c := g.dial()
+		c.send("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n")
+		if _, body := c.response("GET"); !strings.Contains(body, tc.want) {
+			t.Errorf("trusted %s: upstream did not see %q in:\n%s", tc.trusted, tc.want, body)
+		}
+	}
+}
+
 func TestRouteNotFound(t *testing.T) {
 	g := startGateway(t, "routes:\n  - uri: /only\n    upstream:\n      nodes:\n        \"127.0.0.1:1\": 1\n", Options{})
 	c := g.dial()
