@@ -7,8 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicegw/sluice/expr"
+	"github.com/sluicegw/sluice/http1"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
@@ -105,6 +107,39 @@ func TestLogSeesTheHostSentUpstream(t *testing.T) {
 		resp, body := c.response("GET")
 		if got := <-rec.out; resp.StatusCode != 200 || got != tc.want || got != body+" 200 " {
 			t.Errorf("%s: logged %q (upstream saw Host %q), want %q", tc.path, got, body, tc.want)
+		}
+	}
+}
+
+// headRecorder hands the test each logged request's line and status.
+type headRecorder chan string
+
+func (r headRecorder) Log(c *reqctx.Ctx) {
+	line, _, _ := strings.Cut(string(c.Head), "\r\n")
+	r <- strconv.Itoa(c.Status) + " " + line
+}
+
+// Requests refused before routing are access-logged as nginx logs them:
+// the status and what was read of the request line.
+func TestAccessLogSeesRefusedRequests(t *testing.T) {
+	rec := make(headRecorder, 4)
+	g := startGateway(t, "routes: []\n", Options{AccessLog: rec, Limits: http1.Limits{MaxRequestLine: 64}})
+	for _, tc := range []struct{ send, want string }{
+		{"GARBAGE\r\n\r\n", "400 GARBAGE"},
+		{"GET /" + strings.Repeat("a", 100) + " HTTP/1.1\r\nHost: a\r\n\r\n", "414 GET /" + strings.Repeat("a", 100) + " HTTP/1.1"},
+		{"GET /../x HTTP/1.1\r\nHost: a\r\n\r\n", "400 GET /../x HTTP/1.1"},
+		{"GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n", "400 GET / HTTP/1.1"},
+	} {
+		c := g.dial()
+		c.send(tc.send)
+		c.expectClosed()
+		select {
+		case got := <-rec:
+			if got != tc.want {
+				t.Errorf("%q: logged %q, want %q", tc.send, got, tc.want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%q: not logged", tc.send)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"strconv"
 	"time"
 
@@ -58,6 +59,7 @@ type clientConn struct {
 	// The exchange (dispatch.go): route, plugin chains, where the stage
 	// runner is, the upstream chosen.
 	dispatched bool // a request was dispatched: its log phase is owed
+	rejected   bool // refused before dispatch (reject): owed an access log line only
 	logged     bool
 	route      *cfgsync.Route
 	upstream   *cfgsync.Upstream // the route's, or a plugin's choice
@@ -216,7 +218,7 @@ func (cc *clientConn) resetExchange() {
 	cc.endAttempt()
 	cc.scan.Reset()
 	cc.rc.Reset()
-	cc.dispatched, cc.logged, cc.parked = false, false, false
+	cc.dispatched, cc.rejected, cc.logged, cc.parked = false, false, false, false
 	cc.route, cc.upstream, cc.globals, cc.chain = nil, nil, nil, nil
 	cc.stage, cc.hook = 0, 0
 	cc.tried.Reset()
@@ -306,7 +308,7 @@ func (cc *clientConn) readHead() {
 	}
 	start, end, err := cc.scan.Scan(buf, &opts.Limits, false)
 	if err != nil {
-		cc.replyError(http1.StatusOf(err), true)
+		cc.rejectHead(err, buf)
 		return
 	}
 	if end == 0 {
@@ -315,13 +317,44 @@ func (cc *clientConn) readHead() {
 	rc := &cc.rc
 	rc.Head = append(rc.Head[:0], buf[start:end]...)
 	if err := rc.Req.Parse(rc.Head, &opts.Limits); err != nil {
-		cc.replyError(http1.StatusOf(err), true)
+		cc.rejectHead(err, rc.Head)
 		return
 	}
 	cc.headOff, cc.headEnd = start, end
 	cc.phase = phaseProxy
 	cc.l.wheel.cancel(&cc.timer)
 	cc.dispatch(buf)
+}
+
+// maxRejectedLine bounds the request line kept for the access log of a
+// head the gateway refused (a 414's line can be as long as the head limit).
+const maxRejectedLine = 2048
+
+var carriageReturn = []byte{'\r'}
+
+// rejectHead answers a request head that cannot be read (400, 414, 431,
+// 501, 505) and closes. nginx logs such a request with what it read of the
+// request line; APISIX's phases never start, so no plugin runs, but the
+// access log gets the request (logRequest).
+func (cc *clientConn) rejectHead(err error, head []byte) {
+	rc := &cc.rc
+	line := head
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	line = bytes.TrimSuffix(line, carriageReturn)
+	line = line[:min(len(line), maxRejectedLine)]
+	rc.Head = append(rc.Head[:0], line...) // line may alias Head: append moves
+	rc.Req.Reset()
+	rc.Begin(nil, nil, time.Now())
+	cc.reject(http1.StatusOf(err))
+}
+
+// reject answers a request refused before routing with the error page for
+// status and closes; unlike other answers before dispatch it is logged.
+func (cc *clientConn) reject(status int) {
+	cc.rejected = true
+	cc.replyError(status, true)
 }
 
 // write sends b to the client; false means the connection closed during the

@@ -51,7 +51,8 @@ func (cc *clientConn) dispatch(buf []byte) {
 		p, err := http1.NormalizePath(l.path[:0], path)
 		l.path = p[:0]
 		if err != nil {
-			cc.replyError(http.StatusBadRequest, true)
+			rc.Begin(path, nil, time.Now())
+			cc.reject(http.StatusBadRequest)
 			return
 		}
 		path = p

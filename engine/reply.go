@@ -122,12 +122,14 @@ func (cc *clientConn) abort(status int) {
 
 // logRequest runs the log phase, once per request however it ended.
 func (cc *clientConn) logRequest() {
-	if !cc.dispatched || cc.logged {
+	if (!cc.dispatched && !cc.rejected) || cc.logged {
 		return
 	}
 	cc.logged = true
-	cc.globals.Log(&cc.rc, cc.chain)
-	cc.chain.Log(&cc.rc, nil)
+	if cc.dispatched {
+		cc.globals.Log(&cc.rc, cc.chain)
+		cc.chain.Log(&cc.rc, nil)
+	}
 	if al := cc.l.s.opts.AccessLog; al != nil {
 		al.Log(&cc.rc)
 	}
