@@ -94,8 +94,19 @@ func (g *group) probe(ctx context.Context, t *target) (o Outcome, ok bool) {
 	if a.Kind == config.CheckTCP {
 		return probeOK, true
 	}
+	// arm gives the next step its own deadline. Setting one overwrites the
+	// past deadline a cancellation may have set a moment before, so arm
+	// checks ctx after setting it: cancelled before, the step is not
+	// started; cancelled after, the AfterFunc's deadline lands last.
+	raw := conn
+	arm := func() bool {
+		_ = raw.SetDeadline(time.Now().Add(timeout))
+		return ctx.Err() == nil
+	}
 	if t.tls != nil {
-		_ = conn.SetDeadline(time.Now().Add(timeout))
+		if !arm() {
+			return Timeout, false
+		}
 		tc := tls.Client(conn, t.tls)
 		if err := tc.Handshake(); err != nil {
 			// lua-resty-healthcheck counts any failed handshake (a
@@ -104,11 +115,15 @@ func (g *group) probe(ctx context.Context, t *target) (o Outcome, ok bool) {
 		}
 		conn = tc
 	}
-	_ = conn.SetDeadline(time.Now().Add(timeout))
+	if !arm() {
+		return Timeout, false
+	}
 	if _, err := conn.Write(t.request); err != nil {
 		return failure(err), true
 	}
-	_ = conn.SetDeadline(time.Now().Add(timeout))
+	if !arm() {
+		return Timeout, false
+	}
 	line, err := bufio.NewReaderSize(conn, 256).ReadSlice('\n')
 	if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 		return failure(err), true
