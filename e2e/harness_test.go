@@ -66,14 +66,35 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// handedOut holds every port freePort has returned in this test binary.
+var handedOut struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
+// freePort returns a loopback port nothing listens on, never one it
+// returned before: the kernel may offer a just-closed port again, and two
+// of a gateway's listeners given the same one made it exit ("address
+// already in use") in CI.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.ports == nil {
+		handedOut.ports = map[int]bool{}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		_ = ln.Close() // only probing for a free port
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return port
+		}
+	}
 }
 
 // startStandalone runs sluice in standalone (yaml) mode. extra is appended
