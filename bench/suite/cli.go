@@ -105,7 +105,7 @@ func (o *commonOptions) register(fs *flag.FlagSet, defaultSelector string) {
 	fs.DurationVar(&o.warmup, "warmup", -1, "warm-up before each timed run (-1: each scenario's own; 0: none)")
 	fs.IntVar(&o.proxyCPU, "proxy-cpu", 0, "CPU for the proxy under test")
 	fs.IntVar(&o.loadCPU, "load-cpu", 1, "CPU for wrk, the origin and the suite")
-	fs.BoolVar(&o.install, "install", true, "apt-get install wrk, nginx (and haproxy) if missing (as root)")
+	fs.BoolVar(&o.install, "install", true, "apt-get install wrk, nginx (haproxy, redis-server) if missing (as root)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configs, logs) and print its path")
 }
 

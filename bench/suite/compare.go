@@ -151,7 +151,7 @@ func runCompare(ctx context.Context, o compareOptions, baseRev, newRev string, s
 			fmt.Fprintf(stderr, "warning: %s has %d repetitions; the signed-rank test needs %d pairs to flag anything at alpha %.2f\n", sc.Name, sc.Reps, n, o.gate.Alpha)
 		}
 	}
-	if err := ensureTools(o.common.install, false, stderr); err != nil {
+	if err := ensureTools(o.common.install, neededTools(false, scenarios), stderr); err != nil {
 		return nil, err
 	}
 	work, cleanup, err := o.common.workDir()

@@ -14,8 +14,11 @@
 // bench/scenarios/*.yaml (Scenario; README.md there lists the fields): the
 // apisix.yaml sluice loads (routes, plugins, consumers in APISIX's format,
 // with generated filler routes for 100K-route tables), what wrk sends (path,
-// headers, connections, an optional Lua script) and for how long. A sweep
-// expands into one scenario per connection count. A sluice that refuses a
+// headers, connections, an optional Lua script), for how long, and the
+// services the runner starts for it (services: [redis] runs a redis-server
+// on the load CPU for the scenario, its address filled into apisix.yaml as
+// ${REDIS_HOST} and ${REDIS_PORT}). A sweep expands into one scenario per
+// connection count. A sluice that refuses a
 // scenario's config (validate fails, it exits, or the probe request does
 // not get a 2xx, as a route with an unknown plugin answers 503) makes that
 // scenario "skipped: config refused"; the run goes on.
@@ -62,6 +65,7 @@
 // (golang.org/x/perf/benchmath), and any rise in allocs/op is a
 // regression. The exit code is 1 on a regression, 2 on an error.
 //
-// The suite needs Linux (/proc, taskset), wrk and nginx (installed with
-// apt-get when missing and running as root); its tests need neither.
+// The suite needs Linux (/proc, taskset), wrk and nginx, and redis-server
+// for scenarios that list it (installed with apt-get when missing and
+// running as root); its tests need none of them.
 package main

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -218,6 +219,12 @@ func toolVersion(tool string) string {
 		if f := strings.Fields(line); len(f) >= 3 {
 			return "haproxy " + f[2]
 		}
+	case "redis-server": // Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 …
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "v="); ok {
+				return "redis " + v
+			}
+		}
 	case "wrk": // wrk debian/4.1.0-3+b2 [epoll] Copyright …
 		if f := strings.Fields(line); len(f) >= 2 {
 			return "wrk " + f[1]
@@ -226,14 +233,25 @@ func toolVersion(tool string) string {
 	return ""
 }
 
-// ensureTools checks for wrk, nginx, taskset (and haproxy if wanted) and,
-// if install is set and we are root, installs the missing ones with
-// apt-get, as bench/compare.sh did.
-func ensureTools(install, haproxy bool, log io.Writer) error {
+// neededTools maps the programs a run needs to their Debian packages: wrk,
+// nginx, taskset, haproxy if wanted, and the services the scenarios list.
+func neededTools(haproxy bool, scenarios []*Scenario) map[string]string {
 	want := map[string]string{"wrk": "wrk", "nginx": "nginx-light", "taskset": "util-linux"}
 	if haproxy {
 		want["haproxy"] = "haproxy"
 	}
+	for _, sc := range scenarios {
+		if slices.Contains(sc.Services, serviceRedis) {
+			want["redis-server"] = "redis-server"
+		}
+	}
+	return want
+}
+
+// ensureTools checks for the programs of want (see neededTools) and, if
+// install is set and we are root, installs the missing ones with apt-get,
+// as bench/compare.sh did.
+func ensureTools(install bool, want map[string]string, log io.Writer) error {
 	var missing []string
 	for bin, pkg := range want {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -243,6 +261,7 @@ func ensureTools(install, haproxy bool, log io.Writer) error {
 	if len(missing) == 0 {
 		return nil
 	}
+	slices.Sort(missing)
 	if !install || os.Geteuid() != 0 {
 		return fmt.Errorf("suite: missing packages %v (install them, or run as root with -install)", missing)
 	}

@@ -58,6 +58,8 @@ type Settings struct {
 	Routes      int     `json:"routes,omitempty"`
 	ProxyCPU    int     `json:"proxy_cpu"`
 	LoadCPU     int     `json:"load_cpu"`
+	// Services the runner started for the scenario (redis).
+	Services []string `json:"services,omitempty"`
 }
 
 // Machine identifies where a record was measured; only records of the same
@@ -68,7 +70,7 @@ type Machine struct {
 	MemGiB   int               `json:"mem_gib,omitempty"`
 	Kernel   string            `json:"kernel,omitempty"`
 	Go       string            `json:"go,omitempty"`
-	Versions map[string]string `json:"versions,omitempty"` // nginx, wrk, haproxy
+	Versions map[string]string `json:"versions,omitempty"` // nginx, wrk, haproxy, redis-server
 }
 
 // TargetResult holds one target's repetitions and their summary. Each
@@ -279,7 +281,7 @@ func thisMachine() Machine {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
-	for _, t := range []string{"nginx", "wrk", "haproxy"} {
+	for _, t := range []string{"nginx", "wrk", "haproxy", "redis-server"} {
 		if v := toolVersion(t); v != "" {
 			m.Versions[t] = v
 		}

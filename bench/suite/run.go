@@ -22,7 +22,7 @@ type runOptions struct {
 // scenario, prints each result as it completes and, with record, appends
 // it to the history and refreshes BENCHMARKS.md and the plot.
 func runSuite(ctx context.Context, o runOptions, scenarios []*Scenario, stdout, stderr io.Writer) error {
-	if err := ensureTools(o.common.install, o.haproxy, stderr); err != nil {
+	if err := ensureTools(o.common.install, neededTools(o.haproxy, scenarios), stderr); err != nil {
 		return err
 	}
 	// The commit is read before anything is measured: the run itself

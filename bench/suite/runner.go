@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -141,14 +140,21 @@ func (s *session) measureScenario(ctx context.Context, sc *Scenario, rec *Record
 	if err := probe(sc, s.origin.port); err != nil {
 		return fmt.Errorf("origin: %w", err)
 	}
+	services, vars, err := s.startServices(ctx, sc)
+	if err != nil {
+		return err
+	}
 	var targets, started []*server
 	defer func() {
 		for _, t := range started {
 			t.stop()
 		}
+		for _, svc := range services { // after the proxies that use them
+			svc.stop()
+		}
 	}()
 	for _, name := range s.targetNames(sc) {
-		t, err := s.startTarget(ctx, sc, name)
+		t, err := s.startTarget(ctx, sc, name, vars)
 		if err != nil {
 			return err
 		}
@@ -191,8 +197,8 @@ func (s *session) measureScenario(ctx context.Context, sc *Scenario, rec *Record
 }
 
 // startTarget starts what a target name stands for on the proxy CPU (the
-// direct target is the origin itself).
-func (s *session) startTarget(ctx context.Context, sc *Scenario, name string) (*server, error) {
+// direct target is the origin itself); vars fill sluice's placeholders.
+func (s *session) startTarget(ctx context.Context, sc *Scenario, name string, vars map[string]string) (*server, error) {
 	switch name {
 	case targetDirect:
 		return &server{name: targetDirect, port: s.origin.port, version: s.origin.version}, nil
@@ -210,7 +216,7 @@ func (s *session) startTarget(ctx context.Context, sc *Scenario, name string) (*
 	if b == nil {
 		return nil, fmt.Errorf("suite: no build named %q", name)
 	}
-	return s.startSluice(ctx, sc, b)
+	return s.startSluice(ctx, sc, b, vars)
 }
 
 func (s *session) build(name string) *build {
@@ -225,13 +231,13 @@ func (s *session) build(name string) *build {
 // startSluice writes the scenario's config for build b and starts it on
 // the proxy CPU. A config sluice rejects (validate fails, the process
 // exits, or the probe request gets no 2xx) is a refusedError.
-func (s *session) startSluice(ctx context.Context, sc *Scenario, b *build) (*server, error) {
+func (s *session) startSluice(ctx context.Context, sc *Scenario, b *build, vars map[string]string) (*server, error) {
 	ports, err := freePorts(1)
 	if err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(s.cfg.Work, "sluice-"+b.name+"-"+sc.Name)
-	conf, err := writeSluiceConfig(sc, dir, ports[0], net.JoinHostPort("127.0.0.1", strconv.Itoa(s.origin.port)))
+	conf, err := writeSluiceConfig(sc, dir, ports[0], vars)
 	if err != nil {
 		return nil, err
 	}

@@ -84,6 +84,10 @@ type Scenario struct {
 	// ResponseBytes, when set, makes the origin serve a file of that many
 	// bytes at /bytes/<ResponseBytes> (the scenario's path should ask for it).
 	ResponseBytes int `json:"response_bytes,omitempty"`
+	// Services the runner starts for this scenario on the load CPU and
+	// stops after it: "redis" (redis-server, no persistence), whose address
+	// apisix_yaml and sluice.config read as ${REDIS_HOST} and ${REDIS_PORT}.
+	Services []string `json:"services,omitempty"`
 
 	// Sluice is what the sluice targets load.
 	Sluice SluiceSpec `json:"sluice"`
@@ -99,10 +103,11 @@ type Scenario struct {
 // provider, the listen port, control API off) and an apisix.yaml beside it.
 type SluiceSpec struct {
 	// APISIXYAML is the apisix.yaml content without the #END line. The
-	// text ${ORIGIN} is replaced by the origin's host:port.
+	// text ${ORIGIN} is replaced by the origin's host:port, and each
+	// service's placeholders (${REDIS_HOST}, ${REDIS_PORT}) by its address.
 	APISIXYAML string `json:"apisix_yaml"`
 	// Config is extra config.yaml content, merged over the runner's (for
-	// example nginx_config or sluice keys).
+	// example nginx_config or sluice keys), with the same placeholders.
 	Config string `json:"config,omitempty"`
 	// Routes, when larger than the routes APISIXYAML lists, adds filler
 	// routes /svc<i%1000>/api/v1/res<i>/* (i = 1 … Routes-1, upstream_id
@@ -205,6 +210,22 @@ func (s *Scenario) Validate() error {
 	if s.ResponseBytes < 0 || s.ResponseBytes > 1<<30 {
 		bad("response_bytes %d out of range (0 … 1 GiB)", s.ResponseBytes)
 	}
+	known := []string{placeholderOrigin}
+	for i, svc := range s.Services {
+		names, ok := servicePlaceholders[svc]
+		if !ok {
+			bad("unknown service %q (redis)", svc)
+		}
+		if slices.Contains(s.Services[:i], svc) {
+			bad("service %q listed twice", svc)
+		}
+		known = append(known, names...)
+	}
+	for _, p := range placeholders(s.Sluice.APISIXYAML + "\n" + s.Sluice.Config) {
+		if !slices.Contains(known, p) {
+			bad("sluice: ${%s} is filled by no listed service (services: %v)", p, s.Services)
+		}
+	}
 	seen := map[string]bool{}
 	for _, t := range s.Targets {
 		switch t {
@@ -229,7 +250,7 @@ func (s *Scenario) Validate() error {
 	}
 	if s.Sluice.Config != "" {
 		var m map[string]any
-		if err := yaml.Unmarshal([]byte(s.Sluice.Config), &m); err != nil {
+		if err := yaml.Unmarshal([]byte(expandPlaceholders(s.Sluice.Config, exampleVars(s.Services))), &m); err != nil {
 			bad("sluice.config: %w", err)
 		}
 	}
@@ -258,10 +279,11 @@ func (s *Scenario) ScriptPath() (string, error) {
 	return "", fmt.Errorf("suite: scenario %q: script %q not found (relative to the working directory or %s)", s.Name, s.Script, s.dir)
 }
 
-// apisixObjects decodes APISIXYAML with a placeholder origin.
+// apisixObjects decodes APISIXYAML with example addresses for the
+// placeholders.
 func (s *Scenario) apisixObjects() (map[string]any, error) {
 	var m map[string]any
-	text := strings.ReplaceAll(s.Sluice.APISIXYAML, "${ORIGIN}", "127.0.0.1:1")
+	text := expandPlaceholders(s.Sluice.APISIXYAML, exampleVars(s.Services))
 	if err := yaml.Unmarshal([]byte(text), &m); err != nil {
 		return nil, fmt.Errorf("decoding: %w", err)
 	}
@@ -389,6 +411,7 @@ func (s *Scenario) Settings() Settings {
 		Path:        s.Path,
 		Script:      s.Script,
 		Routes:      s.Sluice.Routes,
+		Services:    s.Services,
 	}
 	return st
 }

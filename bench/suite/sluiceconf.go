@@ -15,13 +15,14 @@ import (
 const fillerUpstream = "origin"
 
 // writeSluiceConfig writes config.yaml and apisix.yaml for one sluice
-// target of s into dir, listening on 127.0.0.1:port and proxying to origin
-// (host:port). It returns the config.yaml path.
-func writeSluiceConfig(s *Scenario, dir string, port int, origin string) (string, error) {
+// target of s into dir, listening on 127.0.0.1:port, with vars filling the
+// placeholders (ORIGIN, the origin's host:port, and the services'). It
+// returns the config.yaml path.
+func writeSluiceConfig(s *Scenario, dir string, port int, vars map[string]string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("suite: sluice config dir: %w", err)
 	}
-	local, err := sluiceLocalConfig(s.Sluice.Config, port)
+	local, err := sluiceLocalConfig(expandPlaceholders(s.Sluice.Config, vars), port)
 	if err != nil {
 		return "", err
 	}
@@ -29,7 +30,7 @@ func writeSluiceConfig(s *Scenario, dir string, port int, origin string) (string
 	if err := os.WriteFile(confPath, local, 0o644); err != nil {
 		return "", fmt.Errorf("suite: writing config.yaml: %w", err)
 	}
-	routes, err := apisixYAML(&s.Sluice, origin)
+	routes, err := apisixYAML(&s.Sluice, vars)
 	if err != nil {
 		return "", fmt.Errorf("suite: scenario %q: %w", s.Name, err)
 	}
@@ -83,12 +84,12 @@ func mergeMaps(dst, src map[string]any) {
 	}
 }
 
-// apisixYAML renders apisix.yaml: the scenario's objects with the origin
-// filled in, filler routes up to spec.Routes, and the #END line. With
-// filler routes the file is written as JSON (valid YAML, and fast to
-// produce for 100K routes).
-func apisixYAML(spec *SluiceSpec, origin string) ([]byte, error) {
-	text := strings.ReplaceAll(spec.APISIXYAML, "${ORIGIN}", origin)
+// apisixYAML renders apisix.yaml: the scenario's objects with the
+// placeholders filled in from vars, filler routes up to spec.Routes, and
+// the #END line. With filler routes the file is written as JSON (valid
+// YAML, and fast to produce for 100K routes).
+func apisixYAML(spec *SluiceSpec, vars map[string]string) ([]byte, error) {
+	text := expandPlaceholders(spec.APISIXYAML, vars)
 	var m map[string]any
 	if err := yaml.Unmarshal([]byte(text), &m); err != nil {
 		return nil, fmt.Errorf("apisix_yaml: %w", err)

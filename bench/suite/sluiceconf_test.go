@@ -30,12 +30,14 @@ func TestStockScenariosRenderForSluice(t *testing.T) {
 			if spec.Routes > 1000 {
 				spec.Routes = 1000 // the same generator, less work
 			}
-			data, err := apisixYAML(&spec, "127.0.0.1:18080")
+			vars := exampleVars(s.Services)
+			vars[placeholderOrigin] = "127.0.0.1:18080"
+			data, err := apisixYAML(&spec, vars)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if bytes.Contains(data, []byte("${ORIGIN}")) || !bytes.Contains(data, []byte("127.0.0.1:18080")) {
-				t.Error("origin not substituted")
+			if bytes.Contains(data, []byte("${")) || !bytes.Contains(data, []byte("127.0.0.1:18080")) {
+				t.Errorf("placeholders not substituted:\n%s", data)
 			}
 			changes, err := cfgsync.ParseYAML(data)
 			if err != nil {
@@ -60,7 +62,7 @@ func TestSluiceLocalConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, err := writeSluiceConfig(s, filepath.Join(dir, "sluice"), 18082, "127.0.0.1:18080")
+	conf, err := writeSluiceConfig(s, filepath.Join(dir, "sluice"), 18082, map[string]string{placeholderOrigin: "127.0.0.1:18080"})
 	if err != nil {
 		t.Fatal(err)
 	}
