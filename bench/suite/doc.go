@@ -36,7 +36,11 @@
 // from /proc/PID/stat (nginx: its worker), RSS and peak RSS from
 // /proc/PID/status, and upstream connects per second from the origin's
 // accepts counter. Tables show medians with min–max and ratios to each
-// baseline.
+// baseline. The plugin targets are stated against sluice's bare data path,
+// so a run that selects no-plugin and scenarios tagged plugins measures
+// no-plugin first and gives each plugin scenario's sluice req/s as a
+// fraction of no-plugin's in the same run (Record.RPSToNoPlugin; the
+// "req/s ÷ no-plugin" column).
 //
 // # History
 //

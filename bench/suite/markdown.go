@@ -119,7 +119,11 @@ func renderScenario(b *strings.Builder, r *Record, name string) {
 	}
 	header, rows := recordTable(r)
 	writeMarkdownTable(b, header, rows)
-	if lines := ratioLines(r); len(lines) > 0 {
+	lines := ratioLines(r)
+	if l := noPluginLine(r); l != "" {
+		lines = append(lines, l)
+	}
+	if len(lines) > 0 {
 		b.WriteString("\n")
 		for _, l := range lines {
 			fmt.Fprintf(b, "- %s\n", l)
@@ -143,12 +147,13 @@ func renderSummary(b *strings.Builder, history []*Record) {
 		b.WriteString("No records yet.\n")
 		return
 	}
-	header := []string{"scenario", "sluice req/s", "p99", "CPU/req", "RSS", "req/s ÷ nginx", "CPU ÷ nginx", "req/s ÷ direct", "commit", "date"}
+	header := []string{"scenario", "sluice req/s", "p99", "CPU/req", "RSS", "req/s ÷ nginx", "CPU ÷ nginx", "req/s ÷ direct",
+		"req/s ÷ no-plugin", "commit", "date"}
 	var rows [][]string
 	for _, n := range names {
 		r := latest(history, n)
 		if r.Status != StatusOK {
-			rows = append(rows, []string{n, r.Status, "", "", "", "", "", "", shortCommit(r.Commit), day(r.Date)})
+			rows = append(rows, []string{n, r.Status, "", "", "", "", "", "", "", shortCommit(r.Commit), day(r.Date)})
 			continue
 		}
 		s := r.Targets[targetSluice]
@@ -157,7 +162,7 @@ func renderSummary(b *strings.Builder, history []*Record) {
 		}
 		rows = append(rows, []string{n, cell(s, "rps", false), cell(s, "p99_ms", false), cell(s, "cpu_us", false),
 			cell(s, "rss_mib", false), ratioCell(s, r.Targets[targetNginx], "rps"), ratioCell(s, r.Targets[targetNginx], "cpu_us"),
-			ratioCell(s, r.Targets[targetDirect], "rps"), shortCommit(r.Commit), day(r.Date)})
+			ratioCell(s, r.Targets[targetDirect], "rps"), noPluginCell(r), shortCommit(r.Commit), day(r.Date)})
 	}
 	writeMarkdownTable(b, header, rows)
 }
@@ -167,6 +172,14 @@ func ratioCell(a, b *TargetResult, key string) string {
 		return fmt.Sprintf("×%.3f", r)
 	}
 	return "—"
+}
+
+// noPluginCell is a record's req/s relative to no-plugin in its run.
+func noPluginCell(r *Record) string {
+	if r.RPSToNoPlugin == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("×%.3f", r.RPSToNoPlugin)
 }
 
 // renderSweep puts the points of a connection sweep side by side: req/s,
@@ -273,17 +286,31 @@ func renderHistory(b *strings.Builder, history []*Record, scenario string, n int
 	if len(recs) > n {
 		recs = recs[len(recs)-n:]
 	}
-	header := []string{"commit", "date", "sluice req/s", "p99", "CPU/req", "req/s ÷ nginx", "CPU ÷ nginx", "settings"}
+	// The ratio to no-plugin only where some record has one (never on
+	// no-plugin's own history).
+	withNoPlugin := slices.ContainsFunc(recs, func(r *Record) bool { return r.RPSToNoPlugin != 0 })
+	header := []string{"commit", "date", "sluice req/s", "p99", "CPU/req", "req/s ÷ nginx", "CPU ÷ nginx"}
+	if withNoPlugin {
+		header = append(header, "req/s ÷ no-plugin")
+	}
+	header = append(header, "settings")
 	var rows [][]string
 	for _, r := range recs {
 		s := r.Targets[targetSluice]
 		if r.Status != StatusOK || s == nil {
-			rows = append(rows, []string{shortCommit(r.Commit), day(r.Date), r.Status, "", "", "", "", ""})
+			row := []string{shortCommit(r.Commit), day(r.Date), r.Status}
+			for len(row) < len(header) {
+				row = append(row, "")
+			}
+			rows = append(rows, row)
 			continue
 		}
-		rows = append(rows, []string{shortCommit(r.Commit), day(r.Date), cell(s, "rps", false), cell(s, "p99_ms", false),
-			cell(s, "cpu_us", false), ratioCell(s, r.Targets[targetNginx], "rps"), ratioCell(s, r.Targets[targetNginx], "cpu_us"),
-			fmt.Sprintf("%d × %gs, %d conns", r.Settings.Reps, r.Settings.DurationS, r.Settings.Connections)})
+		row := []string{shortCommit(r.Commit), day(r.Date), cell(s, "rps", false), cell(s, "p99_ms", false),
+			cell(s, "cpu_us", false), ratioCell(s, r.Targets[targetNginx], "rps"), ratioCell(s, r.Targets[targetNginx], "cpu_us")}
+		if withNoPlugin {
+			row = append(row, noPluginCell(r))
+		}
+		rows = append(rows, append(row, fmt.Sprintf("%d × %gs, %d conns", r.Settings.Reps, r.Settings.DurationS, r.Settings.Connections)))
 	}
 	writeMarkdownTable(b, header, rows)
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,7 +12,9 @@ import (
 )
 
 // testHistory is a small history: no-plugin at two commits, a plugin
-// scenario sluice refused, and a two-point connection sweep with haproxy.
+// scenario sluice refused, one it ran at both commits (related to
+// no-plugin's run at the second), and a two-point connection sweep with
+// haproxy.
 func testHistory() []*Record {
 	day0 := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
 	machine := Machine{CPU: "AMD EPYC", Cores: 2}
@@ -48,6 +51,16 @@ func testHistory() []*Record {
 		r.Group = "conn-sweep"
 		return r
 	}
+	luaHook := func(commit string, d int, rps, toNoPlugin float64) *Record {
+		r := rec(commit, d, "lua-hook", 64, map[string]*TargetResult{
+			"direct": target("nginx 1.22.1", 70000, 0.9, 0, nil),
+			"nginx":  target("nginx 1.22.1", 62500, 1.6, 15.5, nil),
+			"sluice": target(commit, rps, 1.6, 15.1, nil),
+		})
+		r.Date = r.Date.Add(time.Minute) // after no-plugin, in the same run
+		r.RPSToNoPlugin = toNoPlugin
+		return r
+	}
 	return []*Record{
 		rec("aaaaaaa", 0, "no-plugin", 64, map[string]*TargetResult{
 			"direct": target("nginx 1.22.1", 70000, 0.9, 0, nil),
@@ -60,6 +73,8 @@ func testHistory() []*Record {
 			"sluice": target("bbbbbbb", 65000, 1.4, 13.9, nil),
 		}),
 		refused,
+		luaHook("aaaaaaa", 0, 58000, 0), // a run without no-plugin
+		luaHook("bbbbbbb", 1, 59800, 0.92),
 		sweep(4000, 2500),
 		sweep(64, 60),
 	}
@@ -119,11 +134,19 @@ func TestHistoryRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != len(recs) || got[0].Commit != recs[0].Commit || got[1].Commit != recs[1].Commit {
-		t.Fatalf("read back %d records, first %s", len(got), got[0].Commit)
+	want := slices.Clone(recs)
+	slices.SortStableFunc(want, func(a, b *Record) int { return a.Date.Compare(b.Date) })
+	if len(got) != len(want) {
+		t.Fatalf("read back %d records, want %d", len(got), len(want))
 	}
-	if g, w := got[1].Targets["sluice"].Median["rps"], recs[1].Targets["sluice"].Median["rps"]; g != w {
-		t.Errorf("median rps %v, want %v", g, w)
+	for i, w := range want {
+		g := got[i]
+		if g.Scenario != w.Scenario || g.Commit != w.Commit || g.RPSToNoPlugin != w.RPSToNoPlugin {
+			t.Errorf("record %d: %s at %s (×%v), want %s at %s (×%v)", i, g.Scenario, g.Commit, g.RPSToNoPlugin, w.Scenario, w.Commit, w.RPSToNoPlugin)
+		}
+		if w.Targets["sluice"] != nil && g.Targets["sluice"].Median["rps"] != w.Targets["sluice"].Median["rps"] {
+			t.Errorf("record %d: median rps %v, want %v", i, g.Targets["sluice"].Median["rps"], w.Targets["sluice"].Median["rps"])
+		}
 	}
 	if none, err := LoadHistory(filepath.Join(t.TempDir(), "missing")); err != nil || none != nil {
 		t.Errorf("missing history: %v, %v", none, err)
@@ -146,5 +169,72 @@ func TestBenchmarksMarkdownUpToDate(t *testing.T) {
 	}
 	if changed {
 		t.Errorf("%s differs from what %s gives; run go run ./bench/suite md", defaultMarkdown, defaultHistory)
+	}
+}
+
+// A run that has no-plugin and plugin scenarios measures no-plugin first,
+// and each plugin scenario records its req/s against it.
+func TestRelateToNoPlugin(t *testing.T) {
+	mk := func(name string, tags ...string) *Scenario { return &Scenario{Name: name, Tags: tags} }
+	lua, np, routes := mk("lua-hook", "plugins"), mk("no-plugin", "compare"), mk("routes-100k", "scale")
+	names := func(ss []*Scenario) string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tc := range []struct {
+		in   []*Scenario
+		want string
+	}{
+		{[]*Scenario{lua, np, routes}, "no-plugin,lua-hook,routes-100k"},
+		{[]*Scenario{np, lua}, "no-plugin,lua-hook"},
+		{[]*Scenario{routes, np}, "routes-100k,no-plugin"}, // no plugin scenario: order kept
+		{[]*Scenario{lua, routes}, "lua-hook,routes-100k"},
+	} {
+		if got := names(runOrder(tc.in)); got != tc.want {
+			t.Errorf("runOrder(%s) = %s, want %s", names(tc.in), got, tc.want)
+		}
+	}
+
+	h := testHistory()
+	base := h[1] // no-plugin at bbbbbbb: sluice 65,000 req/s
+	fresh := func() *Record {
+		r := *h[4] // lua-hook at bbbbbbb: sluice 59,800 req/s
+		r.RPSToNoPlugin = 0
+		return &r
+	}
+	r := fresh()
+	relateToNoPlugin(lua, r, base)
+	if want := 59800.0 / 65000; r.RPSToNoPlugin < want-1e-9 || r.RPSToNoPlugin > want+1e-9 {
+		t.Errorf("ratio %v, want %v", r.RPSToNoPlugin, want)
+	}
+	var out strings.Builder
+	writeRecordText(&out, r)
+	writeNoPluginSummary(&out, []*Record{base, r})
+	for _, want := range []string{"sluice / no-plugin (same run): req/s ×0.920", "relative to no-plugin in this run:\n  lua-hook"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	for name, tc := range map[string]struct {
+		sc   *Scenario
+		base *Record
+		edit func(*Record)
+	}{
+		"no no-plugin in the run": {lua, nil, nil},
+		"not a plugin scenario":   {routes, base, nil},
+		"refused":                 {lua, base, func(r *Record) { r.Status = StatusRefused }},
+		"other connections":       {lua, base, func(r *Record) { r.Settings.Connections = 256 }},
+	} {
+		r := fresh()
+		if tc.edit != nil {
+			tc.edit(r)
+		}
+		relateToNoPlugin(tc.sc, r, tc.base)
+		if r.RPSToNoPlugin != 0 {
+			t.Errorf("%s: ratio %v set", name, r.RPSToNoPlugin)
+		}
 	}
 }

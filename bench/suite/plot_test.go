@@ -22,8 +22,8 @@ func TestWritePlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One row per scenario with data (no-plugin and two sweep points).
-	if b := img.Bounds(); b.Dx() < 1000 || b.Dy() < 3*200 {
+	// One row per scenario with data (no-plugin, lua-hook and two sweep points).
+	if b := img.Bounds(); b.Dx() < 1000 || b.Dy() < 4*200 {
 		t.Errorf("picture is %v", b)
 	}
 	if st, err := os.Stat(base + ".svg"); err != nil || st.Size() < 1000 {
@@ -42,7 +42,7 @@ func TestCommitAxis(t *testing.T) {
 	if len(got) != 2 || got[0] != h[0].Commit {
 		t.Errorf("axis %v", got)
 	}
-	if s := scenariosWithData(h); !slices.Equal(s, []string{"conn-sweep-c4000", "conn-sweep-c64", "no-plugin"}) {
+	if s := scenariosWithData(h); !slices.Equal(s, []string{"conn-sweep-c4000", "conn-sweep-c64", "lua-hook", "no-plugin"}) {
 		t.Errorf("scenarios %v", s)
 	}
 }

@@ -35,6 +35,12 @@ type Record struct {
 	// Targets by name: direct, nginx, haproxy, sluice (or, in compare, the
 	// two builds).
 	Targets map[string]*TargetResult `json:"targets,omitempty"`
+	// RPSToNoPlugin is sluice's median req/s over sluice's median req/s on
+	// the no-plugin scenario of the same run: what the plugins cost against
+	// the bare data path ("plugin chain ≥ 0.90× the no-plugin req/s").
+	// Set on scenarios tagged plugins when the run measured no-plugin with
+	// the same connections and threads; zero otherwise.
+	RPSToNoPlugin float64 `json:"rps_to_no_plugin,omitempty"`
 	// Source says where a record came from when not from a suite run.
 	Source string `json:"source,omitempty"`
 }

@@ -53,13 +53,20 @@ func runSuite(ctx context.Context, o runOptions, scenarios []*Scenario, stdout, 
 	}
 	defer sess.close()
 	recorded := 0
-	for _, sc := range scenarios {
+	var noPlugin *Record // this run's, once measured
+	var done []*Record
+	for _, sc := range runOrder(scenarios) {
 		rec, err := sess.runScenario(ctx, sc)
 		if err != nil {
 			return err
 		}
 		rec.Commit, rec.Dirty, rec.Subject, rec.CommitDate = commit, dirty, subject, commitDate
 		rec.Date, rec.Machine = time.Now().UTC(), machine
+		if sc.Name == noPluginScenario {
+			noPlugin = rec
+		}
+		relateToNoPlugin(sc, rec, noPlugin)
+		done = append(done, rec)
 		writeRecordText(stdout, rec)
 		if o.record {
 			// One scenario at a time: an interrupted run keeps what it measured.
@@ -70,6 +77,7 @@ func runSuite(ctx context.Context, o runOptions, scenarios []*Scenario, stdout, 
 		}
 	}
 	sess.close()
+	writeNoPluginSummary(stdout, done)
 	if !o.record || recorded == 0 {
 		return nil
 	}

@@ -130,6 +130,9 @@ func writeRecordText(w io.Writer, rec *Record) {
 	for _, l := range ratioLines(rec) {
 		fmt.Fprintln(w, l)
 	}
+	if l := noPluginLine(rec); l != "" {
+		fmt.Fprintln(w, l)
+	}
 }
 
 // writeMarkdownTable writes a GitHub table.
