@@ -94,6 +94,7 @@ type commonOptions struct {
 	loadCPU     int
 	install     bool
 	keep        bool
+	profile     string
 }
 
 func (o *commonOptions) register(fs *flag.FlagSet, defaultSelector string) {
@@ -107,6 +108,23 @@ func (o *commonOptions) register(fs *flag.FlagSet, defaultSelector string) {
 	fs.IntVar(&o.loadCPU, "load-cpu", 1, "CPU for wrk, the origin and the suite")
 	fs.BoolVar(&o.install, "install", true, "apt-get install wrk, nginx (haproxy, redis-server) if missing (as root)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configs, logs) and print its path")
+	fs.StringVar(&o.profile, "profile", "", "run sluice with -cpuprofile, leaving DIR/<scenario>.prof (compare: <scenario>-base.prof, -new.prof)")
+}
+
+// profileDir creates the -profile directory and returns its absolute path
+// ("" without -profile).
+func (o *commonOptions) profileDir() (string, error) {
+	if o.profile == "" {
+		return "", nil
+	}
+	dir, err := filepath.Abs(o.profile)
+	if err != nil {
+		return "", fmt.Errorf("suite: -profile: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("suite: -profile: %w", err)
+	}
+	return dir, nil
 }
 
 // scenarios loads, selects and applies the overrides.

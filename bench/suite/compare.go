@@ -181,13 +181,17 @@ func runCompare(ctx context.Context, o compareOptions, baseRev, newRev string, s
 		}
 		builds = append(builds, b)
 	}
+	profiles, err := o.common.profileDir()
+	if err != nil {
+		return nil, err
+	}
 	if err := o.common.prepareMachine(); err != nil {
 		return nil, err
 	}
 	report := &CompareReport{Base: builds[0].label, New: builds[1].label, Date: time.Now().UTC(), Machine: thisMachine(),
 		Alpha: o.gate.Alpha, Threshold: o.gate.Threshold}
 	sess, err := newSession(ctx, sessionConfig{Work: work, ProxyCPU: o.common.proxyCPU, LoadCPU: o.common.loadCPU,
-		Builds: builds, Baselines: o.baselines, Log: stderr}, scenarios)
+		Builds: builds, Baselines: o.baselines, ProfileDir: profiles, Log: stderr}, scenarios)
 	if err != nil {
 		return nil, err
 	}

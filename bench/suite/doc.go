@@ -8,6 +8,8 @@
 //	go run ./bench/suite compare HEAD~1 HEAD      # exit 1 on a regression
 //	go run ./bench/suite md                       # BENCHMARKS.md from the history
 //	go run ./bench/suite plot                     # benchmarks-history.{png,svg}
+//	go run ./bench/suite run -s lua-hook -profile prof -record=false
+//	go tool pprof -top prof/lua-hook.prof         # where sluice's CPU went
 //
 // # Scenarios
 //
@@ -41,6 +43,18 @@
 // no-plugin first and gives each plugin scenario's sluice req/s as a
 // fraction of no-plugin's in the same run (Record.RPSToNoPlugin; the
 // "req/s ÷ no-plugin" column).
+//
+// # CPU profiles
+//
+// run -profile DIR (and compare -profile DIR) starts every sluice with its
+// -cpuprofile flag and leaves DIR/<scenario>.prof (compare:
+// <scenario>-base.prof and <scenario>-new.prof), written when the runner
+// stops sluice after the scenario, so a regression can be explained with
+// go tool pprof. sluice profiles its whole life, which the runner limits to
+// the scenario: the config load, the probe, the warm-ups (the same load as
+// the timed runs) and the timed runs; loading shows up under its own
+// functions. Profiling costs sluice some CPU, so those records say
+// "sluice CPU-profiled" (Settings.CPUProfile).
 //
 // # History
 //

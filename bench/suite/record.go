@@ -66,6 +66,9 @@ type Settings struct {
 	LoadCPU     int     `json:"load_cpu"`
 	// Services the runner started for the scenario (redis).
 	Services []string `json:"services,omitempty"`
+	// CPUProfile says sluice ran with -cpuprofile (run -profile), which
+	// costs it some CPU.
+	CPUProfile bool `json:"cpu_profile,omitempty"`
 }
 
 // Machine identifies where a record was measured; only records of the same

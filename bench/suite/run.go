@@ -42,12 +42,16 @@ func runSuite(ctx context.Context, o runOptions, scenarios []*Scenario, stdout, 
 	if err != nil {
 		return err
 	}
+	profiles, err := o.common.profileDir()
+	if err != nil {
+		return err
+	}
 	if err := o.common.prepareMachine(); err != nil {
 		return err
 	}
 	machine := thisMachine()
 	sess, err := newSession(ctx, sessionConfig{Work: work, ProxyCPU: o.common.proxyCPU, LoadCPU: o.common.loadCPU,
-		Builds: []*build{b}, HAProxy: o.haproxy, Baselines: true, Log: stderr}, scenarios)
+		Builds: []*build{b}, HAProxy: o.haproxy, Baselines: true, ProfileDir: profiles, Log: stderr}, scenarios)
 	if err != nil {
 		return err
 	}
@@ -78,6 +82,9 @@ func runSuite(ctx context.Context, o runOptions, scenarios []*Scenario, stdout, 
 	}
 	sess.close()
 	writeNoPluginSummary(stdout, done)
+	if profiles != "" {
+		fmt.Fprintf(stderr, "CPU profiles in %s (go tool pprof -top %s)\n", profiles, profilePath(profiles, "<scenario>", targetSluice))
+	}
 	if !o.record || recorded == 0 {
 		return nil
 	}

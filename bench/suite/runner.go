@@ -31,7 +31,10 @@ type sessionConfig struct {
 	Builds    []*build
 	HAProxy   bool // add haproxy to every scenario's targets
 	Baselines bool // measure the scenarios' direct/nginx/haproxy targets too (run does; compare on request)
-	Log       io.Writer
+	// ProfileDir, when set, is where each sluice build leaves a CPU profile
+	// of each scenario (see profilePath); "" profiles nothing.
+	ProfileDir string
+	Log        io.Writer
 }
 
 // session owns the processes of one benchmark run: the origin lives for
@@ -119,6 +122,7 @@ func (s *session) runScenario(ctx context.Context, sc *Scenario) (*Record, error
 	rec := &Record{Scenario: sc.Name, Group: sc.Group, Status: StatusOK, Settings: sc.Settings(),
 		Targets: map[string]*TargetResult{}}
 	rec.Settings.ProxyCPU, rec.Settings.LoadCPU = s.cfg.ProxyCPU, s.cfg.LoadCPU
+	rec.Settings.CPUProfile = s.cfg.ProfileDir != ""
 	err := s.measureScenario(ctx, sc, rec)
 	var refused *refusedError
 	switch {
@@ -244,8 +248,11 @@ func (s *session) startSluice(ctx context.Context, sc *Scenario, b *build, vars 
 	if out, err := exec.CommandContext(ctx, b.bin, "validate", "-c", conf).CombinedOutput(); err != nil {
 		return nil, &refusedError{detail: "validate: " + lastLines(string(out), 3)}
 	}
-	p, err := startPinned("sluice-"+b.name+"-"+sc.Name, s.cfg.ProxyCPU, filepath.Join(s.cfg.Work, "logs"), b.bin,
-		"run", "-c", conf, "-log-level", "warn")
+	args := []string{"run", "-c", conf, "-log-level", "warn"}
+	if s.cfg.ProfileDir != "" {
+		args = append(args, "-cpuprofile", profilePath(s.cfg.ProfileDir, sc.Name, b.name))
+	}
+	p, err := startPinned("sluice-"+b.name+"-"+sc.Name, s.cfg.ProxyCPU, filepath.Join(s.cfg.Work, "logs"), b.bin, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -267,6 +274,19 @@ func (s *session) startSluice(ctx context.Context, sc *Scenario, b *build, vars 
 		return nil, &refusedError{detail: detail}
 	}
 	return t, nil
+}
+
+// profilePath is where build's CPU profile of a scenario goes:
+// DIR/<scenario>.prof for run's single build, DIR/<scenario>-<build>.prof
+// for compare's base and new. sluice's -cpuprofile covers the process's
+// life, which the runner limits to the scenario: config load, probe, the
+// warm-ups and the timed runs (the load is the same in both, and loading
+// shows up under its own functions, e.g. sync and config).
+func profilePath(dir, scenario, build string) string {
+	if build == targetSluice {
+		return filepath.Join(dir, scenario+".prof")
+	}
+	return filepath.Join(dir, scenario+"-"+build+".prof")
 }
 
 // probe sends the scenario's request once and wants a 2xx answer.

@@ -110,6 +110,12 @@ func settingsLine(rec *Record) string {
 	if st.Routes > 0 {
 		s += fmt.Sprintf(", %s routes", fmtCount(float64(st.Routes)))
 	}
+	if len(st.Services) > 0 {
+		s += ", with " + strings.Join(st.Services, ", ")
+	}
+	if st.CPUProfile {
+		s += ", sluice CPU-profiled"
+	}
 	return s
 }
 
