@@ -57,6 +57,8 @@ var allowed = map[string][]string{
 	"accesslog": {"expr"},
 	// The limit plugins' keys, counters and Redis clients.
 	"internal/ratelimit": {"expr"},
+	// The limit plugins' local stores (nginx's shared dicts).
+	"internal/shdict": {},
 }
 
 // forbiddenNames are dumping-ground package names (STYLE anti-patterns).

@@ -19,7 +19,8 @@
 //     without nodelay, limit-conn's burst), bounded in number.
 //
 // It refuses to own counting: each plugin keeps its own process-wide store
-// (nginx's shared dict equivalent) and its own Redis script.
+// (nginx's shared dict equivalent, on internal/shdict) and its own Redis
+// script.
 //
 // # Concurrency
 //
