@@ -31,9 +31,10 @@
 // consumer.attach_consumer does (AttachConsumer, AttachAnonymous: the
 // consumer plus X-Consumer-Username, X-Credential-Identifier and
 // X-Consumer-Custom-ID upstream). What they share besides lives here too:
-// lua-cjson exit bodies (ExitJSON), query arguments read as
-// ngx.req.get_uri_args reads them (URIArg, WithoutURIArg) and $env://
-// secret references (ResolveSecret).
+// query arguments read as ngx.req.get_uri_args reads them (URIArg,
+// WithoutURIArg) and $env:// secret references (ResolveSecret); their
+// lua-cjson exit bodies come from internal/cjson, which plugins that are
+// not auth plugins use as well.
 //
 // # Concurrency
 //

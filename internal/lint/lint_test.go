@@ -59,6 +59,8 @@ var allowed = map[string][]string{
 	"internal/ratelimit": {"expr"},
 	// The limit plugins' local stores (nginx's shared dicts).
 	"internal/shdict": {},
+	// lua-cjson's encoding of plugins' exit bodies.
+	"internal/cjson": {},
 }
 
 // forbiddenNames are dumping-ground package names (STYLE anti-patterns).

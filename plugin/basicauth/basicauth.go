@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/sluicegw/sluice/internal/cjson"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
@@ -60,9 +61,9 @@ func init() {
 
 // The answers, as APISIX writes them.
 var (
-	msgMissing     = plugin.ExitJSON("message", "Missing authorization in request")
-	msgInvalid     = plugin.ExitJSON("message", "Invalid authorization in request")
-	msgInvalidUser = plugin.ExitJSON("message", "Invalid user authorization")
+	msgMissing     = cjson.Exit("message", "Missing authorization in request")
+	msgInvalid     = cjson.Exit("message", "Invalid authorization in request")
+	msgInvalidUser = cjson.Exit("message", "Invalid user authorization")
 )
 
 type conf struct {

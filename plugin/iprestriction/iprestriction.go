@@ -1,6 +1,7 @@
 package iprestriction
 
 import (
+	"github.com/sluicegw/sluice/internal/cjson"
 	"github.com/sluicegw/sluice/internal/ipset"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
@@ -69,7 +70,7 @@ func newRestriction(_ *plugin.Env, raw []byte) (any, error) {
 	if err := plugin.Decode(raw, &c); err != nil {
 		return nil, err
 	}
-	r := &restriction{code: c.ResponseCode, body: MessageBody(c.Message)}
+	r := &restriction{code: c.ResponseCode, body: cjson.Exit("message", c.Message)}
 	if r.code == 0 {
 		r.code = 403
 	}

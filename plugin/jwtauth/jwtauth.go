@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sluicegw/sluice/expr"
+	"github.com/sluicegw/sluice/internal/cjson"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
@@ -122,12 +123,12 @@ func isSecretRef(v string) bool {
 
 // The answers, as APISIX writes them.
 var (
-	msgMissing     = plugin.ExitJSON("message", "Missing JWT token in request")
-	msgInvalid     = plugin.ExitJSON("message", "JWT token invalid")
-	msgMissingKey  = plugin.ExitJSON("message", "missing user key in JWT token")
-	msgInvalidKey  = plugin.ExitJSON("message", "Invalid user key in JWT token")
-	msgFailed      = plugin.ExitJSON("message", "failed to verify jwt")
-	msgInvalidUser = plugin.ExitJSON("message", "Invalid user authorization")
+	msgMissing     = cjson.Exit("message", "Missing JWT token in request")
+	msgInvalid     = cjson.Exit("message", "JWT token invalid")
+	msgMissingKey  = cjson.Exit("message", "missing user key in JWT token")
+	msgInvalidKey  = cjson.Exit("message", "Invalid user key in JWT token")
+	msgFailed      = cjson.Exit("message", "failed to verify jwt")
+	msgInvalidUser = cjson.Exit("message", "Invalid user authorization")
 )
 
 type conf struct {

@@ -3,6 +3,7 @@ package keyauth
 import (
 	"fmt"
 
+	"github.com/sluicegw/sluice/internal/cjson"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
@@ -55,9 +56,9 @@ func init() {
 
 // The answers, as APISIX writes them.
 var (
-	msgMissing     = plugin.ExitJSON("message", "Missing API key in request")
-	msgInvalid     = plugin.ExitJSON("message", "Invalid API key in request")
-	msgInvalidUser = plugin.ExitJSON("message", "Invalid user authorization")
+	msgMissing     = cjson.Exit("message", "Missing API key in request")
+	msgInvalid     = cjson.Exit("message", "Invalid API key in request")
+	msgInvalidUser = cjson.Exit("message", "Invalid user authorization")
 )
 
 // conf is the route-side conf, defaults filled in.
