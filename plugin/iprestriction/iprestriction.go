@@ -54,12 +54,8 @@ var _ plugin.Accessor = (*restriction)(nil)
 // or CIDR ("::1/129" passes the schema's IPv6/CIDR pattern).
 func check(obj map[string]any, _ bool) error {
 	for _, field := range []string{"whitelist", "blacklist"} {
-		list, _ := obj[field].([]any)
-		for _, v := range list {
-			s, _ := v.(string)
-			if _, err := ipset.ParseEntry(s); err != nil {
-				return err
-			}
+		if err := ipset.CheckItems(obj[field]); err != nil {
+			return err
 		}
 	}
 	return nil
