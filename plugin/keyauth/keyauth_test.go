@@ -7,9 +7,9 @@ import (
 
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/internal/jsonschema"
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
-	"github.com/sluicegw/sluice/plugin/internal/authtest"
 	_ "github.com/sluicegw/sluice/plugin/keyauth"
 )
 
@@ -22,13 +22,13 @@ const (
 // snapshot has jack (key auth-one, custom_id 42), rose with a credential
 // object (key auth-two), and an anonymous consumer.
 func snapshot(t testing.TB) (*plugin.Registry, *plugin.Index) {
-	r := authtest.Registry(t, "key-auth")
-	idx, problems := authtest.Index(t, r, []*config.Consumer{
-		authtest.Consumer(t, `{"username": "jack", "labels": {"custom_id": "42"}, "plugins": {"key-auth": {"key": "auth-one"}}}`),
-		authtest.Consumer(t, `{"username": "rose"}`),
-		authtest.Consumer(t, `{"username": "anonymous"}`),
+	r := plugintest.Registry(t, "key-auth")
+	idx, problems := plugintest.Index(t, r, []*config.Consumer{
+		plugintest.Consumer(t, `{"username": "jack", "labels": {"custom_id": "42"}, "plugins": {"key-auth": {"key": "auth-one"}}}`),
+		plugintest.Consumer(t, `{"username": "rose"}`),
+		plugintest.Consumer(t, `{"username": "anonymous"}`),
 	}, []*config.Credential{
-		authtest.Credential(t, "rose", `{"id": "cred-1", "plugins": {"key-auth": {"key": "auth-two"}}}`),
+		plugintest.Credential(t, "rose", `{"id": "cred-1", "plugins": {"key-auth": {"key": "auth-two"}}}`),
 	})
 	if len(problems) > 0 {
 		t.Fatal(problems)
@@ -144,23 +144,11 @@ func TestKeyAuth(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ch := authtest.Chain(t, r, tc.plugins)
-			c := authtest.Ctx(t, tc.req, idx)
-			res := authtest.Run(ch, c)
-			if got := authtest.Exit(c, "WWW-Authenticate"); got != tc.exit {
-				t.Fatalf("exit %q, want %q", got, tc.exit)
-			}
-			if tc.exit != "" {
-				if res != reqctx.Stop || c.Consumer != nil {
-					t.Fatalf("result %v, consumer %v", res, c.Consumer)
-				}
-				return
-			}
-			if res != reqctx.Continue {
-				t.Fatalf("result %v", res)
-			}
-			if got := authtest.Upstream(c); got != tc.upstream {
-				t.Fatalf("upstream got\n%s\nwant\n%s", got, tc.upstream)
+			ch := plugintest.RouteChain(t, r, tc.plugins)
+			c := plugintest.NewCtxWith(t, tc.req, idx)
+			plugintest.ExpectAuthOutcome(t, ch, c, tc.exit, tc.upstream)
+			if tc.exit != "" && c.Consumer != nil {
+				t.Fatalf("rejected, yet consumer %v", c.Consumer)
 			}
 		})
 	}
@@ -169,9 +157,9 @@ func TestKeyAuth(t *testing.T) {
 // The consumer_name variable and the consumer's identity follow the key.
 func TestKeyAuthSetsTheConsumer(t *testing.T) {
 	r, idx := snapshot(t)
-	ch := authtest.Chain(t, r, `{"key-auth": {}}`)
-	c := authtest.Ctx(t, "GET / HTTP/1.1\nHost: a\napikey: auth-two", idx)
-	if res := authtest.Run(ch, c); res != reqctx.Continue {
+	ch := plugintest.RouteChain(t, r, `{"key-auth": {}}`)
+	c := plugintest.NewCtxWith(t, "GET / HTTP/1.1\nHost: a\napikey: auth-two", idx)
+	if res := plugintest.Request(ch, c); res != reqctx.Continue {
 		t.Fatal(res)
 	}
 	if c.Consumer == nil || c.Consumer.Name != "rose" || c.Credential == nil || c.Credential.ID != "cred-1" {
@@ -183,7 +171,7 @@ func TestKeyAuthSetsTheConsumer(t *testing.T) {
 }
 
 func TestSchemas(t *testing.T) {
-	r := authtest.Registry(t, "key-auth")
+	r := plugintest.Registry(t, "key-auth")
 	check := func(k *config.Kind, conf string) (any, error) {
 		v, err := jsonschema.DecodeJSON([]byte(conf))
 		if err != nil {
@@ -225,23 +213,23 @@ func TestSchemas(t *testing.T) {
 func TestSecretReferences(t *testing.T) {
 	t.Setenv("KEYAUTH_TEST_KEY", "from-env")
 	t.Setenv("KEYAUTH_TEST_JSON", `{"k": "from-json"}`)
-	r := authtest.Registry(t, "key-auth")
-	idx, problems := authtest.Index(t, r, []*config.Consumer{
-		authtest.Consumer(t, `{"username": "a", "plugins": {"key-auth": {"key": "$env://KEYAUTH_TEST_KEY"}}}`),
-		authtest.Consumer(t, `{"username": "b", "plugins": {"key-auth": {"key": "$ENV://KEYAUTH_TEST_JSON/k"}}}`),
-		authtest.Consumer(t, `{"username": "c", "plugins": {"key-auth": {"key": "$env://KEYAUTH_UNSET_VARIABLE"}}}`),
-		authtest.Consumer(t, `{"username": "d", "plugins": {"key-auth": {"key": "$secret://vault/1/d"}}}`),
+	r := plugintest.Registry(t, "key-auth")
+	idx, problems := plugintest.Index(t, r, []*config.Consumer{
+		plugintest.Consumer(t, `{"username": "a", "plugins": {"key-auth": {"key": "$env://KEYAUTH_TEST_KEY"}}}`),
+		plugintest.Consumer(t, `{"username": "b", "plugins": {"key-auth": {"key": "$ENV://KEYAUTH_TEST_JSON/k"}}}`),
+		plugintest.Consumer(t, `{"username": "c", "plugins": {"key-auth": {"key": "$env://KEYAUTH_UNSET_VARIABLE"}}}`),
+		plugintest.Consumer(t, `{"username": "d", "plugins": {"key-auth": {"key": "$secret://vault/1/d"}}}`),
 	}, nil)
 	if len(problems) != 2 || !errors.Is(problems[0], plugin.ErrSecretUnresolved) || !errors.Is(problems[1], plugin.ErrSecretManager) {
 		t.Fatalf("problems %v", problems)
 	}
-	ch := authtest.Chain(t, r, `{"key-auth": {}}`)
+	ch := plugintest.RouteChain(t, r, `{"key-auth": {}}`)
 	for key, want := range map[string]string{
 		"from-env": "a", "from-json": "b",
 		"$env://KEYAUTH_TEST_KEY": "", "$env://KEYAUTH_UNSET_VARIABLE": "", "$secret://vault/1/d": "",
 	} {
-		c := authtest.Ctx(t, "GET / HTTP/1.1\nHost: a\napikey: "+key, idx)
-		authtest.Run(ch, c)
+		c := plugintest.NewCtxWith(t, "GET / HTTP/1.1\nHost: a\napikey: "+key, idx)
+		plugintest.Request(ch, c)
 		got := ""
 		if c.Consumer != nil {
 			got = c.Consumer.Name
@@ -256,20 +244,20 @@ func TestSecretReferences(t *testing.T) {
 // per-loop scratch must not leak one request's key into the next.
 func TestScratchIsPerRequest(t *testing.T) {
 	r, idx := snapshot(t)
-	ch := authtest.Chain(t, r, `{"key-auth": {"hide_credentials": true}}`)
-	c := authtest.Ctx(t, "GET /a?apikey=auth-one&x=1 HTTP/1.1\nHost: a", idx)
-	if res := authtest.Run(ch, c); res != reqctx.Continue || c.Consumer.Name != "jack" {
+	ch := plugintest.RouteChain(t, r, `{"key-auth": {"hide_credentials": true}}`)
+	c := plugintest.NewCtxWith(t, "GET /a?apikey=auth-one&x=1 HTTP/1.1\nHost: a", idx)
+	if res := plugintest.Request(ch, c); res != reqctx.Continue || c.Consumer.Name != "jack" {
 		t.Fatal(res)
 	}
-	authtest.Reset(t, c, "GET /b?apikey=auth-two HTTP/1.1\nHost: a", idx)
-	if res := authtest.Run(ch, c); res != reqctx.Continue || c.Consumer.Name != "rose" {
+	plugintest.Reset(t, c, "GET /b?apikey=auth-two HTTP/1.1\nHost: a")
+	if res := plugintest.Request(ch, c); res != reqctx.Continue || c.Consumer.Name != "rose" {
 		t.Fatal(res)
 	}
-	if got, want := authtest.Upstream(c), "/b\nHost: a\nX-Consumer-Username: rose\nX-Credential-Identifier: cred-1\n"; got != want {
+	if got, want := plugintest.UpstreamInOrder(c), "/b\nHost: a\nX-Consumer-Username: rose\nX-Credential-Identifier: cred-1\n"; got != want {
 		t.Fatalf("upstream %q, want %q", got, want)
 	}
-	authtest.Reset(t, c, "GET /c HTTP/1.1\nHost: a", idx)
-	if authtest.Run(ch, c); authtest.Exit(c, "WWW-Authenticate") != missing {
-		t.Fatal(authtest.Exit(c, "WWW-Authenticate"))
+	plugintest.Reset(t, c, "GET /c HTTP/1.1\nHost: a")
+	if plugintest.Request(ch, c); plugintest.Exit(c, "WWW-Authenticate") != missing {
+		t.Fatal(plugintest.Exit(c, "WWW-Authenticate"))
 	}
 }
