@@ -50,6 +50,21 @@ func Check(name, conf string) error {
 	return err
 }
 
+// Checked checks a conf as the Admin API does and returns it as stored,
+// with the schema's defaults filled in: what a plugin's own compile
+// function receives, for tests inside the plugin's package.
+func Checked(name, conf string) ([]byte, error) {
+	r, err := plugin.NewRegistry([]string{name}, nil)
+	if err != nil {
+		return nil, err
+	}
+	v, err := check(r, name, conf)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
 func check(r *plugin.Registry, name, conf string) (any, error) {
 	v, err := jsonschema.DecodeJSON([]byte(conf))
 	if err != nil {

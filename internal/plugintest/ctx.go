@@ -20,7 +20,14 @@ var limits = http1.Limits{}.WithDefaults()
 // gateway's port 9080.
 func NewCtx(t testing.TB, raw string) *reqctx.Ctx {
 	t.Helper()
-	c := &reqctx.Ctx{Loop: &reqctx.Loop{}}
+	return NewCtxOn(t, &reqctx.Loop{}, raw)
+}
+
+// NewCtxOn is NewCtx on loop, for tests of what requests of one loop share
+// (a plugin's per-loop state).
+func NewCtxOn(t testing.TB, loop *reqctx.Loop, raw string) *reqctx.Ctx {
+	t.Helper()
+	c := &reqctx.Ctx{Loop: loop}
 	SetRemote(c, "127.0.0.1")
 	c.RemotePort = 52000
 	c.LocalPort = []byte("9080")

@@ -1,12 +1,13 @@
 // Package plugintest is the test support every plugin package uses to test
 // its hooks without the engine:
 //
-//   - request contexts built from raw request text (NewCtx, NewCtxWith a
-//     snapshot's Config, Reset, SetRemote, and Replay for allocation tests
-//     and benchmarks);
+//   - request contexts built from raw request text (NewCtx, NewCtxOn a
+//     shared loop, NewCtxWith a snapshot's Config, Reset, SetRemote, and
+//     Replay for allocation tests and benchmarks);
 //   - confs checked and compiled through the real registry (schema,
-//     defaults, Check, New): one plugin's conf (Chain, Compile, Check), or a
-//     route's plugins on a registry of several (Registry, RouteChain);
+//     defaults, Check, New): one plugin's conf (Chain, Compile, Check,
+//     Checked), or a route's plugins on a registry of several (Registry,
+//     RouteChain);
 //   - a snapshot's consumers and credentials written as APISIX's JSON
 //     (Consumer, Credential, Index), for the auth plugins;
 //   - the phases run as the engine runs them (Rewrite, Request,
@@ -14,8 +15,11 @@
 //   - what the engine would send, rendered as text to compare: the
 //     upstream request (UpstreamHead, UpstreamInOrder), the answer a
 //     plugin ended a request with (Exit), and the outcome the auth plugins'
-//     table tests check (ExpectAuthOutcome).
+//     table tests check (ExpectAuthOutcome);
+//   - for the limit plugins, a manual Clock and a throwaway redis-server
+//     (Redis).
 //
 // It is for tests only; nothing in the gateway imports it. A Ctx it builds
-// is backed by its own reqctx.Loop and, like any, is loop-only.
+// is backed by a reqctx.Loop of its own unless given one and, like any, is
+// loop-only.
 package plugintest

@@ -3,26 +3,18 @@ package ratelimit
 import (
 	"fmt"
 	"hash/crc32"
-	"net/netip"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/sluicegw/sluice/http1"
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
 func request(t *testing.T, headers string) *reqctx.Ctx {
 	t.Helper()
-	c := &reqctx.Ctx{Loop: &reqctx.Loop{}}
-	c.Head = []byte("GET /hello?user=jack HTTP/1.1\r\nHost: test\r\n" + headers + "\r\n")
-	lim := http1.Limits{}.WithDefaults()
-	if err := c.Req.Parse(c.Head, &lim); err != nil {
-		t.Fatal(err)
-	}
-	c.RemoteAddr = netip.MustParseAddr("10.0.0.1")
-	c.RemoteText = []byte("10.0.0.1")
-	c.Begin(c.Req.Path.Of(c.Head), c.Req.HostName.Of(c.Head), time.Now())
+	c := plugintest.NewCtx(t, "GET /hello?user=jack HTTP/1.1\r\nHost: test\r\n"+headers)
+	plugintest.SetRemote(c, "10.0.0.1")
 	return c
 }
 

@@ -5,12 +5,14 @@ package limitreq
 import (
 	"testing"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
+
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
 // The local policy's request path allocates nothing for a known key.
 func TestLimitReqLocalAllocatesNothing(t *testing.T) {
-	raw, err := checked(`{"rate": 1000000, "burst": 0, "key": "remote_addr", "nodelay": true}`)
+	raw, err := plugintest.Checked(Name, `{"rate": 1000000, "burst": 0, "key": "remote_addr", "nodelay": true}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,12 +20,11 @@ func TestLimitReqLocalAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r request
-	r.set(t, "", "127.0.0.1")
-	p.Access(&r.c)
+	c := plugintest.NewCtx(t, hello)
+	p.Access(c)
 	allocs := testing.AllocsPerRun(1000, func() {
-		r.c.Reset()
-		if p.Access(&r.c) == reqctx.Parked {
+		c.Reset()
+		if p.Access(c) == reqctx.Parked {
 			t.Fatal("parked")
 		}
 	})

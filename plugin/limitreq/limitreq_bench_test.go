@@ -1,9 +1,13 @@
 package limitreq
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sluicegw/sluice/internal/plugintest"
+)
 
 func BenchmarkLocalAccess(b *testing.B) {
-	raw, err := checked(`{"rate": 1000000, "burst": 0, "key": "remote_addr", "nodelay": true}`)
+	raw, err := plugintest.Checked(Name, `{"rate": 1000000, "burst": 0, "key": "remote_addr", "nodelay": true}`)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -11,11 +15,10 @@ func BenchmarkLocalAccess(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var r request
-	r.set(b, "", "127.0.0.1")
+	c := plugintest.NewCtx(b, hello)
 	b.ReportAllocs()
 	for b.Loop() {
-		r.c.Reset()
-		p.Access(&r.c)
+		c.Reset()
+		p.Access(c)
 	}
 }
