@@ -38,7 +38,7 @@ func Compile(name, conf string) (*plugin.Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := check(r, name, conf); err != nil {
+	if _, err := check(r, config.Routes, name, conf); err != nil {
 		return nil, err
 	}
 	return r.Compile(&plugin.Env{Owner: "/apisix/routes/1"}, map[string]json.RawMessage{name: json.RawMessage(conf)})
@@ -58,19 +58,46 @@ func Checked(name, conf string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := check(r, name, conf)
+	v, err := check(r, config.Routes, name, conf)
 	if err != nil {
 		return nil, err
 	}
 	return json.Marshal(v)
 }
 
-func check(r *plugin.Registry, name, conf string) (any, error) {
+// Instance is Checked, then compile (a plugin's own compile function, with
+// the state the test injects) on the stored conf; it fails t on either
+// error.
+func Instance[P any](t testing.TB, name, conf string, compile func(stored []byte) (P, error)) P {
+	t.Helper()
+	stored, err := Checked(name, conf)
+	if err != nil {
+		t.Fatalf("conf %s: %v", conf, err)
+	}
+	p, err := compile(stored)
+	if err != nil {
+		t.Fatalf("compiling %s: %v", stored, err)
+	}
+	return p
+}
+
+// CheckAs checks conf on r as the Admin API does for an object of kind k
+// (config.Consumers: an auth plugin's consumer schema; config.PluginMetadata:
+// the metadata schema). It returns the conf as decoded, with the defaults
+// the check filled in (nil when it is not an object), and the check's
+// error.
+func CheckAs(r *plugin.Registry, k *config.Kind, name, conf string) (map[string]any, error) {
+	v, err := check(r, k, name, conf)
+	obj, _ := v.(map[string]any)
+	return obj, err
+}
+
+func check(r *plugin.Registry, k *config.Kind, name, conf string) (any, error) {
 	v, err := jsonschema.DecodeJSON([]byte(conf))
 	if err != nil {
 		return nil, err
 	}
-	return v, r.CheckPlugin(config.Routes, name, v)
+	return v, r.CheckPlugin(k, name, v)
 }
 
 // RouteChain compiles a route's plugins, written as APISIX's JSON object,
@@ -93,6 +120,19 @@ func RouteChain(t testing.TB, r *plugin.Registry, plugins string) *plugin.Chain 
 func Rewrite(ch *plugin.Chain, c *reqctx.Ctx) reqctx.Result {
 	res, _ := ch.Run(plugin.Rewrite, c, 0, nil)
 	return res
+}
+
+// RewriteAllocs runs ch's rewrite phase on c's request, then on the
+// request replayed (Replay) as allocation tests do. It returns the first
+// run's result and the allocations per replayed run.
+func RewriteAllocs(t testing.TB, ch *plugin.Chain, c *reqctx.Ctx) (reqctx.Result, float64) {
+	t.Helper()
+	replay := Replay(t, c)
+	res := Rewrite(ch, c)
+	return res, testing.AllocsPerRun(100, func() {
+		replay()
+		Rewrite(ch, c)
+	})
 }
 
 // Request runs the phases before proxying as the engine does: rewrite;

@@ -5,13 +5,15 @@
 //     shared loop, NewCtxWith a snapshot's Config, Reset, SetRemote, and
 //     Replay for allocation tests and benchmarks);
 //   - confs checked and compiled through the real registry (schema,
-//     defaults, Check, New): one plugin's conf (Chain, Compile, Check,
-//     Checked), or a route's plugins on a registry of several (Registry,
-//     RouteChain);
+//     defaults, Check, New): one plugin's conf (Chain, Compile, Check), or a
+//     route's plugins on a registry of several (Registry, RouteChain); a
+//     conf checked as stored (Checked, CheckAs for consumer and metadata
+//     schemas) and handed to a plugin's own compile (Instance);
 //   - a snapshot's consumers and credentials written as APISIX's JSON
 //     (Consumer, Credential, Index), for the auth plugins;
 //   - the phases run as the engine runs them (Rewrite, Request,
-//     HeaderFilter, Body, with upstream responses from raw text, Upstream);
+//     HeaderFilter, Body, with upstream responses from raw text, Upstream),
+//     and the allocations of a replayed rewrite (RewriteAllocs);
 //   - what the engine would send, rendered as text to compare: the
 //     upstream request (UpstreamHead, UpstreamInOrder), the answer a
 //     plugin ended a request with (Exit), and the outcome the auth plugins'

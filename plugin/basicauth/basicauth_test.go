@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/sluicegw/sluice/config"
-	"github.com/sluicegw/sluice/internal/jsonschema"
 	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/plugin"
 	_ "github.com/sluicegw/sluice/plugin/basicauth"
@@ -81,11 +80,7 @@ func TestBasicAuth(t *testing.T) {
 func TestSchemas(t *testing.T) {
 	r := plugintest.Registry(t, "basic-auth")
 	check := func(k *config.Kind, conf string) (map[string]any, error) {
-		v, err := jsonschema.DecodeJSON([]byte(conf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v.(map[string]any), r.CheckPlugin(k, "basic-auth", v)
+		return plugintest.CheckAs(r, k, "basic-auth", conf)
 	}
 	if v, err := check(config.Routes, `{}`); err != nil || v["realm"] != "basic" || v["hide_credentials"] != false {
 		t.Fatalf("defaults %v %v", v, err)

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/sluicegw/sluice/config"
-	"github.com/sluicegw/sluice/internal/jsonschema"
 	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
@@ -126,11 +125,7 @@ func TestOnAConsumer(t *testing.T) {
 func TestSchema(t *testing.T) {
 	r, _ := snapshot(t)
 	check := func(conf string) (map[string]any, error) {
-		v, err := jsonschema.DecodeJSON([]byte(conf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v.(map[string]any), r.CheckPlugin(config.Routes, "consumer-restriction", v)
+		return plugintest.CheckAs(r, config.Routes, "consumer-restriction", conf)
 	}
 	if v, err := check(`{"whitelist": ["a"]}`); err != nil || v["type"] != "consumer_name" || v["rejected_code"] != float64(403) {
 		t.Fatalf("defaults %v %v", v, err)

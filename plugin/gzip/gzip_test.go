@@ -11,7 +11,6 @@ import (
 
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/http1"
-	"github.com/sluicegw/sluice/internal/jsonschema"
 	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
@@ -197,11 +196,7 @@ func TestCheckSpeaksAPISIX(t *testing.T) {
 		`{"buffers": {"number": 1}}`:    "",
 		`{"types": "*", "vary": false}`: "",
 	} {
-		v, err := jsonschema.DecodeJSON([]byte(conf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = r.CheckPlugin(config.GlobalRules, "gzip", v)
+		_, err := plugintest.CheckAs(r, config.GlobalRules, "gzip", conf)
 		if want == "" {
 			if err != nil {
 				t.Errorf("%s: %v", conf, err)
@@ -213,11 +208,11 @@ func TestCheckSpeaksAPISIX(t *testing.T) {
 		}
 	}
 	// TEST 3: defaults.
-	v, _ := jsonschema.DecodeJSON([]byte(`{"buffers": {"size": 1}}`))
-	if err := r.CheckPlugin(config.Routes, "gzip", v); err != nil {
+	v, err := plugintest.CheckAs(r, config.Routes, "gzip", `{"buffers": {"size": 1}}`)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := json.Marshal(v.(map[string]any)["buffers"]); string(b) != `{"number":32,"size":1}` {
+	if b, _ := json.Marshal(v["buffers"]); string(b) != `{"number":32,"size":1}` {
 		t.Fatalf("buffers defaults %s", b)
 	}
 }

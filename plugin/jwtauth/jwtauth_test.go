@@ -19,7 +19,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sluicegw/sluice/config"
-	"github.com/sluicegw/sluice/internal/jsonschema"
 	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
@@ -197,11 +196,7 @@ func TestStoreInCtx(t *testing.T) {
 func TestSchemas(t *testing.T) {
 	r := plugintest.Registry(t, "jwt-auth")
 	check := func(k *config.Kind, conf string) (map[string]any, error) {
-		v, err := jsonschema.DecodeJSON([]byte(conf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v.(map[string]any), r.CheckPlugin(k, "jwt-auth", v)
+		return plugintest.CheckAs(r, k, "jwt-auth", conf)
 	}
 	// APISIX test 1: the consumer defaults.
 	v, err := check(config.Consumers, `{"key": "123", "secret": "my-secret-key"}`)

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/sluicegw/sluice/config"
-	"github.com/sluicegw/sluice/internal/jsonschema"
 	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
@@ -172,12 +171,8 @@ func TestKeyAuthSetsTheConsumer(t *testing.T) {
 
 func TestSchemas(t *testing.T) {
 	r := plugintest.Registry(t, "key-auth")
-	check := func(k *config.Kind, conf string) (any, error) {
-		v, err := jsonschema.DecodeJSON([]byte(conf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v, r.CheckPlugin(k, "key-auth", v)
+	check := func(k *config.Kind, conf string) (map[string]any, error) {
+		return plugintest.CheckAs(r, k, "key-auth", conf)
 	}
 	v, err := check(config.Routes, `{}`)
 	if err != nil {
@@ -185,7 +180,7 @@ func TestSchemas(t *testing.T) {
 	}
 	want := map[string]any{"header": "apikey", "query": "apikey", "realm": "key", "hide_credentials": false}
 	for k, w := range want {
-		if v.(map[string]any)[k] != w {
+		if v[k] != w {
 			t.Fatalf("defaults %v, want %v", v, want)
 		}
 	}

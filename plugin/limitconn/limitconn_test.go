@@ -11,17 +11,12 @@ import (
 	"github.com/sluicegw/sluice/plugin"
 )
 
-func instance(t *testing.T, conf string, counters *Counters) *limitConn {
+// instance compiles conf (checked, defaults filled) for route 1 on counters.
+func instance(t testing.TB, conf string, counters *Counters) *limitConn {
 	t.Helper()
-	raw, err := plugintest.Checked(Name, conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := compile(&plugin.Env{Owner: "/apisix/routes/1"}, raw, counters)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return plugintest.Instance(t, Name, conf, func(stored []byte) (*limitConn, error) {
+		return compile(&plugin.Env{Owner: "/apisix/routes/1"}, stored, counters)
+	})
 }
 
 // hello is the tests' request head, to which a test adds header lines.

@@ -13,25 +13,12 @@ func get(path string, headers ...string) string {
 	return "GET " + path + " HTTP/1.1\r\nHost: test\r\n" + strings.Join(headers, "") + "\r\n"
 }
 
-// withDefaults validates conf against the plugin's schema (filling in its
-// defaults) and runs its checks, as the Admin API does.
-func withDefaults(t testing.TB, conf string) []byte {
-	t.Helper()
-	b, err := plugintest.Checked(Name, conf)
-	if err != nil {
-		t.Fatalf("conf %s: %v", conf, err)
-	}
-	return b
-}
-
 // instance compiles conf (checked, defaults filled) for owner on store.
 func instance(t testing.TB, owner, conf string, store *Store) *limitCount {
 	t.Helper()
-	p, err := compile(&plugin.Env{Owner: owner}, withDefaults(t, conf), store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return plugintest.Instance(t, Name, conf, func(stored []byte) (*limitCount, error) {
+		return compile(&plugin.Env{Owner: owner}, stored, store)
+	})
 }
 
 // access runs the plugin on c and returns the status (0: went on) and body.

@@ -12,14 +12,8 @@ import (
 
 // The local policy's request path allocates nothing for a known key.
 func TestLimitReqLocalAllocatesNothing(t *testing.T) {
-	raw, err := plugintest.Checked(Name, `{"rate": 1000000, "burst": 0, "key": "remote_addr", "nodelay": true}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := compile(nil, raw, NewBuckets(0, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := plugintest.Instance(t, Name, `{"rate": 1000000, "burst": 0, "key": "remote_addr", "nodelay": true}`,
+		func(stored []byte) (*limitReq, error) { return compile(nil, stored, NewBuckets(0, nil)) })
 	c := plugintest.NewCtx(t, hello)
 	p.Access(c)
 	allocs := testing.AllocsPerRun(1000, func() {

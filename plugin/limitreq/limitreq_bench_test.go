@@ -7,14 +7,8 @@ import (
 )
 
 func BenchmarkLocalAccess(b *testing.B) {
-	raw, err := plugintest.Checked(Name, `{"rate": 1000000, "burst": 0, "key": "remote_addr", "nodelay": true}`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := compile(nil, raw, NewBuckets(0, nil))
-	if err != nil {
-		b.Fatal(err)
-	}
+	p := plugintest.Instance(b, Name, `{"rate": 1000000, "burst": 0, "key": "remote_addr", "nodelay": true}`,
+		func(stored []byte) (*limitReq, error) { return compile(nil, stored, NewBuckets(0, nil)) })
 	c := plugintest.NewCtx(b, hello)
 	b.ReportAllocs()
 	for b.Loop() {

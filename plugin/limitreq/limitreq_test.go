@@ -81,15 +81,9 @@ func TestAccess(t *testing.T) {
 	clk.Advance(time.Hour)
 	b := NewBuckets(0, clk.Now)
 	compileConf := func(conf string) *limitReq {
-		raw, err := plugintest.Checked(Name, conf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := compile(&plugin.Env{Owner: "/apisix/routes/1"}, raw, b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return plugintest.Instance(t, Name, conf, func(stored []byte) (*limitReq, error) {
+			return compile(&plugin.Env{Owner: "/apisix/routes/1"}, stored, b)
+		})
 	}
 	c := plugintest.NewCtx(t, hello)
 	p := compileConf(`{"rate": 0.1, "burst": 0.1, "rejected_code": 503, "key": "remote_addr"}`)

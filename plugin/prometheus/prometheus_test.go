@@ -16,7 +16,6 @@ import (
 
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/http1"
-	"github.com/sluicegw/sluice/internal/jsonschema"
 	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
@@ -288,8 +287,7 @@ func TestDisabledLabels(t *testing.T) {
 		`{"disabled_labels": {"http_status": ["route"]}}`:     true,
 		`{"disabled_labels": {"bandwidth": ["matched_uri"]}}`: false,
 	} {
-		v, _ := jsonschema.DecodeJSON([]byte(md))
-		if err := r.CheckPlugin(config.PluginMetadata, Name, v); (err == nil) != ok {
+		if _, err := plugintest.CheckAs(r, config.PluginMetadata, Name, md); (err == nil) != ok {
 			t.Errorf("%s: %v", md, err)
 		}
 	}
