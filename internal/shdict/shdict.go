@@ -26,6 +26,14 @@ const (
 	sweepSample = 8
 )
 
+// processStart anchors Now.
+var processStart = time.Now()
+
+// Now is the clock the limit plugins' stores keep deadlines on unless a
+// test injects its own: monotonic time since the process started, small
+// enough that a deadline never overflows.
+func Now() time.Duration { return time.Since(processStart) }
+
 // DefaultMaxKeys is the key cap a dict gets when asked for none.
 const DefaultMaxKeys = 1 << 20
 

@@ -41,16 +41,12 @@ func (w *window) Stale(now time.Duration) bool { return w.end <= now }
 // Deadline implements shdict.Entry: the window expires at its end.
 func (w *window) Deadline() (time.Duration, bool) { return w.end, true }
 
-var processStart = time.Now()
-
-func monotonic() time.Duration { return time.Since(processStart) }
-
 // NewStore returns an empty store holding at most maxKeys windows
-// (DefaultMaxKeys when <= 0), reading time from now (nil: the monotonic
-// clock).
+// (DefaultMaxKeys when <= 0), reading time from now (nil: shdict.Now, the
+// monotonic clock).
 func NewStore(maxKeys int, now func() time.Duration) *Store {
 	if now == nil {
-		now = monotonic
+		now = shdict.Now
 	}
 	return &Store{now: now, dict: shdict.New[window](maxKeys)}
 }

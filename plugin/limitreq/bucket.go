@@ -38,15 +38,11 @@ func (b *bucket) Stale(now time.Duration) bool { return b.empty <= now }
 // Deadline implements shdict.Entry: the bucket is drained at empty.
 func (b *bucket) Deadline() (time.Duration, bool) { return b.empty, true }
 
-var processStart = time.Now()
-
-func monotonic() time.Duration { return time.Since(processStart) }
-
 // NewBuckets returns empty buckets (maxKeys <= 0: DefaultMaxKeys) on the
-// clock now (nil: the monotonic clock).
+// clock now (nil: shdict.Now, the monotonic clock).
 func NewBuckets(maxKeys int, now func() time.Duration) *Buckets {
 	if now == nil {
-		now = monotonic
+		now = shdict.Now
 	}
 	return &Buckets{now: now, dict: shdict.New[bucket](maxKeys)}
 }
