@@ -139,6 +139,12 @@ func Prefix(owner string, inGroup bool, group string, conf []byte) []byte {
 // word characters and dots), "${name}" and "${name ?? default}" are
 // replaced by the request's variables ("" when absent, or the default); a
 // "$" preceded by a backslash is left as written. Immutable.
+//
+// internal/vartmpl parses the same syntax but is not used here: its
+// AppendCount counts only variables present, while resolve_var's
+// n_resolved (utils.lua) also counts one that fell back to its default,
+// and whether a var_combination key falls back to remote_addr or a rules
+// entry applies turns on that count.
 type Template struct {
 	parts []part
 }

@@ -206,7 +206,9 @@ func isBasic(b []byte) bool {
 
 // decodeBase64 decodes as nginx's ngx_decode_base64: the input ends at the
 // first '=', padding is optional, any byte outside the standard alphabet
-// before it is an error.
+// before it is an error. jwt-auth's decodeStd decodes the same by hand;
+// this one is encoding/base64's, which also skips CR and LF (a header
+// from the wire has none, one a Lua hook set may), so the two stay apart.
 func decodeBase64(dst, src []byte) ([]byte, bool) {
 	if i := bytes.IndexByte(src, '='); i >= 0 {
 		src = src[:i]
