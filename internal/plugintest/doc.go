@@ -10,7 +10,8 @@
 //     conf checked as stored (Checked, CheckAs for consumer and metadata
 //     schemas) and handed to a plugin's own compile (Instance);
 //   - a snapshot's consumers and credentials written as APISIX's JSON
-//     (Consumer, Credential, Index), for the auth plugins;
+//     (Consumer, Credential), built with its consumer groups and plugin
+//     metadata into the Index a Ctx's Config serves (Index);
 //   - the phases run as the engine runs them (Rewrite, Request,
 //     HeaderFilter, Body, with upstream responses from raw text, Upstream),
 //     and the allocations of a replayed rewrite (RewriteAllocs);

@@ -29,10 +29,15 @@ func Credential(t testing.TB, consumer, js string) *config.Credential {
 	return &c
 }
 
-// Index builds a snapshot's consumers and credentials on r, for a Ctx's
-// Config; problems (bad confs, duplicate keys) are returned for the test
-// to check.
-func Index(t testing.TB, r *plugin.Registry, consumers []*config.Consumer, creds []*config.Credential) (*plugin.Index, []error) {
+// Index builds a snapshot's consumers, credentials, consumer groups and
+// plugin metadata on r, for a Ctx's Config, and fails t on any problem
+// BuildIndex reports (a conf that does not compile, a duplicate key): a
+// test of those problems calls BuildIndex itself.
+func Index(t testing.TB, r *plugin.Registry, in plugin.IndexInput) *plugin.Index {
 	t.Helper()
-	return r.BuildIndex(plugin.IndexInput{Consumers: consumers, Credentials: creds, Groups: map[string]*config.PluginSet{}})
+	idx, problems := r.BuildIndex(in)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	return idx
 }

@@ -19,18 +19,17 @@ const (
 
 func snapshot(t testing.TB) (*plugin.Registry, *plugin.Index) {
 	r := plugintest.Registry(t, "basic-auth")
-	idx, problems := plugintest.Index(t, r, []*config.Consumer{
-		plugintest.Consumer(t, `{"username": "foo", "plugins": {"basic-auth": {"username": "foo", "password": "bar"}}}`),
-		plugintest.Consumer(t, `{"username": "jack", "labels": {"custom_id": "j"}}`),
-		plugintest.Consumer(t, `{"username": "anonymous"}`),
-	}, []*config.Credential{
-		plugintest.Credential(t, "jack", `{"id": "c1", "plugins": {"basic-auth": {"username": "jack-user", "password": "pw"}}}`),
-		plugintest.Credential(t, "jack", `{"id": "c2", "plugins": {"basic-auth": {"username": "jack-colon", "password": "p:w"}}}`),
+	return r, plugintest.Index(t, r, plugin.IndexInput{
+		Consumers: []*config.Consumer{
+			plugintest.Consumer(t, `{"username": "foo", "plugins": {"basic-auth": {"username": "foo", "password": "bar"}}}`),
+			plugintest.Consumer(t, `{"username": "jack", "labels": {"custom_id": "j"}}`),
+			plugintest.Consumer(t, `{"username": "anonymous"}`),
+		},
+		Credentials: []*config.Credential{
+			plugintest.Credential(t, "jack", `{"id": "c1", "plugins": {"basic-auth": {"username": "jack-user", "password": "pw"}}}`),
+			plugintest.Credential(t, "jack", `{"id": "c2", "plugins": {"basic-auth": {"username": "jack-colon", "password": "p:w"}}}`),
+		},
 	})
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	return r, idx
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

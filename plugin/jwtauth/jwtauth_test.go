@@ -82,11 +82,7 @@ func snapshot(t testing.TB) (*plugin.Registry, *plugin.Index) {
 	der, _ := x509.MarshalPKCS8PrivateKey(ks["RS256"])
 	privPEM, _ := json.Marshal(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
 	creds = append(creds, plugintest.Credential(t, "asym", `{"id": "priv", "plugins": {"jwt-auth": {"key": "priv-key", "algorithm": "RS512", "public_key": `+string(privPEM)+`}}}`))
-	idx, problems := plugintest.Index(t, r, consumers, creds)
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	return r, idx
+	return r, plugintest.Index(t, r, plugin.IndexInput{Consumers: consumers, Credentials: creds})
 }
 
 func TestJWTAuth(t *testing.T) {

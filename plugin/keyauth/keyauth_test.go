@@ -22,17 +22,16 @@ const (
 // object (key auth-two), and an anonymous consumer.
 func snapshot(t testing.TB) (*plugin.Registry, *plugin.Index) {
 	r := plugintest.Registry(t, "key-auth")
-	idx, problems := plugintest.Index(t, r, []*config.Consumer{
-		plugintest.Consumer(t, `{"username": "jack", "labels": {"custom_id": "42"}, "plugins": {"key-auth": {"key": "auth-one"}}}`),
-		plugintest.Consumer(t, `{"username": "rose"}`),
-		plugintest.Consumer(t, `{"username": "anonymous"}`),
-	}, []*config.Credential{
-		plugintest.Credential(t, "rose", `{"id": "cred-1", "plugins": {"key-auth": {"key": "auth-two"}}}`),
+	return r, plugintest.Index(t, r, plugin.IndexInput{
+		Consumers: []*config.Consumer{
+			plugintest.Consumer(t, `{"username": "jack", "labels": {"custom_id": "42"}, "plugins": {"key-auth": {"key": "auth-one"}}}`),
+			plugintest.Consumer(t, `{"username": "rose"}`),
+			plugintest.Consumer(t, `{"username": "anonymous"}`),
+		},
+		Credentials: []*config.Credential{
+			plugintest.Credential(t, "rose", `{"id": "cred-1", "plugins": {"key-auth": {"key": "auth-two"}}}`),
+		},
 	})
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	return r, idx
 }
 
 func TestKeyAuth(t *testing.T) {
@@ -209,12 +208,12 @@ func TestSecretReferences(t *testing.T) {
 	t.Setenv("KEYAUTH_TEST_KEY", "from-env")
 	t.Setenv("KEYAUTH_TEST_JSON", `{"k": "from-json"}`)
 	r := plugintest.Registry(t, "key-auth")
-	idx, problems := plugintest.Index(t, r, []*config.Consumer{
+	idx, problems := r.BuildIndex(plugin.IndexInput{Consumers: []*config.Consumer{
 		plugintest.Consumer(t, `{"username": "a", "plugins": {"key-auth": {"key": "$env://KEYAUTH_TEST_KEY"}}}`),
 		plugintest.Consumer(t, `{"username": "b", "plugins": {"key-auth": {"key": "$ENV://KEYAUTH_TEST_JSON/k"}}}`),
 		plugintest.Consumer(t, `{"username": "c", "plugins": {"key-auth": {"key": "$env://KEYAUTH_UNSET_VARIABLE"}}}`),
 		plugintest.Consumer(t, `{"username": "d", "plugins": {"key-auth": {"key": "$secret://vault/1/d"}}}`),
-	}, nil)
+	}})
 	if len(problems) != 2 || !errors.Is(problems[0], plugin.ErrSecretUnresolved) || !errors.Is(problems[1], plugin.ErrSecretManager) {
 		t.Fatalf("problems %v", problems)
 	}

@@ -253,11 +253,8 @@ func TestCountersSurviveRecompiles(t *testing.T) {
 
 func TestDisabledLabels(t *testing.T) {
 	r := plugintest.Registry(t, Name)
-	idx, problems := r.BuildIndex(plugin.IndexInput{Metadata: []*config.Metadata{{Plugin: Name, Value: json.RawMessage(
+	idx := plugintest.Index(t, r, plugin.IndexInput{Metadata: []*config.Metadata{{Plugin: Name, Value: json.RawMessage(
 		`{"disabled_labels": {"http_status": ["node", "response_source", "request_type"], "bandwidth": ["consumer"]}}`)}}})
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
 	ch := plugintest.RouteChain(t, r, `{"prometheus": {}}`)
 	c := newCtx(t, &reqctx.Loop{})
 	serve(t, ch, c, request{route: "t4-r", consumer: "rose", status: 200, node: "10.0.0.1", upstream: true})
