@@ -14,3 +14,15 @@ func IsHeaderOpsConf(headers map[string]any) bool {
 	}
 	return false
 }
+
+// ValidHeaderField is core.utils.validate_header_field, which both rewrite
+// plugins' checks call on header names: every byte visible ASCII other
+// than ':' (so "" passes).
+func ValidHeaderField(f string) bool {
+	for i := 0; i < len(f); i++ {
+		if b := f[i]; b <= 32 || b >= 127 || b == ':' {
+			return false
+		}
+	}
+	return true
+}

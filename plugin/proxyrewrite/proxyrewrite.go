@@ -150,15 +150,10 @@ func compilePair(pattern, replacement string) (regexPair, error) {
 	return regexPair{}, fmt.Errorf("invalid regex_uri(%s, %s): %w", pattern, replacement, err)
 }
 
-// validField is core.utils.validate_header_field: visible ASCII, no ':'.
-func validField(f string) bool {
-	for i := 0; i < len(f); i++ {
-		if b := f[i]; b <= 32 || b >= 127 || b == ':' {
-			return false
-		}
-	}
-	return f != ""
-}
+// validField is core.utils.validate_header_field (plugin.ValidHeaderField)
+// that also refuses an empty name, which response-rewrite's check lets
+// through.
+func validField(f string) bool { return f != "" && plugin.ValidHeaderField(f) }
 
 // validValue is core.utils.validate_header_value: no control characters.
 func validValue(v string) bool {

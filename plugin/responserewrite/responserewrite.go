@@ -125,10 +125,8 @@ func checkNames(h map[string]any) error {
 		}
 	}
 	for _, n := range names {
-		for i := 0; i < len(n); i++ {
-			if b := n[i]; b <= 32 || b >= 127 || b == ':' {
-				return errFieldChar
-			}
+		if !plugin.ValidHeaderField(n) {
+			return errFieldChar
 		}
 	}
 	return nil
