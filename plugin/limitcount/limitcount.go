@@ -187,7 +187,9 @@ func positiveInteger(b []byte) (int64, bool) {
 
 // luaNumber parses b as Lua's tonumber does for the values that matter
 // here: decimal (with fraction and exponent) or 0x hexadecimal, surrounded
-// by blanks.
+// by blanks. real-ip's luaNumber also reads a signed hexadecimal ("+0x10"
+// is 16 there); this one refuses it, so the two are not merged without
+// changing which values limit-count accepts.
 func luaNumber(b []byte) (float64, bool) {
 	s := strings.TrimSpace(bytestr.String(b))
 	if f, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "xXnNiI_") {
