@@ -25,11 +25,7 @@ func (vm *VM) coreModule() *glua.LTable {
 	}
 	sub("request", map[string]glua.LGFunction{
 		"header": func(L *glua.LState) int {
-			if v, ok := vm.request(L).Header(L.CheckString(2)); ok {
-				L.Push(vm.lstr(v))
-			} else {
-				L.Push(glua.LNil)
-			}
+			L.Push(vm.lstrOrNil(vm.request(L).Header(L.CheckString(2))))
 			return 1
 		},
 		"headers":    func(L *glua.LState) int { L.Push(vm.headers(vm.request(L))); return 1 },
@@ -43,13 +39,9 @@ func (vm *VM) coreModule() *glua.LTable {
 		"get_path":     func(L *glua.LState) int { L.Push(vm.lstr(vm.request(L).URI())); return 1 },
 		"get_uri_args": func(L *glua.LState) int { L.Push(argsTable(L, string(vm.request(L).Args()))); return 1 },
 		"set_uri_args": func(L *glua.LState) int {
-			c := vm.request(L)
-			switch a := L.CheckAny(2).(type) {
-			case glua.LString:
-				c.SetArgs(bytestr.Bytes(string(a)))
-			case *glua.LTable:
-				c.SetArgs([]byte(encodeArgs(a)))
-			}
+			// A value neither string nor table is ignored here, though
+			// APISIX's core hands it to ngx.req.set_uri_args, which raises.
+			setURIArgs(vm.request(L), L.CheckAny(2))
 			return 0
 		},
 		"get_remote_client_ip": func(L *glua.LState) int { L.Push(vm.lstr(vm.request(L).RemoteText)); return 1 },

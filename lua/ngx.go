@@ -189,6 +189,15 @@ func (vm *VM) lstr(b []byte) glua.LValue {
 	return v
 }
 
+// lstrOrNil is lstr of b when ok, else nil: what a lookup returns to Lua
+// (a header, a variable) when the request may not have it.
+func (vm *VM) lstrOrNil(b []byte, ok bool) glua.LValue {
+	if !ok {
+		return glua.LNil
+	}
+	return vm.lstr(b)
+}
+
 func (vm *VM) request(L *glua.LState) *reqctx.Ctx {
 	if vm.cur == nil {
 		L.RaiseError("no request is being served (this API works inside a request's phases only)")
@@ -214,12 +223,7 @@ func (vm *VM) varTable() *glua.LTable {
 	t := L.NewTable()
 	meta := L.NewTable()
 	meta.RawSetString("__index", L.NewFunction(func(L *glua.LState) int {
-		c := vm.request(L)
-		if v, ok := c.Var(L.CheckString(2)); ok {
-			L.Push(vm.lstr(v))
-		} else {
-			L.Push(glua.LNil)
-		}
+		L.Push(vm.lstrOrNil(vm.request(L).Var(L.CheckString(2))))
 		return 1
 	}))
 	meta.RawSetString("__newindex", L.NewFunction(func(L *glua.LState) int {
@@ -291,24 +295,14 @@ func (vm *VM) reqTable() *glua.LTable {
 	L.SetFuncs(t, map[string]glua.LGFunction{
 		"get_headers": func(L *glua.LState) int { L.Push(vm.headers(vm.request(L))); return 1 },
 		"get_header": func(L *glua.LState) int {
-			if v, ok := vm.request(L).Header(L.CheckString(1)); ok {
-				L.Push(vm.lstr(v))
-			} else {
-				L.Push(glua.LNil)
-			}
+			L.Push(vm.lstrOrNil(vm.request(L).Header(L.CheckString(1))))
 			return 1
 		},
 		"set_header":   func(L *glua.LState) int { vm.setReqHeader(L, 1); return 0 },
 		"clear_header": func(L *glua.LState) int { vm.request(L).DelHeader(L.CheckString(1)); return 0 },
 		"get_uri_args": func(L *glua.LState) int { L.Push(argsTable(L, string(vm.request(L).Args()))); return 1 },
 		"set_uri_args": func(L *glua.LState) int {
-			c := vm.request(L)
-			switch a := L.CheckAny(1).(type) {
-			case glua.LString:
-				c.SetArgs(bytestr.Bytes(string(a)))
-			case *glua.LTable:
-				c.SetArgs([]byte(encodeArgs(a)))
-			default:
+			if !setURIArgs(vm.request(L), L.CheckAny(1)) {
 				L.ArgError(1, "string or table expected")
 			}
 			return 0
@@ -387,11 +381,7 @@ func (vm *VM) headerTable() *glua.LTable {
 	meta := L.NewTable()
 	meta.RawSetString("__index", L.NewFunction(func(L *glua.LState) int {
 		name := strings.ReplaceAll(L.CheckString(2), "_", "-")
-		if v, ok := vm.request(L).RespHeader(name); ok {
-			L.Push(vm.lstr(v))
-		} else {
-			L.Push(glua.LNil)
-		}
+		L.Push(vm.lstrOrNil(vm.request(L).RespHeader(name)))
 		return 1
 	}))
 	meta.RawSetString("__newindex", L.NewFunction(func(L *glua.LState) int {
@@ -572,6 +562,21 @@ func argsTable(L *glua.LState, q string) *glua.LTable {
 		addValue(L, t, k, val)
 	}
 	return t
+}
+
+// setURIArgs replaces c's query with v: a string as it is, a table
+// encoded (encodeArgs). It reports false, changing nothing, for any other
+// value.
+func setURIArgs(c *reqctx.Ctx, v glua.LValue) bool {
+	switch a := v.(type) {
+	case glua.LString:
+		c.SetArgs(bytestr.Bytes(string(a)))
+	case *glua.LTable:
+		c.SetArgs([]byte(encodeArgs(a)))
+	default:
+		return false
+	}
+	return true
 }
 
 // encodeArgs encodes a table as a query string, keys sorted.

@@ -35,8 +35,8 @@ func AttachConsumer(c *reqctx.Ctx, cred *reqctx.Credential) {
 // AttachAnonymous makes an auth plugin's anonymous_consumer the request's
 // consumer after authentication failed. It reports false, changing
 // nothing, when the snapshot has no consumer of that name: the plugin then
-// answers 401 {"message":"Invalid user authorization"} (APISIX logs
-// "failed to get anonymous consumer <name>").
+// answers 401 {"message":"Invalid user authorization"} (Unauthenticated;
+// APISIX logs "failed to get anonymous consumer <name>").
 //
 // APISIX hands the anonymous consumer over as stored, without the
 // custom_id it derives from labels for credentials

@@ -7,18 +7,6 @@ import (
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
-func TestExitJSONEncodesAsCJSON(t *testing.T) {
-	for msg, want := range map[string]string{
-		"Missing API key in request": `{"message":"Missing API key in request"}`,
-		`a/b "c" \d`:                 `{"message":"a\/b \"c\" \\d"}`,
-		"<&>\t\n\x01\x7f é":          `{"message":"<&>\t\n\u0001\u007f é"}`,
-	} {
-		if got := string(ExitJSON("message", msg)); got != want+"\n" {
-			t.Errorf("%q: %s, want %s", msg, got, want)
-		}
-	}
-}
-
 func TestURIArgReadsAsGetURIArgs(t *testing.T) {
 	for _, tc := range []struct {
 		query, name, want string

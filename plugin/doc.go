@@ -30,10 +30,14 @@
 // credential (FindCredential) and attach its consumer the way APISIX's
 // consumer.attach_consumer does (AttachConsumer, AttachAnonymous: the
 // consumer plus X-Consumer-Username, X-Credential-Identifier and
-// X-Consumer-Custom-ID upstream). What they share besides lives here too:
-// lua-cjson exit bodies (ExitJSON), query arguments read as
-// ngx.req.get_uri_args reads them (URIArg, WithoutURIArg) and $env://
-// secret references (ResolveSecret).
+// X-Consumer-Custom-ID upstream), or answer as APISIX does when none
+// matched (Unauthenticated: 401 with the challenge, or the
+// anonymous_consumer). What they share besides lives here too: the realm
+// and anonymous_consumer schema fragments (RealmSchema,
+// AnonymousConsumerSchema), query arguments read as ngx.req.get_uri_args
+// reads them (URIArg, WithoutURIArg) and $env:// secret references
+// (ResolveSecret). Their lua-cjson exit bodies come from internal/cjson,
+// which other plugins use as well.
 //
 // # Concurrency
 //

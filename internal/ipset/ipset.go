@@ -218,6 +218,21 @@ const ItemSchema = `{"anyOf": [
   {"title": "IPv6/CIDR", "type": "string", "pattern": "^([a-fA-F0-9]{0,4}:){1,8}(:[a-fA-F0-9]{0,4}){0,8}([a-fA-F0-9]{0,4})?/[0-9]{1,3}$"}
 ]}`
 
+// CheckItems is the check_schema step after ItemSchema for one list of a
+// conf as decoded JSON (a []any, or absent): each entry must pass
+// ParseEntry (the schema's IPv6 patterns let "::1/129" through). It returns
+// the first entry's error, with APISIX's text.
+func CheckItems(list any) error {
+	items, _ := list.([]any)
+	for _, v := range items {
+		s, _ := v.(string)
+		if _, err := ParseEntry(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ParseAddr parses an address as ipmatcher's parse_ipv4 and parse_ipv6
 // (inet_pton) accept it: dotted-quad IPv4 without leading zeros, or IPv6
 // without a zone. Unlike netip.ParseAddr it does not allocate when text is

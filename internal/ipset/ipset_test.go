@@ -3,6 +3,7 @@ package ipset
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -198,5 +199,21 @@ func TestParseAddr(t *testing.T) {
 		_, _ = ParseAddr(plain)
 	}); n != 0 {
 		t.Fatalf("%v allocs", n)
+	}
+}
+
+func TestCheckItems(t *testing.T) {
+	for _, tc := range []struct {
+		list any
+		want string
+	}{
+		{nil, "<nil>"},
+		{[]any{"10.0.0.0/8", "::1"}, "<nil>"},
+		{[]any{"::1", "::1/129"}, "invalid ip address: ::1/129"},
+		{[]any{1}, "invalid ip address: "},
+	} {
+		if got := fmt.Sprint(CheckItems(tc.list)); got != tc.want {
+			t.Errorf("%v: %s, want %s", tc.list, got, tc.want)
+		}
 	}
 }

@@ -46,17 +46,20 @@ var allowed = map[string][]string{
 	// serves expr variables.
 	"internal/reqctx": {"http1", "expr", "trie"},
 	// Shared by the transformation plugins: APISIX's $var templates, and
-	// ngx.re on RE2; plugintest drives a plugin through the registry.
+	// ngx.re on RE2; plugintest is every plugin's test support, driving it
+	// through the registry.
 	"internal/vartmpl":    {"expr"},
 	"internal/ngxre":      {},
 	"internal/plugintest": {"plugin", "config", "http1"},
-	// Test support for the auth plugins: parses raw requests into contexts.
-	"plugin/internal/authtest": {"plugin", "plugin/*", "expr", "lua", "config", "http1"},
 	// nginx's access_log (not a plugin): renders request variables; the
 	// engine calls it through an interface of its own, cmd/sluice builds it.
 	"accesslog": {"expr"},
 	// The limit plugins' keys, counters and Redis clients.
 	"internal/ratelimit": {"expr"},
+	// The limit plugins' local stores (nginx's shared dicts).
+	"internal/shdict": {},
+	// lua-cjson's encoding of plugins' exit bodies.
+	"internal/cjson": {},
 }
 
 // forbiddenNames are dumping-ground package names (STYLE anti-patterns).

@@ -6,8 +6,13 @@
 //     and key (var, var_combination, constant; an absent value falls back to
 //     remote_addr) and Template compiles APISIX's core.utils.resolve_var
 //     syntax ($name, ${name}, ${name ?? default}); both render into a
-//     caller's buffer without allocating. Prefix builds the
-//     "<resource key>:<conf crc32>:" every counter key starts with.
+//     caller's buffer without allocating. RuleKey is one limit's key, the
+//     conf's own or a rules entry's (which applies only when it resolves).
+//     Prefix builds the "<resource key>:<conf crc32>:" every counter key
+//     starts with.
+//   - Values: Value is a limit given as an integer or as a template
+//     resolved per request; each plugin reads the rendered text its own
+//     way.
 //   - Rejections: RejectBody encodes {"error_msg": msg} the way lua-cjson
 //     does, plus the "\n" core.response.exit adds.
 //   - Redis: Redis is a process-wide registry of rueidis clients, one per
@@ -19,7 +24,8 @@
 //     without nodelay, limit-conn's burst), bounded in number.
 //
 // It refuses to own counting: each plugin keeps its own process-wide store
-// (nginx's shared dict equivalent) and its own Redis script.
+// (nginx's shared dict equivalent, on internal/shdict) and its own Redis
+// script.
 //
 // # Concurrency
 //

@@ -91,6 +91,36 @@ func (k *Key) Append(dst []byte, c *reqctx.Ctx) []byte {
 	return append(dst, v...)
 }
 
+// RuleKey is the counter key of one limit of a conf: the conf's own key
+// (OwnKey), or a rules entry's template (EntryKey). Unlike the conf's key,
+// an entry's has no fallback: a request for which it resolves no variable
+// is not counted under that entry at all (APISIX 3.16's rules). Immutable.
+type RuleKey struct {
+	own     Key
+	entry   Template
+	isEntry bool
+}
+
+// OwnKey is the RuleKey of a conf's own key_type and key.
+func OwnKey(k Key) RuleKey { return RuleKey{own: k} }
+
+// EntryKey is the RuleKey of a rules entry's key, a template.
+func EntryKey(tpl string) RuleKey { return RuleKey{entry: CompileTemplate(tpl), isEntry: true} }
+
+// Append appends the request's key to dst. It reports false, returning dst
+// as it was, when the key is a rules entry's that resolves no variable.
+func (k *RuleKey) Append(dst []byte, c *reqctx.Ctx) ([]byte, bool) {
+	if !k.isEntry {
+		return k.own.Append(dst, c), true
+	}
+	from := len(dst)
+	out, n := k.entry.Append(dst, c)
+	if n == 0 {
+		return out[:from], false
+	}
+	return out, true
+}
+
 // Prefix returns what every counter key of a conf starts with, APISIX's
 // gen_limit_key: "<group>:" for a conf in a group (routes of a group share
 // counters), else "<owner>:<crc32 of the conf>:" so that a changed conf
@@ -109,6 +139,12 @@ func Prefix(owner string, inGroup bool, group string, conf []byte) []byte {
 // word characters and dots), "${name}" and "${name ?? default}" are
 // replaced by the request's variables ("" when absent, or the default); a
 // "$" preceded by a backslash is left as written. Immutable.
+//
+// internal/vartmpl parses the same syntax but is not used here: its
+// AppendCount counts only variables present, while resolve_var's
+// n_resolved (utils.lua) also counts one that fell back to its default,
+// and whether a var_combination key falls back to remote_addr or a rules
+// entry applies turns on that count.
 type Template struct {
 	parts []part
 }

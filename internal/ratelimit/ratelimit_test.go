@@ -3,25 +3,18 @@ package ratelimit
 import (
 	"fmt"
 	"hash/crc32"
-	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
-	"github.com/sluicegw/sluice/http1"
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
 func request(t *testing.T, headers string) *reqctx.Ctx {
 	t.Helper()
-	c := &reqctx.Ctx{Loop: &reqctx.Loop{}}
-	c.Head = []byte("GET /hello?user=jack HTTP/1.1\r\nHost: test\r\n" + headers + "\r\n")
-	lim := http1.Limits{}.WithDefaults()
-	if err := c.Req.Parse(c.Head, &lim); err != nil {
-		t.Fatal(err)
-	}
-	c.RemoteAddr = netip.MustParseAddr("10.0.0.1")
-	c.RemoteText = []byte("10.0.0.1")
-	c.Begin(c.Req.Path.Of(c.Head), c.Req.HostName.Of(c.Head), time.Now())
+	c := plugintest.NewCtx(t, "GET /hello?user=jack HTTP/1.1\r\nHost: test\r\n"+headers)
+	plugintest.SetRemote(c, "10.0.0.1")
 	return c
 }
 
@@ -74,6 +67,43 @@ func TestKeyFallsBackToTheClientAddress(t *testing.T) {
 		if got := string(k.Append(nil, c)); got != tc.want {
 			t.Errorf("%v %q: %q, want %q", tc.typ, tc.key, got, tc.want)
 		}
+	}
+}
+
+// A rules entry's key has no fallback: resolving nothing, it does not apply.
+func TestRuleKeys(t *testing.T) {
+	c := request(t, "X-A: a\r\n")
+	own := OwnKey(CompileKey(KeyVar, "http_x_b"))
+	if got, ok := own.Append([]byte("p:"), c); !ok || string(got) != "p:10.0.0.1" {
+		t.Fatalf("own key: %q %v", got, ok)
+	}
+	entry := EntryKey("${http_x_a}")
+	if got, ok := entry.Append([]byte("p:"), c); !ok || string(got) != "p:a" {
+		t.Fatalf("entry key: %q %v", got, ok)
+	}
+	absent := EntryKey("${http_x_b}")
+	if got, ok := absent.Append([]byte("p:"), c); ok || string(got) != "p:" {
+		t.Fatalf("unresolved entry key: %q %v", got, ok)
+	}
+}
+
+func TestValues(t *testing.T) {
+	c := request(t, "X-N: 7\r\n")
+	double := func(b []byte) (int64, bool) {
+		n, err := strconv.ParseInt(string(b), 10, 64)
+		return 2 * n, err == nil
+	}
+	for raw, want := range map[string]int64{`3`: 3, `"${http_x_n}"`: 14, `"${http_x_m ?? 4}"`: 8} {
+		v, err := ParseValue([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _, ok := v.Resolve(c, nil, double); !ok || got != want {
+			t.Errorf("%s: %d %v, want %d", raw, got, ok, want)
+		}
+	}
+	if _, err := ParseValue([]byte(`1.5`)); err == nil {
+		t.Error("1.5 accepted")
 	}
 }
 

@@ -5,8 +5,8 @@ package basicauth_test
 import (
 	"testing"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
-	"github.com/sluicegw/sluice/plugin/internal/authtest"
 )
 
 func TestBasicAuthAllocatesNothing(t *testing.T) {
@@ -20,13 +20,14 @@ func TestBasicAuthAllocatesNothing(t *testing.T) {
 		{"bad header", `{}`, "Basic aca_a", reqctx.Stop},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ch := authtest.Chain(t, r, `{"basic-auth": `+tc.conf+`}`)
-			req := authtest.NewReplayer(t, "GET /hello HTTP/1.1\nHost: a\nAuthorization: "+tc.auth, idx)
-			if res := req.Rewrite(ch); res != tc.want {
+			ch := plugintest.RouteChain(t, r, `{"basic-auth": `+tc.conf+`}`)
+			c := plugintest.NewCtxWith(t, "GET /hello HTTP/1.1\nHost: a\nAuthorization: "+tc.auth, idx)
+			res, allocs := plugintest.RewriteAllocs(t, ch, c)
+			if res != tc.want {
 				t.Fatalf("result %v, want %v", res, tc.want)
 			}
-			if n := testing.AllocsPerRun(100, func() { req.Rewrite(ch) }); n != 0 {
-				t.Fatalf("%v allocations per request", n)
+			if allocs != 0 {
+				t.Fatalf("%v allocations per request", allocs)
 			}
 		})
 	}

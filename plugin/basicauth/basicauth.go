@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/sluicegw/sluice/internal/cjson"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
@@ -16,19 +17,13 @@ const Name = "basic-auth"
 
 // schema is APISIX 3.18's basic-auth schema (apisix/plugins/basic-auth.lua,
 // realm and anonymous_consumer from apisix/schema_def.lua).
-const schema = `{
+var schema = `{
   "type": "object",
   "title": "work with route or service object",
   "properties": {
     "hide_credentials": {"type": "boolean", "default": false},
-    "realm": {
-      "type": "string",
-      "pattern": "^[\u0020-\u0021\u0023-\u005b\\]-\u007e]+$",
-      "default": "basic",
-      "minLength": 1,
-      "maxLength": 128
-    },
-    "anonymous_consumer": {"type": "string", "minLength": 1}
+    "realm": ` + plugin.RealmSchema("basic") + `,
+    "anonymous_consumer": ` + plugin.AnonymousConsumerSchema + `
   }
 }`
 
@@ -60,9 +55,9 @@ func init() {
 
 // The answers, as APISIX writes them.
 var (
-	msgMissing     = plugin.ExitJSON("message", "Missing authorization in request")
-	msgInvalid     = plugin.ExitJSON("message", "Invalid authorization in request")
-	msgInvalidUser = plugin.ExitJSON("message", "Invalid user authorization")
+	msgMissing     = cjson.Exit("message", "Missing authorization in request")
+	msgInvalid     = cjson.Exit("message", "Invalid authorization in request")
+	msgInvalidUser = cjson.Exit("message", "Invalid user authorization")
 )
 
 type conf struct {
@@ -151,19 +146,14 @@ func (b *basicAuth) Rewrite(c *reqctx.Ctx) reqctx.Result {
 	return reqctx.Continue
 }
 
-// fail answers 401 with msg, or falls back to the anonymous consumer.
+// fail answers 401 with msg, or falls back to the anonymous consumer
+// (hiding the credential only then, unlike key-auth).
 func (b *basicAuth) fail(c *reqctx.Ctx, msg []byte) reqctx.Result {
-	if b.anonymous != "" && plugin.AttachAnonymous(c, b.anonymous) {
-		if b.hide {
-			c.DelHeader("Authorization")
-		}
-		return reqctx.Continue
+	res := plugin.Unauthenticated(c, b.anonymous, b.challenge, msg)
+	if res == reqctx.Continue && b.hide {
+		c.DelHeader("Authorization")
 	}
-	if b.anonymous != "" {
-		msg = msgInvalidUser
-	}
-	c.SetRespHeader("WWW-Authenticate", b.challenge)
-	return c.Exit(401, msg)
+	return res
 }
 
 // parseAuthorization reads an Authorization value as APISIX does: the
@@ -216,7 +206,9 @@ func isBasic(b []byte) bool {
 
 // decodeBase64 decodes as nginx's ngx_decode_base64: the input ends at the
 // first '=', padding is optional, any byte outside the standard alphabet
-// before it is an error.
+// before it is an error. jwt-auth's decodeStd decodes the same by hand;
+// this one is encoding/base64's, which also skips CR and LF (a header
+// from the wire has none, one a Lua hook set may), so the two stay apart.
 func decodeBase64(dst, src []byte) ([]byte, bool) {
 	if i := bytes.IndexByte(src, '='); i >= 0 {
 		src = src[:i]

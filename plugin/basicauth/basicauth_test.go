@@ -6,11 +6,9 @@ import (
 	"testing"
 
 	"github.com/sluicegw/sluice/config"
-	"github.com/sluicegw/sluice/internal/jsonschema"
-	"github.com/sluicegw/sluice/internal/reqctx"
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/plugin"
 	_ "github.com/sluicegw/sluice/plugin/basicauth"
-	"github.com/sluicegw/sluice/plugin/internal/authtest"
 )
 
 const (
@@ -20,19 +18,18 @@ const (
 )
 
 func snapshot(t testing.TB) (*plugin.Registry, *plugin.Index) {
-	r := authtest.Registry(t, "basic-auth")
-	idx, problems := authtest.Index(t, r, []*config.Consumer{
-		authtest.Consumer(t, `{"username": "foo", "plugins": {"basic-auth": {"username": "foo", "password": "bar"}}}`),
-		authtest.Consumer(t, `{"username": "jack", "labels": {"custom_id": "j"}}`),
-		authtest.Consumer(t, `{"username": "anonymous"}`),
-	}, []*config.Credential{
-		authtest.Credential(t, "jack", `{"id": "c1", "plugins": {"basic-auth": {"username": "jack-user", "password": "pw"}}}`),
-		authtest.Credential(t, "jack", `{"id": "c2", "plugins": {"basic-auth": {"username": "jack-colon", "password": "p:w"}}}`),
+	r := plugintest.Registry(t, "basic-auth")
+	return r, plugintest.Index(t, r, plugin.IndexInput{
+		Consumers: []*config.Consumer{
+			plugintest.Consumer(t, `{"username": "foo", "plugins": {"basic-auth": {"username": "foo", "password": "bar"}}}`),
+			plugintest.Consumer(t, `{"username": "jack", "labels": {"custom_id": "j"}}`),
+			plugintest.Consumer(t, `{"username": "anonymous"}`),
+		},
+		Credentials: []*config.Credential{
+			plugintest.Credential(t, "jack", `{"id": "c1", "plugins": {"basic-auth": {"username": "jack-user", "password": "pw"}}}`),
+			plugintest.Credential(t, "jack", `{"id": "c2", "plugins": {"basic-auth": {"username": "jack-colon", "password": "p:w"}}}`),
+		},
 	})
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	return r, idx
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -69,37 +66,20 @@ func TestBasicAuth(t *testing.T) {
 		{"realm", `{"realm": "my realm"}`, "-", `401 | Basic realm="my realm" | {"message":"Missing authorization in request"}` + "\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ch := authtest.Chain(t, r, `{"basic-auth": `+tc.plugins+`}`)
+			ch := plugintest.RouteChain(t, r, `{"basic-auth": `+tc.plugins+`}`)
 			req := "GET /hello HTTP/1.1\nHost: a"
 			if tc.auth != "-" {
 				req += "\nAuthorization: " + tc.auth
 			}
-			c := authtest.Ctx(t, req, idx)
-			res := authtest.Run(ch, c)
-			if got := authtest.Exit(c, "WWW-Authenticate"); got != tc.exit {
-				t.Fatalf("exit %q, want %q", got, tc.exit)
-			}
-			if tc.exit != "" {
-				if res != reqctx.Stop {
-					t.Fatal(res)
-				}
-				return
-			}
-			if got := authtest.Upstream(c); res != reqctx.Continue || got != tc.upstream {
-				t.Fatalf("%v, upstream got\n%s\nwant\n%s", res, got, tc.upstream)
-			}
+			plugintest.ExpectAuthOutcome(t, ch, plugintest.NewCtxWith(t, req, idx), tc.exit, tc.upstream)
 		})
 	}
 }
 
 func TestSchemas(t *testing.T) {
-	r := authtest.Registry(t, "basic-auth")
+	r := plugintest.Registry(t, "basic-auth")
 	check := func(k *config.Kind, conf string) (map[string]any, error) {
-		v, err := jsonschema.DecodeJSON([]byte(conf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v.(map[string]any), r.CheckPlugin(k, "basic-auth", v)
+		return plugintest.CheckAs(r, k, "basic-auth", conf)
 	}
 	if v, err := check(config.Routes, `{}`); err != nil || v["realm"] != "basic" || v["hide_credentials"] != false {
 		t.Fatalf("defaults %v %v", v, err)

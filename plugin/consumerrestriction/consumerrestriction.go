@@ -2,6 +2,7 @@ package consumerrestriction
 
 import (
 	"github.com/sluicegw/sluice/internal/bytestr"
+	"github.com/sluicegw/sluice/internal/cjson"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
@@ -118,12 +119,12 @@ func newRestriction(_ *plugin.Env, raw []byte) (any, error) {
 		blacklist: cf.Blacklist,
 		whitelist: cf.Whitelist,
 		code:      cf.RejectedCode,
-		missing:   plugin.ExitJSON("message", "The request is rejected, please check the "+cf.Type+" for this request"),
+		missing:   cjson.Exit("message", "The request is rejected, please check the "+cf.Type+" for this request"),
 	}
 	if cf.RejectedMsg != nil {
-		r.rejected = plugin.ExitJSON("message", *cf.RejectedMsg)
+		r.rejected = cjson.Exit("message", *cf.RejectedMsg)
 	} else {
-		r.rejected = plugin.ExitJSON("message", "The "+cf.Type+" is forbidden.")
+		r.rejected = cjson.Exit("message", "The "+cf.Type+" is forbidden.")
 	}
 	for _, m := range cf.AllowedByMethods {
 		rule := methodRule{methods: m.Methods}

@@ -6,12 +6,11 @@ import (
 	"testing"
 
 	"github.com/sluicegw/sluice/config"
-	"github.com/sluicegw/sluice/internal/jsonschema"
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 	_ "github.com/sluicegw/sluice/plugin/basicauth"
 	_ "github.com/sluicegw/sluice/plugin/consumerrestriction"
-	"github.com/sluicegw/sluice/plugin/internal/authtest"
 )
 
 // As t/plugin/consumer-restriction.t: jack1 (jack2019:123456, in group
@@ -22,20 +21,16 @@ const (
 )
 
 func snapshot(t testing.TB) (*plugin.Registry, *plugin.Index) {
-	r := authtest.Registry(t, "basic-auth", "consumer-restriction")
-	idx, problems := r.BuildIndex(plugin.IndexInput{
+	r := plugintest.Registry(t, "basic-auth", "consumer-restriction")
+	return r, plugintest.Index(t, r, plugin.IndexInput{
 		Consumers: []*config.Consumer{
-			authtest.Consumer(t, `{"username": "jack1", "group_id": "g1", "plugins": {"basic-auth": {"username": "jack2019", "password": "123456"}}}`),
-			authtest.Consumer(t, `{"username": "jack2", "plugins": {"basic-auth": {"username": "jack2020", "password": "123456"}}}`),
-			authtest.Consumer(t, `{"username": "jack3", "plugins": {"basic-auth": {"username": "jack3", "password": "x"},
+			plugintest.Consumer(t, `{"username": "jack1", "group_id": "g1", "plugins": {"basic-auth": {"username": "jack2019", "password": "123456"}}}`),
+			plugintest.Consumer(t, `{"username": "jack2", "plugins": {"basic-auth": {"username": "jack2020", "password": "123456"}}}`),
+			plugintest.Consumer(t, `{"username": "jack3", "plugins": {"basic-auth": {"username": "jack3", "password": "x"},
 				"consumer-restriction": {"type": "service_id", "whitelist": ["svc-1"], "rejected_code": 401}}}`),
 		},
 		Groups: map[string]*config.PluginSet{"g1": {Plugins: config.Plugins{}}},
 	})
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	return r, idx
 }
 
 func TestConsumerRestriction(t *testing.T) {
@@ -78,14 +73,14 @@ func TestConsumerRestriction(t *testing.T) {
 			if tc.auth2 {
 				plugins += `, "basic-auth": {}`
 			}
-			ch := authtest.Chain(t, r, plugins+"}")
+			ch := plugintest.RouteChain(t, r, plugins+"}")
 			req := tc.method + " /hello HTTP/1.1\nHost: a"
 			if tc.auth != "" {
 				req += "\n" + tc.auth
 			}
-			c := authtest.Ctx(t, req, idx)
+			c := plugintest.NewCtxWith(t, req, idx)
 			c.RouteID = "1"
-			res := authtest.Run(ch, c)
+			res := plugintest.Request(ch, c)
 			got := ""
 			if exited, body, _, _ := c.Exited(); exited {
 				got = strings.Join([]string{strconv.Itoa(c.Status), string(body)}, " | ")
@@ -102,11 +97,11 @@ func TestConsumerRestriction(t *testing.T) {
 // by service.
 func TestOnAConsumer(t *testing.T) {
 	r, idx := snapshot(t)
-	ch := authtest.Chain(t, r, `{"basic-auth": {}}`)
+	ch := plugintest.RouteChain(t, r, `{"basic-auth": {}}`)
 	for svc, want := range map[string]string{"svc-1": "", "svc-2": `401 {"message":"The service_id is forbidden."}` + "\n"} {
-		c := authtest.Ctx(t, "GET /hello HTTP/1.1\nHost: a\nAuthorization: Basic amFjazM6eA==", idx)
+		c := plugintest.NewCtxWith(t, "GET /hello HTTP/1.1\nHost: a\nAuthorization: Basic amFjazM6eA==", idx)
 		c.RouteID, c.ServiceID = "1", svc
-		authtest.Run(ch, c)
+		plugintest.Request(ch, c)
 		got := ""
 		if exited, body, _, _ := c.Exited(); exited {
 			got = strconv.Itoa(c.Status) + " " + string(body)
@@ -116,9 +111,9 @@ func TestOnAConsumer(t *testing.T) {
 		}
 	}
 	// jack1 has no such plugin: any service.
-	c := authtest.Ctx(t, "GET /hello HTTP/1.1\nHost: a\n"+jack1, idx)
+	c := plugintest.NewCtxWith(t, "GET /hello HTTP/1.1\nHost: a\n"+jack1, idx)
 	c.ServiceID = "svc-2"
-	if res := authtest.Run(ch, c); res != reqctx.Continue {
+	if res := plugintest.Request(ch, c); res != reqctx.Continue {
 		t.Fatal(res)
 	}
 }
@@ -126,11 +121,7 @@ func TestOnAConsumer(t *testing.T) {
 func TestSchema(t *testing.T) {
 	r, _ := snapshot(t)
 	check := func(conf string) (map[string]any, error) {
-		v, err := jsonschema.DecodeJSON([]byte(conf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v.(map[string]any), r.CheckPlugin(config.Routes, "consumer-restriction", v)
+		return plugintest.CheckAs(r, config.Routes, "consumer-restriction", conf)
 	}
 	if v, err := check(`{"whitelist": ["a"]}`); err != nil || v["type"] != "consumer_name" || v["rejected_code"] != float64(403) {
 		t.Fatalf("defaults %v %v", v, err)

@@ -20,10 +20,9 @@ func TestAllocatesNothing(t *testing.T) {
 	} {
 		ch := plugintest.Chain(t, "fault-injection", conf)
 		c := plugintest.NewCtx(t, "GET /hello?a=1 HTTP/1.1\r\nHost: x\r\n")
-		head := append([]byte(nil), c.Head...)
+		replay := plugintest.Replay(t, c)
 		req := func() {
-			c.Reset()
-			c.Head = append(c.Head[:0], head...)
+			replay()
 			if plugintest.Request(ch, c) == reqctx.Parked {
 				c.TakeParked().Resume(c)
 			}

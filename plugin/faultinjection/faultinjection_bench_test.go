@@ -17,11 +17,10 @@ func BenchmarkRewrite(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			ch := plugintest.Chain(b, "fault-injection", bc.conf)
 			c := plugintest.NewCtx(b, "GET /hello?a=1 HTTP/1.1\r\nHost: x\r\n")
-			head := append([]byte(nil), c.Head...)
+			replay := plugintest.Replay(b, c)
 			b.ReportAllocs()
 			for b.Loop() {
-				c.Reset()
-				c.Head = append(c.Head[:0], head...)
+				replay()
 				if plugintest.Request(ch, c) == reqctx.Parked {
 					c.TakeParked().Resume(c) // the sleep itself is not measured
 				}

@@ -164,8 +164,7 @@ func TestDelayParks(t *testing.T) {
 				t.Fatalf("after the delay %+v, want %+v", got, tc.after)
 			}
 			// The job went back to the loop's free list, and is reused.
-			c2 := plugintest.NewCtx(t, tc.head)
-			c2.Loop = c.Loop
+			c2 := plugintest.NewCtxOn(t, c.Loop, tc.head)
 			plugintest.Request(ch, c2)
 			if c2.TakeParked().(*delayJob) != j {
 				t.Fatal("the delay job was not recycled")

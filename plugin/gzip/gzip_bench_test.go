@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
@@ -19,7 +20,7 @@ func BenchmarkCompress(b *testing.B) {
 				if mode == "level5" {
 					conf = `{"types": "*", "comp_level": 5}`
 				}
-				ch := chain(b, conf)
+				ch := plugintest.Chain(b, "gzip", conf)
 				loop := &reqctx.Loop{}
 				if mode == "stateless" {
 					// Keep every stateful slot busy.

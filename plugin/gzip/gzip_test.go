@@ -6,48 +6,20 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	kgzip "github.com/klauspost/compress/gzip"
 
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/http1"
-	"github.com/sluicegw/sluice/internal/jsonschema"
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
-	"github.com/sluicegw/sluice/plugin"
 )
-
-func registry(t testing.TB) *plugin.Registry {
-	t.Helper()
-	r, err := plugin.NewRegistry([]string{"gzip"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-// chain compiles a route's gzip conf.
-func chain(t testing.TB, conf string) *plugin.Chain {
-	t.Helper()
-	ch, err := registry(t).Compile(&plugin.Env{}, map[string]json.RawMessage{"gzip": json.RawMessage(conf)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ch
-}
-
-var limits = http1.Limits{}.WithDefaults()
 
 // exchange is one request and the upstream's response head, as the engine
 // hands them to header_filter.
 func exchange(t testing.TB, loop *reqctx.Loop, req, resp string) *reqctx.Ctx {
 	t.Helper()
-	c := &reqctx.Ctx{Loop: loop}
-	c.Head = []byte(req)
-	if err := c.Req.Parse(c.Head, &limits); err != nil {
-		t.Fatalf("request: %v", err)
-	}
-	c.Begin(c.Req.Path.Of(c.Head), c.Req.HostName.Of(c.Head), time.Now())
+	c := plugintest.NewCtxOn(t, loop, req)
 	if resp != "" {
 		c.Resp = &http1.Response{}
 		c.RespHead = []byte(resp)
@@ -59,18 +31,10 @@ func exchange(t testing.TB, loop *reqctx.Loop, req, resp string) *reqctx.Ctx {
 	return c
 }
 
+var limits = http1.Limits{}.WithDefaults()
+
 // respHeaders renders the response header edits, as the engine appends them.
 func respHeaders(c *reqctx.Ctx) string { return string(c.AppendRespEdits(nil)) }
-
-// body runs pieces through the body filter (the last with eof) and
-// returns what it sends.
-func body(ch *plugin.Chain, c *reqctx.Ctx, pieces ...string) []byte {
-	var out []byte
-	for i, p := range pieces {
-		out = append(out, ch.BodyFilter(c, []byte(p), i == len(pieces)-1, nil)...)
-	}
-	return out
-}
 
 func gunzip(t testing.TB, b []byte) string {
 	t.Helper()
@@ -123,7 +87,7 @@ func TestDecidesAsAPISIX(t *testing.T) {
 		{"Via: gzip_proxied off", `{}`, strings.Replace(echoReq, "\r\n\r\n", "\r\nVia: 1.1 proxy\r\n\r\n", 1), echoResp, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ch := chain(t, tc.conf)
+			ch := plugintest.Chain(t, "gzip", tc.conf)
 			c := exchange(t, &reqctx.Loop{}, tc.req, tc.resp)
 			ch.HeaderFilter(c, nil)
 			hdr := respHeaders(c)
@@ -133,7 +97,7 @@ func TestDecidesAsAPISIX(t *testing.T) {
 			if got := strings.Contains(hdr, "Vary: Accept-Encoding\r\n"); got != tc.vary {
 				t.Fatalf("vary %v, want %v; edits %q", got, tc.vary, hdr)
 			}
-			out := body(ch, c, echoBody)
+			out := []byte(plugintest.Body(ch, c, echoBody))
 			if tc.gzip {
 				if got := gunzip(t, out); got != echoBody {
 					t.Fatalf("decompressed %q", got)
@@ -164,10 +128,10 @@ func wordy(n int) string {
 func TestCompLevel(t *testing.T) {
 	in := wordy(64 << 10)
 	size := func(conf string) int {
-		ch := chain(t, conf)
+		ch := plugintest.Chain(t, "gzip", conf)
 		c := exchange(t, &reqctx.Loop{}, echoReq, strings.Replace(echoResp, "Length: 20", "Length: 65536", 1))
 		ch.HeaderFilter(c, nil)
-		out := body(ch, c, in)
+		out := []byte(plugintest.Body(ch, c, in))
 		if gunzip(t, out) != in {
 			t.Fatal("round trip")
 		}
@@ -199,7 +163,7 @@ func TestETagIsWeakened(t *testing.T) {
 		`W/"abc"`: "", // already weak: kept as it was
 		`abc`:     "",
 	} {
-		ch := chain(t, `{}`)
+		ch := plugintest.Chain(t, "gzip", `{}`)
 		c := exchange(t, &reqctx.Loop{}, echoReq, strings.Replace(echoResp, "\r\n\r\n", "\r\nETag: "+etag+"\r\nAccept-Ranges: bytes\r\n\r\n", 1))
 		ch.HeaderFilter(c, nil)
 		hdr := respHeaders(c)
@@ -220,7 +184,7 @@ func TestETagIsWeakened(t *testing.T) {
 }
 
 func TestCheckSpeaksAPISIX(t *testing.T) {
-	r := registry(t)
+	r := plugintest.Registry(t, "gzip")
 	for conf, want := range map[string]string{
 		`{"types": []}`:                 `property "types" validation failed: object matches none of the required`,
 		`{"min_length": 0}`:             `property "min_length" validation failed: expected 0 to be at least 1`,
@@ -232,11 +196,7 @@ func TestCheckSpeaksAPISIX(t *testing.T) {
 		`{"buffers": {"number": 1}}`:    "",
 		`{"types": "*", "vary": false}`: "",
 	} {
-		v, err := jsonschema.DecodeJSON([]byte(conf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = r.CheckPlugin(config.GlobalRules, "gzip", v)
+		_, err := plugintest.CheckAs(r, config.GlobalRules, "gzip", conf)
 		if want == "" {
 			if err != nil {
 				t.Errorf("%s: %v", conf, err)
@@ -248,11 +208,11 @@ func TestCheckSpeaksAPISIX(t *testing.T) {
 		}
 	}
 	// TEST 3: defaults.
-	v, _ := jsonschema.DecodeJSON([]byte(`{"buffers": {"size": 1}}`))
-	if err := r.CheckPlugin(config.Routes, "gzip", v); err != nil {
+	v, err := plugintest.CheckAs(r, config.Routes, "gzip", `{"buffers": {"size": 1}}`)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := json.Marshal(v.(map[string]any)["buffers"]); string(b) != `{"number":32,"size":1}` {
+	if b, _ := json.Marshal(v["buffers"]); string(b) != `{"number":32,"size":1}` {
 		t.Fatalf("buffers defaults %s", b)
 	}
 }
@@ -260,7 +220,7 @@ func TestCheckSpeaksAPISIX(t *testing.T) {
 // A body in many pieces, as a chunked upstream sends it, compresses to one
 // gzip stream, and the loop's stateful writers are reused, not rebuilt.
 func TestStreamsAndReusesWriters(t *testing.T) {
-	ch := chain(t, `{"types": "*"}`)
+	ch := plugintest.Chain(t, "gzip", `{"types": "*"}`)
 	loop := &reqctx.Loop{}
 	chunked := "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
 	var first *kgzip.Writer
@@ -268,7 +228,7 @@ func TestStreamsAndReusesWriters(t *testing.T) {
 		c := exchange(t, loop, echoReq, chunked)
 		ch.HeaderFilter(c, nil)
 		pieces := []string{"hell", "o w", strings.Repeat("orld ", 5000), ""}
-		if got := gunzip(t, body(ch, c, pieces...)); got != strings.Join(pieces, "") {
+		if got := gunzip(t, []byte(plugintest.Body(ch, c, pieces...))); got != strings.Join(pieces, "") {
 			t.Fatalf("round trip: %d bytes", len(got))
 		}
 		ch.Log(c, nil)
@@ -284,7 +244,7 @@ func TestStreamsAndReusesWriters(t *testing.T) {
 // More concurrent streams than stateful slots: the rest go stateless, and
 // every stream still decompresses to its own body.
 func TestConcurrentStreamsBeyondTheBound(t *testing.T) {
-	ch := chain(t, `{"types": "*", "comp_level": 5}`)
+	ch := plugintest.Chain(t, "gzip", `{"types": "*", "comp_level": 5}`)
 	loop := &reqctx.Loop{}
 	n := MaxStatefulPerLoop + 3
 	ctxs := make([]*reqctx.Ctx, n)
@@ -322,7 +282,7 @@ func TestConcurrentStreamsBeyondTheBound(t *testing.T) {
 // A response that ends early gives its writer back in the log phase; one
 // whose request forgot it is reclaimed when its slot is needed.
 func TestAbandonedStreamsAreReclaimed(t *testing.T) {
-	ch := chain(t, `{"types": "*"}`)
+	ch := plugintest.Chain(t, "gzip", `{"types": "*"}`)
 	loop := &reqctx.Loop{}
 	start := func() *reqctx.Ctx {
 		c := exchange(t, loop, echoReq, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n")
@@ -349,13 +309,13 @@ func TestAbandonedStreamsAreReclaimed(t *testing.T) {
 // A gateway answer (no upstream head): compressed when it qualifies, and
 // not when a later header filter took Content-Encoding back.
 func TestGatewayAnswers(t *testing.T) {
-	ch := chain(t, `{"types": ["text/plain"]}`)
+	ch := plugintest.Chain(t, "gzip", `{"types": ["text/plain"]}`)
 	c := exchange(t, &reqctx.Loop{}, echoReq, "")
 	c.Status = 404
 	c.SetRespHeader("Content-Type", []byte("text/plain; charset=utf-8"))
 	ch.HeaderFilter(c, nil)
 	msg := "{\"error_msg\":\"404 Route Not Found\"}\n"
-	if !c.BodyRewrite || gunzip(t, body(ch, c, msg)) != msg {
+	if !c.BodyRewrite || gunzip(t, []byte(plugintest.Body(ch, c, msg))) != msg {
 		t.Fatal("404 not compressed")
 	}
 
@@ -364,7 +324,7 @@ func TestGatewayAnswers(t *testing.T) {
 	c.SetRespHeader("Content-Type", []byte("text/plain"))
 	ch.HeaderFilter(c, nil)
 	c.DelRespHeader("Content-Encoding") // response-rewrite's new body
-	if out := body(ch, c, msg); string(out) != msg {
+	if out := plugintest.Body(ch, c, msg); out != msg {
 		t.Fatalf("compressed after Content-Encoding was removed: %q", out)
 	}
 }
@@ -372,7 +332,7 @@ func TestGatewayAnswers(t *testing.T) {
 // A global rule's gzip and the route's both match: the body is compressed
 // once.
 func TestTwoConfsCompressOnce(t *testing.T) {
-	global, route := chain(t, `{}`), chain(t, `{}`)
+	global, route := plugintest.Chain(t, "gzip", `{}`), plugintest.Chain(t, "gzip", `{}`)
 	c := exchange(t, &reqctx.Loop{}, echoReq, echoResp)
 	global.HeaderFilter(c, route)
 	route.HeaderFilter(c, nil)

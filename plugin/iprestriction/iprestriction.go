@@ -1,6 +1,7 @@
 package iprestriction
 
 import (
+	"github.com/sluicegw/sluice/internal/cjson"
 	"github.com/sluicegw/sluice/internal/ipset"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
@@ -53,12 +54,8 @@ var _ plugin.Accessor = (*restriction)(nil)
 // or CIDR ("::1/129" passes the schema's IPv6/CIDR pattern).
 func check(obj map[string]any, _ bool) error {
 	for _, field := range []string{"whitelist", "blacklist"} {
-		list, _ := obj[field].([]any)
-		for _, v := range list {
-			s, _ := v.(string)
-			if _, err := ipset.ParseEntry(s); err != nil {
-				return err
-			}
+		if err := ipset.CheckItems(obj[field]); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -69,7 +66,7 @@ func newRestriction(_ *plugin.Env, raw []byte) (any, error) {
 	if err := plugin.Decode(raw, &c); err != nil {
 		return nil, err
 	}
-	r := &restriction{code: c.ResponseCode, body: MessageBody(c.Message)}
+	r := &restriction{code: c.ResponseCode, body: cjson.Exit("message", c.Message)}
 	if r.code == 0 {
 		r.code = 403
 	}

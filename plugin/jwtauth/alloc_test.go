@@ -8,8 +8,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
-	"github.com/sluicegw/sluice/plugin/internal/authtest"
 )
 
 // HS256 tokens, the common case, are checked without allocating once a
@@ -27,13 +27,14 @@ func TestJWTAuthHMACAllocatesNothing(t *testing.T) {
 		{"invalid", `{}`, "x.y.z", reqctx.Stop},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ch := authtest.Chain(t, r, `{"jwt-auth": `+tc.conf+`}`)
-			req := authtest.NewReplayer(t, "GET /hello HTTP/1.1\nHost: a\nAuthorization: "+tc.auth, idx)
-			if res := req.Rewrite(ch); res != tc.want {
-				t.Fatalf("result %v, want %v: %s", res, tc.want, authtest.Exit(req.C, "WWW-Authenticate"))
+			ch := plugintest.RouteChain(t, r, `{"jwt-auth": `+tc.conf+`}`)
+			c := plugintest.NewCtxWith(t, "GET /hello HTTP/1.1\nHost: a\nAuthorization: "+tc.auth, idx)
+			res, allocs := plugintest.RewriteAllocs(t, ch, c)
+			if res != tc.want {
+				t.Fatalf("result %v, want %v: %s", res, tc.want, plugintest.Exit(c, "WWW-Authenticate"))
 			}
-			if n := testing.AllocsPerRun(100, func() { req.Rewrite(ch) }); n != 0 {
-				t.Fatalf("%v allocations per request", n)
+			if allocs != 0 {
+				t.Fatalf("%v allocations per request", allocs)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sluicegw/sluice/expr"
+	"github.com/sluicegw/sluice/internal/cjson"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
@@ -15,7 +16,7 @@ const Name = "jwt-auth"
 
 // schema is APISIX 3.18's jwt-auth schema (apisix/plugins/jwt-auth.lua,
 // realm and anonymous_consumer from apisix/schema_def.lua).
-const schema = `{
+var schema = `{
   "type": "object",
   "properties": {
     "header": {"type": "string", "default": "authorization"},
@@ -24,14 +25,8 @@ const schema = `{
     "hide_credentials": {"type": "boolean", "default": false},
     "key_claim_name": {"type": "string", "default": "key", "minLength": 1},
     "store_in_ctx": {"type": "boolean", "default": false},
-    "realm": {
-      "type": "string",
-      "pattern": "^[\u0020-\u0021\u0023-\u005b\\]-\u007e]+$",
-      "default": "jwt",
-      "minLength": 1,
-      "maxLength": 128
-    },
-    "anonymous_consumer": {"type": "string", "minLength": 1},
+    "realm": ` + plugin.RealmSchema("jwt") + `,
+    "anonymous_consumer": ` + plugin.AnonymousConsumerSchema + `,
     "claims_to_verify": {
       "type": "array",
       "items": {"type": "string", "enum": ["exp", "nbf"]},
@@ -122,12 +117,11 @@ func isSecretRef(v string) bool {
 
 // The answers, as APISIX writes them.
 var (
-	msgMissing     = plugin.ExitJSON("message", "Missing JWT token in request")
-	msgInvalid     = plugin.ExitJSON("message", "JWT token invalid")
-	msgMissingKey  = plugin.ExitJSON("message", "missing user key in JWT token")
-	msgInvalidKey  = plugin.ExitJSON("message", "Invalid user key in JWT token")
-	msgFailed      = plugin.ExitJSON("message", "failed to verify jwt")
-	msgInvalidUser = plugin.ExitJSON("message", "Invalid user authorization")
+	msgMissing    = cjson.Exit("message", "Missing JWT token in request")
+	msgInvalid    = cjson.Exit("message", "JWT token invalid")
+	msgMissingKey = cjson.Exit("message", "missing user key in JWT token")
+	msgInvalidKey = cjson.Exit("message", "Invalid user key in JWT token")
+	msgFailed     = cjson.Exit("message", "failed to verify jwt")
 )
 
 type conf struct {
@@ -192,15 +186,7 @@ func newJWTAuth(_ *plugin.Env, raw []byte) (any, error) {
 func (j *jwtAuth) Rewrite(c *reqctx.Ctx) reqctx.Result {
 	cred, payload, msg := j.find(c)
 	if cred == nil {
-		if j.anonymous == "" {
-			c.SetRespHeader("WWW-Authenticate", j.challenge)
-			return c.Exit(401, msg)
-		}
-		if !plugin.AttachAnonymous(c, j.anonymous) {
-			c.SetRespHeader("WWW-Authenticate", j.challenge)
-			return c.Exit(401, msgInvalidUser)
-		}
-		return reqctx.Continue
+		return plugin.Unauthenticated(c, j.anonymous, j.challenge, msg)
 	}
 	if j.storeInCtx {
 		c.SetLocal(PayloadKey, &Payload{JSON: append([]byte(nil), payload...)})

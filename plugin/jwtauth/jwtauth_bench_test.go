@@ -6,8 +6,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
-	"github.com/sluicegw/sluice/plugin/internal/authtest"
 )
 
 // BenchmarkJWTAuth replays one request through jwt-auth's rewrite
@@ -23,14 +23,16 @@ func BenchmarkJWTAuth(b *testing.B) {
 		{"EdDSA", sign(b, "EdDSA", ks["EdDSA"], jwt.MapClaims{"key": "EdDSA-key", "exp": exp})},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			ch := authtest.Chain(b, r, `{"jwt-auth": {}}`)
-			req := authtest.NewReplayer(b, "GET /hello HTTP/1.1\nHost: a\nAuthorization: Bearer "+bc.token, idx)
-			if res := req.Rewrite(ch); res != reqctx.Continue {
-				b.Fatal(authtest.Exit(req.C, "WWW-Authenticate"))
+			ch := plugintest.RouteChain(b, r, `{"jwt-auth": {}}`)
+			c := plugintest.NewCtxWith(b, "GET /hello HTTP/1.1\nHost: a\nAuthorization: Bearer "+bc.token, idx)
+			replay := plugintest.Replay(b, c)
+			if res := plugintest.Rewrite(ch, c); res != reqctx.Continue {
+				b.Fatal(plugintest.Exit(c, "WWW-Authenticate"))
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				req.Rewrite(ch)
+				replay()
+				plugintest.Rewrite(ch, c)
 			}
 		})
 	}

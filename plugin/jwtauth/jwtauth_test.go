@@ -19,10 +19,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sluicegw/sluice/config"
-	"github.com/sluicegw/sluice/internal/jsonschema"
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
-	"github.com/sluicegw/sluice/plugin/internal/authtest"
 	"github.com/sluicegw/sluice/plugin/jwtauth"
 )
 
@@ -64,30 +63,26 @@ func sign(t testing.TB, alg string, key any, claims jwt.MapClaims) string {
 }
 
 func snapshot(t testing.TB) (*plugin.Registry, *plugin.Index) {
-	r := authtest.Registry(t, "jwt-auth")
+	r := plugintest.Registry(t, "jwt-auth")
 	ks := keys()
 	consumers := []*config.Consumer{
-		authtest.Consumer(t, `{"username": "jack", "plugins": {"jwt-auth": {"key": "user-key", "secret": "my-secret-key"}}}`),
-		authtest.Consumer(t, `{"username": "b64", "plugins": {"jwt-auth": {"key": "b64-key", "secret": "`+base64.StdEncoding.EncodeToString([]byte("raw\x00secret"))+`", "base64_secret": true}}}`),
-		authtest.Consumer(t, `{"username": "grace", "plugins": {"jwt-auth": {"key": "grace-key", "secret": "s", "algorithm": "HS512", "lifetime_grace_period": 100}}}`),
-		authtest.Consumer(t, `{"username": "broken", "plugins": {"jwt-auth": {"key": "broken-key", "algorithm": "RS256", "public_key": "not a key"}}}`),
-		authtest.Consumer(t, `{"username": "anonymous"}`),
-		authtest.Consumer(t, `{"username": "asym"}`),
+		plugintest.Consumer(t, `{"username": "jack", "plugins": {"jwt-auth": {"key": "user-key", "secret": "my-secret-key"}}}`),
+		plugintest.Consumer(t, `{"username": "b64", "plugins": {"jwt-auth": {"key": "b64-key", "secret": "`+base64.StdEncoding.EncodeToString([]byte("raw\x00secret"))+`", "base64_secret": true}}}`),
+		plugintest.Consumer(t, `{"username": "grace", "plugins": {"jwt-auth": {"key": "grace-key", "secret": "s", "algorithm": "HS512", "lifetime_grace_period": 100}}}`),
+		plugintest.Consumer(t, `{"username": "broken", "plugins": {"jwt-auth": {"key": "broken-key", "algorithm": "RS256", "public_key": "not a key"}}}`),
+		plugintest.Consumer(t, `{"username": "anonymous"}`),
+		plugintest.Consumer(t, `{"username": "asym"}`),
 	}
 	var creds []*config.Credential
 	for alg, priv := range ks {
 		pub, _ := json.Marshal(publicPEM(t, priv))
-		creds = append(creds, authtest.Credential(t, "asym", `{"id": "`+alg+`", "plugins": {"jwt-auth": {"key": "`+alg+`-key", "algorithm": "`+alg+`", "public_key": `+string(pub)+`}}}`))
+		creds = append(creds, plugintest.Credential(t, "asym", `{"id": "`+alg+`", "plugins": {"jwt-auth": {"key": "`+alg+`-key", "algorithm": "`+alg+`", "public_key": `+string(pub)+`}}}`))
 	}
 	// A private key is accepted as the public key, as openssl reads it.
 	der, _ := x509.MarshalPKCS8PrivateKey(ks["RS256"])
 	privPEM, _ := json.Marshal(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
-	creds = append(creds, authtest.Credential(t, "asym", `{"id": "priv", "plugins": {"jwt-auth": {"key": "priv-key", "algorithm": "RS512", "public_key": `+string(privPEM)+`}}}`))
-	idx, problems := authtest.Index(t, r, consumers, creds)
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	return r, idx
+	creds = append(creds, plugintest.Credential(t, "asym", `{"id": "priv", "plugins": {"jwt-auth": {"key": "priv-key", "algorithm": "RS512", "public_key": `+string(privPEM)+`}}}`))
+	return r, plugintest.Index(t, r, plugin.IndexInput{Consumers: consumers, Credentials: creds})
 }
 
 func TestJWTAuth(t *testing.T) {
@@ -140,43 +135,30 @@ func TestJWTAuth(t *testing.T) {
 		{name: "realm", conf: `{"realm": "my-jwt-realm"}`, target: "/hello", exit: `401 | Bearer realm="my-jwt-realm" | {"message":"Missing JWT token in request"}` + "\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ch := authtest.Chain(t, r, `{"jwt-auth": `+tc.conf+`}`)
+			ch := plugintest.RouteChain(t, r, `{"jwt-auth": `+tc.conf+`}`)
 			req := "GET " + tc.target + " HTTP/1.1\nHost: a"
 			if tc.header != "" {
 				req += "\n" + tc.header
 			}
-			c := authtest.Ctx(t, req, idx)
-			res := authtest.Run(ch, c)
-			if got := authtest.Exit(c, "WWW-Authenticate"); got != tc.exit {
-				t.Fatalf("exit %q, want %q", got, tc.exit)
-			}
-			if tc.exit != "" {
-				if res != reqctx.Stop {
-					t.Fatal(res)
-				}
-				return
-			}
-			if got := authtest.Upstream(c); res != reqctx.Continue || got != tc.upstream {
-				t.Fatalf("%v, upstream got\n%s\nwant\n%s", res, got, tc.upstream)
-			}
+			plugintest.ExpectAuthOutcome(t, ch, plugintest.NewCtxWith(t, req, idx), tc.exit, tc.upstream)
 		})
 	}
 	t.Run("asymmetric algorithms", func(t *testing.T) {
-		ch := authtest.Chain(t, r, `{"jwt-auth": {"hide_credentials": true}}`)
+		ch := plugintest.RouteChain(t, r, `{"jwt-auth": {"hide_credentials": true}}`)
 		for alg, priv := range ks {
-			c := authtest.Ctx(t, "GET /hello HTTP/1.1\nHost: a\nAuthorization: Bearer "+sign(t, alg, priv, jwt.MapClaims{"key": alg + "-key", "exp": now + 60}), idx)
-			if res := authtest.Run(ch, c); res != reqctx.Continue || c.Credential == nil || c.Credential.ID != alg {
-				t.Errorf("%s: %v %s", alg, res, authtest.Exit(c, "WWW-Authenticate"))
+			c := plugintest.NewCtxWith(t, "GET /hello HTTP/1.1\nHost: a\nAuthorization: Bearer "+sign(t, alg, priv, jwt.MapClaims{"key": alg + "-key", "exp": now + 60}), idx)
+			if res := plugintest.Request(ch, c); res != reqctx.Continue || c.Credential == nil || c.Credential.ID != alg {
+				t.Errorf("%s: %v %s", alg, res, plugintest.Exit(c, "WWW-Authenticate"))
 			}
 			other := sign(t, alg, keys2()[alg], jwt.MapClaims{"key": alg + "-key"})
-			c = authtest.Ctx(t, "GET /hello HTTP/1.1\nHost: a\nAuthorization: Bearer "+other, idx)
-			if authtest.Run(ch, c); authtest.Exit(c, "WWW-Authenticate") != answer("failed to verify jwt") {
-				t.Errorf("%s signed by another key: %s", alg, authtest.Exit(c, "WWW-Authenticate"))
+			c = plugintest.NewCtxWith(t, "GET /hello HTTP/1.1\nHost: a\nAuthorization: Bearer "+other, idx)
+			if plugintest.Request(ch, c); plugintest.Exit(c, "WWW-Authenticate") != answer("failed to verify jwt") {
+				t.Errorf("%s signed by another key: %s", alg, plugintest.Exit(c, "WWW-Authenticate"))
 			}
 		}
-		c := authtest.Ctx(t, "GET /hello HTTP/1.1\nHost: a\nAuthorization: Bearer "+sign(t, "RS512", ks["RS256"], jwt.MapClaims{"key": "priv-key"}), idx)
-		if res := authtest.Run(ch, c); res != reqctx.Continue || c.Credential.ID != "priv" {
-			t.Errorf("private key as public_key: %v %s", res, authtest.Exit(c, "WWW-Authenticate"))
+		c := plugintest.NewCtxWith(t, "GET /hello HTTP/1.1\nHost: a\nAuthorization: Bearer "+sign(t, "RS512", ks["RS256"], jwt.MapClaims{"key": "priv-key"}), idx)
+		if res := plugintest.Request(ch, c); res != reqctx.Continue || c.Credential.ID != "priv" {
+			t.Errorf("private key as public_key: %v %s", res, plugintest.Exit(c, "WWW-Authenticate"))
 		}
 	})
 }
@@ -192,9 +174,9 @@ var keys2 = sync.OnceValue(func() map[string]any {
 func TestStoreInCtx(t *testing.T) {
 	r, idx := snapshot(t)
 	for conf, want := range map[string]string{`{}`: "", `{"store_in_ctx": true}`: `{"key":"user-key","exp":1879318541}`} {
-		ch := authtest.Chain(t, r, `{"jwt-auth": `+conf+`}`)
-		c := authtest.Ctx(t, "GET /hello?jwt="+apisixValid+" HTTP/1.1\nHost: a", idx)
-		if res := authtest.Run(ch, c); res != reqctx.Continue {
+		ch := plugintest.RouteChain(t, r, `{"jwt-auth": `+conf+`}`)
+		c := plugintest.NewCtxWith(t, "GET /hello?jwt="+apisixValid+" HTTP/1.1\nHost: a", idx)
+		if res := plugintest.Request(ch, c); res != reqctx.Continue {
 			t.Fatal(res)
 		}
 		got := ""
@@ -208,13 +190,9 @@ func TestStoreInCtx(t *testing.T) {
 }
 
 func TestSchemas(t *testing.T) {
-	r := authtest.Registry(t, "jwt-auth")
+	r := plugintest.Registry(t, "jwt-auth")
 	check := func(k *config.Kind, conf string) (map[string]any, error) {
-		v, err := jsonschema.DecodeJSON([]byte(conf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v.(map[string]any), r.CheckPlugin(k, "jwt-auth", v)
+		return plugintest.CheckAs(r, k, "jwt-auth", conf)
 	}
 	// APISIX test 1: the consumer defaults.
 	v, err := check(config.Consumers, `{"key": "123", "secret": "my-secret-key"}`)

@@ -5,8 +5,8 @@ package keyauth_test
 import (
 	"testing"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
-	"github.com/sluicegw/sluice/plugin/internal/authtest"
 )
 
 // key-auth is in the benchmark scenario: it must add no allocation to a
@@ -25,13 +25,14 @@ func TestKeyAuthAllocatesNothing(t *testing.T) {
 		{"anonymous", `{"key-auth": {"anonymous_consumer": "anonymous"}}`, "GET /hello HTTP/1.1\nHost: a", reqctx.Continue},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ch := authtest.Chain(t, r, tc.plugins)
-			req := authtest.NewReplayer(t, tc.req, idx)
-			if res := req.Rewrite(ch); res != tc.want {
+			ch := plugintest.RouteChain(t, r, tc.plugins)
+			c := plugintest.NewCtxWith(t, tc.req, idx)
+			res, allocs := plugintest.RewriteAllocs(t, ch, c)
+			if res != tc.want {
 				t.Fatalf("result %v, want %v", res, tc.want)
 			}
-			if n := testing.AllocsPerRun(100, func() { req.Rewrite(ch) }); n != 0 {
-				t.Fatalf("%v allocations per request", n)
+			if allocs != 0 {
+				t.Fatalf("%v allocations per request", allocs)
 			}
 		})
 	}

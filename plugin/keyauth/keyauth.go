@@ -3,6 +3,7 @@ package keyauth
 import (
 	"fmt"
 
+	"github.com/sluicegw/sluice/internal/cjson"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
@@ -12,20 +13,14 @@ const Name = "key-auth"
 
 // schema is APISIX 3.18's key-auth schema (apisix/plugins/key-auth.lua,
 // realm and anonymous_consumer from apisix/schema_def.lua).
-const schema = `{
+var schema = `{
   "type": "object",
   "properties": {
     "header": {"type": "string", "default": "apikey"},
     "query": {"type": "string", "default": "apikey"},
-    "realm": {
-      "type": "string",
-      "pattern": "^[\u0020-\u0021\u0023-\u005b\\]-\u007e]+$",
-      "default": "key",
-      "minLength": 1,
-      "maxLength": 128
-    },
+    "realm": ` + plugin.RealmSchema("key") + `,
     "hide_credentials": {"type": "boolean", "default": false},
-    "anonymous_consumer": {"type": "string", "minLength": 1}
+    "anonymous_consumer": ` + plugin.AnonymousConsumerSchema + `
   }
 }`
 
@@ -55,9 +50,8 @@ func init() {
 
 // The answers, as APISIX writes them.
 var (
-	msgMissing     = plugin.ExitJSON("message", "Missing API key in request")
-	msgInvalid     = plugin.ExitJSON("message", "Invalid API key in request")
-	msgInvalidUser = plugin.ExitJSON("message", "Invalid user authorization")
+	msgMissing = cjson.Exit("message", "Missing API key in request")
+	msgInvalid = cjson.Exit("message", "Invalid API key in request")
 )
 
 // conf is the route-side conf, defaults filled in.
@@ -155,23 +149,16 @@ func (k *keyAuth) Rewrite(c *reqctx.Ctx) reqctx.Result {
 
 // fail answers 401 with msg, or falls back to the anonymous consumer.
 func (k *keyAuth) fail(c *reqctx.Ctx, sc *scratch, msg []byte) reqctx.Result {
-	if k.anonymous == "" {
-		c.SetRespHeader("WWW-Authenticate", k.challenge)
-		return c.Exit(401, msg)
-	}
-	if k.hide {
+	if k.anonymous != "" && k.hide {
 		// The credential was not accepted but must not reach the upstream
-		// either, wherever it was (APISIX strips both places here).
+		// either, wherever it was (APISIX strips both places here, before
+		// it looks the anonymous consumer up).
 		if _, name, ok := k.header.Get(c); ok {
 			c.DelHeader(name)
 		}
 		k.hideQuery(c, sc)
 	}
-	if !plugin.AttachAnonymous(c, k.anonymous) {
-		c.SetRespHeader("WWW-Authenticate", k.challenge)
-		return c.Exit(401, msgInvalidUser)
-	}
-	return reqctx.Continue
+	return plugin.Unauthenticated(c, k.anonymous, k.challenge, msg)
 }
 
 // hideQuery removes the key's query argument, if the query has it.

@@ -3,8 +3,8 @@ package keyauth_test
 import (
 	"testing"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
-	"github.com/sluicegw/sluice/plugin/internal/authtest"
 )
 
 // BenchmarkKeyAuth replays one request through key-auth's rewrite; each
@@ -18,11 +18,13 @@ func BenchmarkKeyAuth(b *testing.B) {
 		{"none", `{}`, "GET /hello HTTP/1.1\nHost: a\nUser-Agent: wrk\napikey: auth-one"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			ch := authtest.Chain(b, r, bc.plugins)
-			req := authtest.NewReplayer(b, bc.req, idx)
+			ch := plugintest.RouteChain(b, r, bc.plugins)
+			c := plugintest.NewCtxWith(b, bc.req, idx)
+			replay := plugintest.Replay(b, c)
 			b.ReportAllocs()
 			for b.Loop() {
-				if req.Rewrite(ch) == reqctx.Parked {
+				replay()
+				if plugintest.Rewrite(ch, c) == reqctx.Parked {
 					b.Fatal("parked")
 				}
 			}

@@ -6,10 +6,9 @@ import (
 	"testing"
 
 	"github.com/sluicegw/sluice/config"
-	"github.com/sluicegw/sluice/internal/jsonschema"
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
-	"github.com/sluicegw/sluice/plugin/internal/authtest"
 	_ "github.com/sluicegw/sluice/plugin/keyauth"
 )
 
@@ -22,18 +21,17 @@ const (
 // snapshot has jack (key auth-one, custom_id 42), rose with a credential
 // object (key auth-two), and an anonymous consumer.
 func snapshot(t testing.TB) (*plugin.Registry, *plugin.Index) {
-	r := authtest.Registry(t, "key-auth")
-	idx, problems := authtest.Index(t, r, []*config.Consumer{
-		authtest.Consumer(t, `{"username": "jack", "labels": {"custom_id": "42"}, "plugins": {"key-auth": {"key": "auth-one"}}}`),
-		authtest.Consumer(t, `{"username": "rose"}`),
-		authtest.Consumer(t, `{"username": "anonymous"}`),
-	}, []*config.Credential{
-		authtest.Credential(t, "rose", `{"id": "cred-1", "plugins": {"key-auth": {"key": "auth-two"}}}`),
+	r := plugintest.Registry(t, "key-auth")
+	return r, plugintest.Index(t, r, plugin.IndexInput{
+		Consumers: []*config.Consumer{
+			plugintest.Consumer(t, `{"username": "jack", "labels": {"custom_id": "42"}, "plugins": {"key-auth": {"key": "auth-one"}}}`),
+			plugintest.Consumer(t, `{"username": "rose"}`),
+			plugintest.Consumer(t, `{"username": "anonymous"}`),
+		},
+		Credentials: []*config.Credential{
+			plugintest.Credential(t, "rose", `{"id": "cred-1", "plugins": {"key-auth": {"key": "auth-two"}}}`),
+		},
 	})
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	return r, idx
 }
 
 func TestKeyAuth(t *testing.T) {
@@ -144,23 +142,11 @@ func TestKeyAuth(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ch := authtest.Chain(t, r, tc.plugins)
-			c := authtest.Ctx(t, tc.req, idx)
-			res := authtest.Run(ch, c)
-			if got := authtest.Exit(c, "WWW-Authenticate"); got != tc.exit {
-				t.Fatalf("exit %q, want %q", got, tc.exit)
-			}
-			if tc.exit != "" {
-				if res != reqctx.Stop || c.Consumer != nil {
-					t.Fatalf("result %v, consumer %v", res, c.Consumer)
-				}
-				return
-			}
-			if res != reqctx.Continue {
-				t.Fatalf("result %v", res)
-			}
-			if got := authtest.Upstream(c); got != tc.upstream {
-				t.Fatalf("upstream got\n%s\nwant\n%s", got, tc.upstream)
+			ch := plugintest.RouteChain(t, r, tc.plugins)
+			c := plugintest.NewCtxWith(t, tc.req, idx)
+			plugintest.ExpectAuthOutcome(t, ch, c, tc.exit, tc.upstream)
+			if tc.exit != "" && c.Consumer != nil {
+				t.Fatalf("rejected, yet consumer %v", c.Consumer)
 			}
 		})
 	}
@@ -169,9 +155,9 @@ func TestKeyAuth(t *testing.T) {
 // The consumer_name variable and the consumer's identity follow the key.
 func TestKeyAuthSetsTheConsumer(t *testing.T) {
 	r, idx := snapshot(t)
-	ch := authtest.Chain(t, r, `{"key-auth": {}}`)
-	c := authtest.Ctx(t, "GET / HTTP/1.1\nHost: a\napikey: auth-two", idx)
-	if res := authtest.Run(ch, c); res != reqctx.Continue {
+	ch := plugintest.RouteChain(t, r, `{"key-auth": {}}`)
+	c := plugintest.NewCtxWith(t, "GET / HTTP/1.1\nHost: a\napikey: auth-two", idx)
+	if res := plugintest.Request(ch, c); res != reqctx.Continue {
 		t.Fatal(res)
 	}
 	if c.Consumer == nil || c.Consumer.Name != "rose" || c.Credential == nil || c.Credential.ID != "cred-1" {
@@ -183,13 +169,9 @@ func TestKeyAuthSetsTheConsumer(t *testing.T) {
 }
 
 func TestSchemas(t *testing.T) {
-	r := authtest.Registry(t, "key-auth")
-	check := func(k *config.Kind, conf string) (any, error) {
-		v, err := jsonschema.DecodeJSON([]byte(conf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v, r.CheckPlugin(k, "key-auth", v)
+	r := plugintest.Registry(t, "key-auth")
+	check := func(k *config.Kind, conf string) (map[string]any, error) {
+		return plugintest.CheckAs(r, k, "key-auth", conf)
 	}
 	v, err := check(config.Routes, `{}`)
 	if err != nil {
@@ -197,7 +179,7 @@ func TestSchemas(t *testing.T) {
 	}
 	want := map[string]any{"header": "apikey", "query": "apikey", "realm": "key", "hide_credentials": false}
 	for k, w := range want {
-		if v.(map[string]any)[k] != w {
+		if v[k] != w {
 			t.Fatalf("defaults %v, want %v", v, want)
 		}
 	}
@@ -225,23 +207,23 @@ func TestSchemas(t *testing.T) {
 func TestSecretReferences(t *testing.T) {
 	t.Setenv("KEYAUTH_TEST_KEY", "from-env")
 	t.Setenv("KEYAUTH_TEST_JSON", `{"k": "from-json"}`)
-	r := authtest.Registry(t, "key-auth")
-	idx, problems := authtest.Index(t, r, []*config.Consumer{
-		authtest.Consumer(t, `{"username": "a", "plugins": {"key-auth": {"key": "$env://KEYAUTH_TEST_KEY"}}}`),
-		authtest.Consumer(t, `{"username": "b", "plugins": {"key-auth": {"key": "$ENV://KEYAUTH_TEST_JSON/k"}}}`),
-		authtest.Consumer(t, `{"username": "c", "plugins": {"key-auth": {"key": "$env://KEYAUTH_UNSET_VARIABLE"}}}`),
-		authtest.Consumer(t, `{"username": "d", "plugins": {"key-auth": {"key": "$secret://vault/1/d"}}}`),
-	}, nil)
+	r := plugintest.Registry(t, "key-auth")
+	idx, problems := r.BuildIndex(plugin.IndexInput{Consumers: []*config.Consumer{
+		plugintest.Consumer(t, `{"username": "a", "plugins": {"key-auth": {"key": "$env://KEYAUTH_TEST_KEY"}}}`),
+		plugintest.Consumer(t, `{"username": "b", "plugins": {"key-auth": {"key": "$ENV://KEYAUTH_TEST_JSON/k"}}}`),
+		plugintest.Consumer(t, `{"username": "c", "plugins": {"key-auth": {"key": "$env://KEYAUTH_UNSET_VARIABLE"}}}`),
+		plugintest.Consumer(t, `{"username": "d", "plugins": {"key-auth": {"key": "$secret://vault/1/d"}}}`),
+	}})
 	if len(problems) != 2 || !errors.Is(problems[0], plugin.ErrSecretUnresolved) || !errors.Is(problems[1], plugin.ErrSecretManager) {
 		t.Fatalf("problems %v", problems)
 	}
-	ch := authtest.Chain(t, r, `{"key-auth": {}}`)
+	ch := plugintest.RouteChain(t, r, `{"key-auth": {}}`)
 	for key, want := range map[string]string{
 		"from-env": "a", "from-json": "b",
 		"$env://KEYAUTH_TEST_KEY": "", "$env://KEYAUTH_UNSET_VARIABLE": "", "$secret://vault/1/d": "",
 	} {
-		c := authtest.Ctx(t, "GET / HTTP/1.1\nHost: a\napikey: "+key, idx)
-		authtest.Run(ch, c)
+		c := plugintest.NewCtxWith(t, "GET / HTTP/1.1\nHost: a\napikey: "+key, idx)
+		plugintest.Request(ch, c)
 		got := ""
 		if c.Consumer != nil {
 			got = c.Consumer.Name
@@ -256,20 +238,20 @@ func TestSecretReferences(t *testing.T) {
 // per-loop scratch must not leak one request's key into the next.
 func TestScratchIsPerRequest(t *testing.T) {
 	r, idx := snapshot(t)
-	ch := authtest.Chain(t, r, `{"key-auth": {"hide_credentials": true}}`)
-	c := authtest.Ctx(t, "GET /a?apikey=auth-one&x=1 HTTP/1.1\nHost: a", idx)
-	if res := authtest.Run(ch, c); res != reqctx.Continue || c.Consumer.Name != "jack" {
+	ch := plugintest.RouteChain(t, r, `{"key-auth": {"hide_credentials": true}}`)
+	c := plugintest.NewCtxWith(t, "GET /a?apikey=auth-one&x=1 HTTP/1.1\nHost: a", idx)
+	if res := plugintest.Request(ch, c); res != reqctx.Continue || c.Consumer.Name != "jack" {
 		t.Fatal(res)
 	}
-	authtest.Reset(t, c, "GET /b?apikey=auth-two HTTP/1.1\nHost: a", idx)
-	if res := authtest.Run(ch, c); res != reqctx.Continue || c.Consumer.Name != "rose" {
+	plugintest.Reset(t, c, "GET /b?apikey=auth-two HTTP/1.1\nHost: a")
+	if res := plugintest.Request(ch, c); res != reqctx.Continue || c.Consumer.Name != "rose" {
 		t.Fatal(res)
 	}
-	if got, want := authtest.Upstream(c), "/b\nHost: a\nX-Consumer-Username: rose\nX-Credential-Identifier: cred-1\n"; got != want {
+	if got, want := plugintest.UpstreamInOrder(c), "/b\nHost: a\nX-Consumer-Username: rose\nX-Credential-Identifier: cred-1\n"; got != want {
 		t.Fatalf("upstream %q, want %q", got, want)
 	}
-	authtest.Reset(t, c, "GET /c HTTP/1.1\nHost: a", idx)
-	if authtest.Run(ch, c); authtest.Exit(c, "WWW-Authenticate") != missing {
-		t.Fatal(authtest.Exit(c, "WWW-Authenticate"))
+	plugintest.Reset(t, c, "GET /c HTTP/1.1\nHost: a")
+	if plugintest.Request(ch, c); plugintest.Exit(c, "WWW-Authenticate") != missing {
+		t.Fatal(plugintest.Exit(c, "WWW-Authenticate"))
 	}
 }

@@ -5,6 +5,7 @@ package limitconn
 import (
 	"testing"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
@@ -12,15 +13,15 @@ import (
 // known key once the loop's record free list is warm.
 func TestLimitConnLocalAllocatesNothing(t *testing.T) {
 	l := instance(t, `{"conn": 100, "burst": 0, "default_conn_delay": 0.1, "key": "remote_addr"}`, NewCounters(0))
-	r := newRequest(t, "", "127.0.0.1")
-	l.Access(&r.c)
-	l.Log(&r.c)
+	c := plugintest.NewCtx(t, hello)
+	l.Access(c)
+	l.Log(c)
 	allocs := testing.AllocsPerRun(1000, func() {
-		r.c.Reset()
-		if l.Access(&r.c) != reqctx.Continue {
+		c.Reset()
+		if l.Access(c) != reqctx.Continue {
 			t.Fatal("not admitted")
 		}
-		l.Log(&r.c)
+		l.Log(c)
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per request", allocs)

@@ -1,8 +1,9 @@
 package limitconn
 
 import (
-	"hash/maphash"
-	stdsync "sync"
+	"time"
+
+	"github.com/sluicegw/sluice/internal/shdict"
 )
 
 // Counters is the local policy's state: how many requests of each counter
@@ -13,92 +14,66 @@ import (
 //
 // Safe from any goroutine; a known key allocates nothing.
 type Counters struct {
-	seed   maphash.Seed
-	maxPer int
-	shards [numShards]shard
+	dict *shdict.Dict[inFlight, *inFlight]
 }
 
-const (
-	numShards = 64
-	// DefaultMaxKeys bounds the keys kept. Keys in flight are never
-	// evicted, so the bound only limits idle ones; past it an idle key is
-	// dropped from the sample, or the new key is counted untracked.
-	DefaultMaxKeys = 1 << 20
-	sweepSample    = 8
-)
+// DefaultMaxKeys bounds the keys kept. Keys in flight are never evicted, so
+// the bound only limits idle ones; past it an idle key is dropped from the
+// sample, or the new key is counted untracked.
+const DefaultMaxKeys = shdict.DefaultMaxKeys
 
-type shard struct {
-	mu stdsync.Mutex // guards m
-	m  map[string]*int64
-	_  [48]byte
-}
+// inFlight is one key's count of requests in flight.
+type inFlight int64
+
+// Stale implements shdict.Entry: nothing in flight is the same as no key.
+func (n *inFlight) Stale(time.Duration) bool { return *n == 0 }
+
+// Deadline implements shdict.Entry: a count in flight never expires on its
+// own (only Leaving lowers it), so it is never evicted.
+func (n *inFlight) Deadline() (time.Duration, bool) { return 0, false }
 
 // NewCounters returns empty counters (maxKeys <= 0: DefaultMaxKeys).
 func NewCounters(maxKeys int) *Counters {
-	if maxKeys <= 0 {
-		maxKeys = DefaultMaxKeys
-	}
-	c := &Counters{seed: maphash.MakeSeed(), maxPer: max(maxKeys/numShards, 1)}
-	for i := range c.shards {
-		c.shards[i].m = map[string]*int64{}
-	}
-	return c
+	return &Counters{dict: shdict.New[inFlight](maxKeys)}
 }
-
-func (c *Counters) shard(key []byte) *shard { return &c.shards[maphash.Bytes(c.seed, key)%numShards] }
 
 // Incoming is resty.limit.conn's incoming(key, true): one more request in
 // flight, unless that makes more than limit (conn + burst), when nothing
 // changes and ok is false. It returns the count including this request.
 func (c *Counters) Incoming(key []byte, limit int64) (conn int64, ok bool) {
-	sh := c.shard(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	n := sh.m[string(key)]
+	sh := c.dict.Lock(key)
+	defer sh.Unlock()
+	n := sh.GetLocked(key)
 	if n == nil {
-		n = sh.insertLocked(string(key), c.maxPer)
+		// The clock is of no use: counts have no deadline.
+		if n = sh.InsertLocked(key, 0); n == nil {
+			// Every sampled key is in flight and the shard is full: the
+			// request is counted as the key's only one, untracked.
+			return 1, limit >= 1
+		}
 	}
-	if *n+1 > limit {
-		return *n + 1, false
+	if int64(*n)+1 > limit {
+		return int64(*n) + 1, false
 	}
 	*n++
-	return *n, true
+	return int64(*n), true
 }
 
 // Leaving is resty.limit.conn's leaving: one request of key is over.
 func (c *Counters) Leaving(key []byte) {
-	sh := c.shard(key)
-	sh.mu.Lock()
-	if n := sh.m[string(key)]; n != nil && *n > 0 {
+	sh := c.dict.Lock(key)
+	if n := sh.GetLocked(key); n != nil && *n > 0 {
 		*n--
 	}
-	sh.mu.Unlock()
-}
-
-func (sh *shard) insertLocked(key string, maxPer int) *int64 {
-	n := 0
-	for k, v := range sh.m {
-		if *v == 0 {
-			delete(sh.m, k)
-		}
-		if n++; n >= sweepSample {
-			break
-		}
-	}
-	v := new(int64)
-	if len(sh.m) < maxPer {
-		sh.m[key] = v
-	}
-	return v
+	sh.Unlock()
 }
 
 // InFlight returns key's count (tests).
 func (c *Counters) InFlight(key string) int64 {
-	sh := c.shard([]byte(key))
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if n := sh.m[key]; n != nil {
-		return *n
+	sh := c.dict.Lock([]byte(key))
+	defer sh.Unlock()
+	if n := sh.GetLocked([]byte(key)); n != nil {
+		return int64(*n)
 	}
 	return 0
 }

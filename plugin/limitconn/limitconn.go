@@ -107,15 +107,8 @@ type limitConn struct {
 }
 
 type rule struct {
-	conn, burst value
-	key         ratelimit.Key      // the conf's own
-	keyTpl      ratelimit.Template // a rules entry's
-}
-
-// value is conn or burst: a number, or a template resolved per request.
-type value struct {
-	n   int64
-	tpl *ratelimit.Template
+	conn, burst ratelimit.Value
+	key         ratelimit.RuleKey
 }
 
 var (
@@ -155,7 +148,7 @@ func compile(env *plugin.Env, raw []byte, counters *Counters) (*limitConn, error
 	if len(cf.Rules) > 0 {
 		l.fromRules = true
 		for _, rc := range cf.Rules {
-			r := &rule{keyTpl: ratelimit.CompileTemplate(rc.Key)}
+			r := &rule{key: ratelimit.EntryKey(rc.Key)}
 			if r.conn, err = parseValue(rc.Conn); err == nil {
 				r.burst, err = parseValue(rc.Burst)
 			}
@@ -170,7 +163,7 @@ func compile(env *plugin.Env, raw []byte, counters *Counters) (*limitConn, error
 	if err != nil {
 		return nil, err
 	}
-	r := &rule{key: ratelimit.CompileKey(kt, cf.Key)}
+	r := &rule{key: ratelimit.OwnKey(ratelimit.CompileKey(kt, cf.Key))}
 	if r.conn, err = parseValue(cf.Conn); err == nil {
 		r.burst, err = parseValue(cf.Burst)
 	}
@@ -181,33 +174,29 @@ func compile(env *plugin.Env, raw []byte, counters *Counters) (*limitConn, error
 	return l, nil
 }
 
-func parseValue(raw json.RawMessage) (value, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		t := ratelimit.CompileTemplate(s)
-		return value{tpl: &t}, nil
+func parseValue(raw json.RawMessage) (ratelimit.Value, error) {
+	v, err := ratelimit.ParseValue(raw)
+	if err != nil {
+		return v, fmt.Errorf("limit-conn: conn and burst must be integers or strings: %w", err)
 	}
-	var n int64
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return value{}, fmt.Errorf("limit-conn: conn and burst must be integers or strings: %w", err)
-	}
-	return value{n: n}, nil
+	return v, nil
 }
 
-// resolve is limit-conn/init.lua's resolve_var: a number as is; a template
-// rendered and parsed, a non-negative (burst: allowZero) or positive
-// integer up to 2^53-1.
-func (v *value) resolve(c *reqctx.Ctx, scratch []byte, allowZero bool) (int64, []byte, bool) {
-	if v.tpl == nil {
-		return v.n, scratch, true
-	}
-	out, _ := v.tpl.Append(scratch[:0], c)
-	s := strings.TrimSpace(bytestr.String(out))
+// connValue and burstValue read a resolved conn and burst as
+// limit-conn/init.lua's resolve_var does: a positive (burst: non-negative)
+// integer up to 2^53-1. Unlike limit-count's reading (luaNumber there),
+// this one refuses hexadecimal ("0x10"); the two are kept apart so that
+// neither plugin's accepted values change.
+func connValue(b []byte) (int64, bool)  { return integerValue(b, false) }
+func burstValue(b []byte) (int64, bool) { return integerValue(b, true) }
+
+func integerValue(b []byte, allowZero bool) (int64, bool) {
+	s := strings.TrimSpace(bytestr.String(b))
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || strings.ContainsAny(s, "xXnNiI_") || f < 0 || (f == 0 && !allowZero) || f != math.Floor(f) || f > 1<<53-1 {
-		return 0, out, false
+		return 0, false
 	}
-	return int64(f), out, true
+	return int64(f), true
 }
 
 // record is what a request holds in flight, for its log phase to give
@@ -257,16 +246,10 @@ func (l *limitConn) Access(c *reqctx.Ctx) reqctx.Result {
 	rec.pending, rec.limits = rec.pending[:0], rec.limits[:0]
 	for _, r := range l.rules {
 		from := len(rec.keys)
-		rec.keys = append(rec.keys, l.prefix...)
-		if l.fromRules {
-			var n int
-			rec.keys, n = r.keyTpl.Append(rec.keys, c)
-			if n == 0 {
-				rec.keys = rec.keys[:from]
-				continue
-			}
-		} else {
-			rec.keys = r.key.Append(rec.keys, c)
+		var applies bool
+		if rec.keys, applies = r.key.Append(append(rec.keys, l.prefix...), c); !applies {
+			rec.keys = rec.keys[:from]
+			continue
 		}
 		conn, burst, ok := l.limits(c, r, rec)
 		if !ok {
@@ -318,10 +301,10 @@ func (l *limitConn) waitOrReject(c *reqctx.Ctx, delay time.Duration) reqctx.Resu
 }
 
 func (l *limitConn) limits(c *reqctx.Ctx, r *rule, rec *record) (conn, burst int64, ok bool) {
-	if conn, rec.scratch, ok = r.conn.resolve(c, rec.scratch, false); !ok {
+	if conn, rec.scratch, ok = r.conn.Resolve(c, rec.scratch, connValue); !ok {
 		return 0, 0, false
 	}
-	burst, rec.scratch, ok = r.burst.resolve(c, rec.scratch, true)
+	burst, rec.scratch, ok = r.burst.Resolve(c, rec.scratch, burstValue)
 	return conn, burst, ok
 }
 

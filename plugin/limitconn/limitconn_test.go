@@ -1,87 +1,38 @@
 package limitconn
 
 import (
-	"encoding/json"
 	"fmt"
-	"net"
-	"net/netip"
-	"os/exec"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sluicegw/sluice/http1"
-	"github.com/sluicegw/sluice/internal/jsonschema"
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/ratelimit"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
 
-var testRegistry = sync.OnceValues(func() (*plugin.Registry, error) { return plugin.NewRegistry([]string{Name}, nil) })
-
-func checked(conf string) ([]byte, error) {
-	r, err := testRegistry()
-	if err != nil {
-		return nil, err
-	}
-	v, err := jsonschema.DecodeJSON([]byte(conf))
-	if err != nil {
-		return nil, err
-	}
-	if err := r.CheckPlugin(nil, Name, v); err != nil {
-		return nil, err
-	}
-	return json.Marshal(v)
-}
-
-func instance(t *testing.T, conf string, counters *Counters) *limitConn {
+// instance compiles conf (checked, defaults filled) for route 1 on counters.
+func instance(t testing.TB, conf string, counters *Counters) *limitConn {
 	t.Helper()
-	raw, err := checked(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := compile(&plugin.Env{Owner: "/apisix/routes/1"}, raw, counters)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return plugintest.Instance(t, Name, conf, func(stored []byte) (*limitConn, error) {
+		return compile(&plugin.Env{Owner: "/apisix/routes/1"}, stored, counters)
+	})
 }
 
-// request is one request context; requests in flight at once need one each.
-type request struct {
-	c reqctx.Ctx
-}
-
-var loop reqctx.Loop
-
-func newRequest(t testing.TB, headers, remote string) *request {
-	t.Helper()
-	r := &request{}
-	c := &r.c
-	c.Loop = &loop
-	c.Head = []byte("GET /hello HTTP/1.1\r\nHost: test\r\n" + headers + "\r\n")
-	lim := http1.Limits{}.WithDefaults()
-	if err := c.Req.Parse(c.Head, &lim); err != nil {
-		t.Fatal(err)
-	}
-	c.RemoteAddr = netip.MustParseAddr(remote)
-	c.RemoteText = []byte(remote)
-	c.Begin(c.Req.Path.Of(c.Head), c.Req.HostName.Of(c.Head), time.Now())
-	return r
-}
+// hello is the tests' request head, to which a test adds header lines.
+const hello = "GET /hello HTTP/1.1\r\nHost: test\r\n"
 
 // outcome runs access and names the result: "ok", "delay <d>" or the status.
-func outcome(l *limitConn, r *request) string {
-	switch l.Access(&r.c) {
+func outcome(l *limitConn, c *reqctx.Ctx) string {
+	switch l.Access(c) {
 	case reqctx.Continue:
 		return "ok"
 	case reqctx.Parked:
-		j := r.c.TakeParked()
-		defer j.Resume(&r.c)
+		j := c.TakeParked()
+		defer j.Resume(c)
 		return "delay"
 	}
-	return fmt.Sprint(r.c.Status)
+	return fmt.Sprint(c.Status)
 }
 
 // limit-conn.t: conn 2, burst 1: two in flight pass, the third waits, the
@@ -89,34 +40,34 @@ func outcome(l *limitConn, r *request) string {
 func TestInFlightCountsAndDelays(t *testing.T) {
 	counters := NewCounters(0)
 	l := instance(t, `{"conn": 2, "burst": 1, "default_conn_delay": 0.1, "key": "remote_addr", "rejected_msg": "busy"}`, counters)
-	var reqs []*request
+	var reqs []*reqctx.Ctx
 	var got []string
 	for range 4 {
-		r := newRequest(t, "", "127.0.0.1")
-		got = append(got, outcome(l, r))
-		reqs = append(reqs, r)
+		c := plugintest.NewCtx(t, hello)
+		got = append(got, outcome(l, c))
+		reqs = append(reqs, c)
 	}
 	if fmt.Sprint(got) != "[ok ok delay 503]" {
 		t.Fatalf("outcomes %v", got)
 	}
-	if _, body, _, _ := reqs[3].c.Exited(); string(body) != `{"error_msg":"busy"}`+"\n" {
+	if _, body, _, _ := reqs[3].Exited(); string(body) != `{"error_msg":"busy"}`+"\n" {
 		t.Fatalf("body %q", body)
 	}
 	key := string(l.prefix) + "127.0.0.1"
 	if n := counters.InFlight(key); n != 3 {
 		t.Fatalf("in flight %d, want 3 (the rejected one is not counted)", n)
 	}
-	for _, r := range reqs {
-		l.Log(&r.c) // log runs for every request, the rejected one too
+	for _, c := range reqs {
+		l.Log(c) // log runs for every request, the rejected one too
 	}
 	if n := counters.InFlight(key); n != 0 {
 		t.Fatalf("in flight after log %d", n)
 	}
 	// Log twice (a second limit-conn conf's hook) gives back nothing more.
-	r := newRequest(t, "", "127.0.0.1")
-	outcome(l, r)
-	l.Log(&r.c)
-	l.Log(&r.c)
+	c := plugintest.NewCtx(t, hello)
+	outcome(l, c)
+	l.Log(c)
+	l.Log(c)
 	if n := counters.InFlight(key); n != 0 {
 		t.Fatalf("double log: %d", n)
 	}
@@ -126,8 +77,9 @@ func TestDelayGrowsPerConnBeyond(t *testing.T) {
 	counters := NewCounters(0)
 	l := instance(t, `{"conn": 1, "burst": 3, "default_conn_delay": 0.25, "key": "remote_addr"}`, counters)
 	for i, want := range []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond, 750 * time.Millisecond} {
-		r := newRequest(t, "", "10.0.0.1")
-		res := l.Access(&r.c)
+		c := plugintest.NewCtx(t, hello)
+		plugintest.SetRemote(c, "10.0.0.1")
+		res := l.Access(c)
 		if want == 0 {
 			if res != reqctx.Continue {
 				t.Fatalf("request %d: %v", i, res)
@@ -138,11 +90,11 @@ func TestDelayGrowsPerConnBeyond(t *testing.T) {
 			t.Fatalf("request %d: %v, want a delay", i, res)
 		}
 		// The parked job sleeps on a worker.
-		j := r.c.TakeParked()
+		j := c.TakeParked()
 		if got := ratelimit.Delayed(j); got != want {
 			t.Fatalf("request %d waits %v, want %v", i, got, want)
 		}
-		j.Resume(&r.c)
+		j.Resume(c)
 	}
 }
 
@@ -151,66 +103,38 @@ func TestRulesAndVariables(t *testing.T) {
 	l := instance(t, `{"default_conn_delay": 0.1, "rules": [
 		{"conn": "${http_conn ?? 1}", "burst": 0, "key": "${http_user}"},
 		{"conn": 5, "burst": "${http_burst}", "key": "${http_project}"}]}`, counters)
-	a := newRequest(t, "User: jack\r\n", "127.0.0.1")
-	b := newRequest(t, "User: jack\r\n", "127.0.0.1")
+	a := plugintest.NewCtx(t, hello+"User: jack\r\n")
+	b := plugintest.NewCtx(t, hello+"User: jack\r\n")
 	if outcome(l, a) != "ok" || outcome(l, b) != "503" {
 		t.Fatal("rule 1: conn 1 by user")
 	}
-	c := newRequest(t, "User: jack\r\nConn: 2\r\n", "127.0.0.1")
+	c := plugintest.NewCtx(t, hello+"User: jack\r\nConn: 2\r\n")
 	if got := outcome(l, c); got != "ok" {
 		t.Fatalf("conn from the header: %s", got)
 	}
 	// The second rule's burst does not resolve: the entry is skipped.
-	d := newRequest(t, "Project: p\r\n", "127.0.0.1")
+	d := plugintest.NewCtx(t, hello+"Project: p\r\n")
 	if got := outcome(l, d); got != "500" {
 		t.Fatalf("no rule applies: %s", got)
 	}
-	for _, r := range []*request{a, b, c, d} {
-		l.Log(&r.c)
+	for _, r := range []*reqctx.Ctx{a, b, c, d} {
+		l.Log(r)
 	}
 	if n := counters.InFlight(string(l.prefix) + "jack"); n != 0 {
 		t.Fatalf("in flight %d", n)
 	}
 	// A conf's own conn that does not resolve answers 500 (or goes through).
 	l = instance(t, `{"conn": "${http_conn}", "burst": 0, "default_conn_delay": 0.1, "key": "remote_addr"}`, counters)
-	if got := outcome(l, newRequest(t, "Conn: 0\r\n", "127.0.0.1")); got != "500" {
+	if got := outcome(l, plugintest.NewCtx(t, hello+"Conn: 0\r\n")); got != "500" {
 		t.Fatalf("conn 0: %s", got)
 	}
 	l = instance(t, `{"conn": "${http_conn}", "burst": 0, "default_conn_delay": 0.1, "key": "remote_addr", "allow_degradation": true}`, counters)
-	if got := outcome(l, newRequest(t, "Conn: x\r\n", "127.0.0.1")); got != "ok" {
+	if got := outcome(l, plugintest.NewCtx(t, hello+"Conn: x\r\n")); got != "ok" {
 		t.Fatalf("allow_degradation: %s", got)
 	}
 }
 
-// localRedis starts redis-server on a free port, or skips when it is not
-// installed (the e2e tests require it; scripts/test.sh installs it).
-func localRedis(t *testing.T, extra ...string) int {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--dir", t.TempDir()}, extra...)...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	waitFor(t, "redis-server listening", func() bool {
-		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return port
-}
-
+// waitFor polls cond (the leaver gives no sign when it is done).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -223,48 +147,48 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // outcomeParked runs access as the engine does, the parked job included.
-func outcomeParked(l *limitConn, r *request) string {
-	res := l.Access(&r.c)
+func outcomeParked(l *limitConn, c *reqctx.Ctx) string {
+	res := l.Access(c)
 	for res == reqctx.Parked {
-		j := r.c.TakeParked()
+		j := c.TakeParked()
 		if ratelimit.Delayed(j) > 0 {
-			j.Resume(&r.c)
+			j.Resume(c)
 			return "delay"
 		}
 		j.Run()
-		res = j.Resume(&r.c)
+		res = j.Resume(c)
 	}
 	if res == reqctx.Continue {
 		return "ok"
 	}
-	return fmt.Sprint(r.c.Status)
+	return fmt.Sprint(c.Status)
 }
 
 // limit-conn-redis.t: the in-flight set on Redis (APISIX's sorted set and
 // script); the log hook takes the request out, off the loop.
 func TestRedisPolicy(t *testing.T) {
-	port := localRedis(t)
+	port := plugintest.Redis(t)
 	l := instance(t, fmt.Sprintf(`{"conn": 1, "burst": 1, "default_conn_delay": 0.1, "key": "remote_addr", "rejected_code": 503,
 		"policy": "redis", "redis_host": "127.0.0.1", "redis_port": %d}`, port), NewCounters(0))
-	a, b, c := newRequest(t, "", "127.0.0.1"), newRequest(t, "", "127.0.0.1"), newRequest(t, "", "127.0.0.1")
+	a, b, c := plugintest.NewCtx(t, hello), plugintest.NewCtx(t, hello), plugintest.NewCtx(t, hello)
 	if got := []string{outcomeParked(l, a), outcomeParked(l, b), outcomeParked(l, c)}; fmt.Sprint(got) != "[ok delay 503]" {
 		t.Fatalf("outcomes %v", got)
 	}
-	l.Log(&a.c)
-	l.Log(&b.c)
-	l.Log(&c.c)
+	l.Log(a)
+	l.Log(b)
+	l.Log(c)
 	// Once the leaver removed them, the set has room again.
 	waitFor(t, "members removed", func() bool {
-		d := newRequest(t, "", "127.0.0.1")
+		d := plugintest.NewCtx(t, hello)
 		ok := outcomeParked(l, d) == "ok"
-		l.Log(&d.c)
+		l.Log(d)
 		return ok
 	})
 	// A wrong password: 500 (limit-conn-redis.t TEST 10-11).
-	port = localRedis(t, "--requirepass", "secret")
+	port = plugintest.Redis(t, "--requirepass", "secret")
 	bad := instance(t, fmt.Sprintf(`{"conn": 1, "burst": 1, "default_conn_delay": 0.1, "key": "remote_addr",
 		"policy": "redis", "redis_host": "127.0.0.1", "redis_port": %d, "redis_password": "wrong"}`, port), NewCounters(0))
-	if got := outcomeParked(bad, newRequest(t, "", "127.0.0.1")); got != "500" {
+	if got := outcomeParked(bad, plugintest.NewCtx(t, hello)); got != "500" {
 		t.Fatalf("wrong password: %s", got)
 	}
 }
@@ -286,7 +210,7 @@ func TestChecks(t *testing.T) {
 			"value should match only one schema, but matches both schemas 1 and 2"},
 		{`{"conn": 1, "burst": 0, "default_conn_delay": 0.1, "key": "remote_addr"}`, ""},
 	} {
-		_, err := checked(tc.conf)
+		_, err := plugintest.Checked(Name, tc.conf)
 		if got := fmt.Sprint(err); (tc.err == "" && err != nil) || (tc.err != "" && got != tc.err) {
 			t.Errorf("%s: %v, want %q", tc.conf, err, tc.err)
 		}

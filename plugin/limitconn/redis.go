@@ -52,7 +52,8 @@ type held struct {
 }
 
 // connJob is one request's trip to Redis: each applying rule's script
-// call, in order, until one rejects (or fails, unless degrading).
+// call, in order, until one rejects (or fails, unless degrading). Shaped
+// like limit-count's countJob, which says why the two stay apart.
 type connJob struct {
 	l     *limitConn
 	items []connItem

@@ -77,24 +77,17 @@ func (p *limitCount) resolve(c *reqctx.Ctx, sc *scratch) bool {
 	sc.keys, sc.res = sc.keys[:0], sc.res[:0]
 	for _, r := range p.rules {
 		off := len(sc.keys)
-		sc.keys = append(sc.keys, p.prefix...)
-		if p.fromRules {
-			var n int
-			sc.keys, n = r.keyTpl.Append(sc.keys, c)
-			if n == 0 {
-				sc.keys = sc.keys[:off] // a rule keyed on absent vars does not apply
-				continue
-			}
-		} else {
-			sc.keys = r.key.Append(sc.keys, c)
-		}
 		var ok bool
+		if sc.keys, ok = r.key.Append(append(sc.keys, p.prefix...), c); !ok {
+			sc.keys = sc.keys[:off] // a rule keyed on absent vars does not apply
+			continue
+		}
 		rs := resolved{r: r, keyOff: off, keyEnd: len(sc.keys)}
-		if rs.limit, sc.num, ok = r.count.resolve(c, sc.num); !ok {
+		if rs.limit, sc.num, ok = r.count.Resolve(c, sc.num, positiveInteger); !ok {
 			return false
 		}
 		var w int64
-		if w, sc.num, ok = r.window.resolve(c, sc.num); !ok {
+		if w, sc.num, ok = r.window.Resolve(c, sc.num, positiveInteger); !ok {
 			return false
 		}
 		rs.window = time.Duration(w) * time.Second

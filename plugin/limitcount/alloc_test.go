@@ -5,6 +5,7 @@ package limitcount
 import (
 	"testing"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
@@ -21,11 +22,11 @@ func TestLimitCountLocalAllocatesNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := instance(t, "/apisix/routes/alloc", tc.conf, NewStore(0, nil))
 			raw := get("/hello", "X: 1\r\n")
-			r := newRequest(t, raw, "127.0.0.1")
-			p.Access(&r.c) // warm: the key's window, the loop's scratch, the context's buffers
+			r := plugintest.NewCtx(t, raw)
+			p.Access(r) // warm: the key's window, the loop's scratch, the context's buffers
 			allocs := testing.AllocsPerRun(1000, func() {
-				r.set(t, raw, "127.0.0.1")
-				if res := p.Access(&r.c); res == reqctx.Parked {
+				plugintest.Reset(t, r, raw)
+				if res := p.Access(r); res == reqctx.Parked {
 					t.Fatal("parked")
 				}
 			})

@@ -11,7 +11,6 @@ import (
 
 	"github.com/sluicegw/sluice/internal/bytestr"
 	"github.com/sluicegw/sluice/internal/ratelimit"
-	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
 
@@ -66,13 +65,12 @@ type ruleConf struct {
 // limitCount is one compiled conf. Immutable (the header-name caches are
 // atomic), shared by every loop.
 type limitCount struct {
-	rules     []*rule
-	fromRules bool   // rules: a rule whose key resolves nothing does not apply
-	prefix    []byte // counter keys start with it (ratelimit.Prefix)
-	code      int
-	body      []byte // nil: the gateway's error page
-	show      bool
-	degrade   bool
+	rules   []*rule
+	prefix  []byte // counter keys start with it (ratelimit.Prefix)
+	code    int
+	body    []byte // nil: the gateway's error page
+	show    bool
+	degrade bool
 
 	sliding bool             // window_type sliding
 	wall    func() time.Time // the clock sliding windows align on
@@ -86,18 +84,10 @@ type limitCount struct {
 
 // rule is one limit: the conf's own count/time_window/key, or one of rules.
 type rule struct {
-	count, window value
-	key           ratelimit.Key      // the conf's key
-	keyTpl        ratelimit.Template // a rules entry's key
-	headerPrefix  string             // rules: "" leaves the names alone
+	count, window ratelimit.Value
+	key           ratelimit.RuleKey
+	headerPrefix  string // rules: "" leaves the names alone
 	names         atomic.Pointer[prefixedNames]
-}
-
-// value is count or time_window: a number, or a template resolved per
-// request (APISIX 3.16's "${var ?? default}" values).
-type value struct {
-	n   int64
-	tpl *ratelimit.Template
 }
 
 var _ plugin.Accessor = (*limitCount)(nil)
@@ -137,9 +127,8 @@ func compile(env *plugin.Env, raw []byte, store *Store) (*limitCount, error) {
 		p.rprefix = slidingRedisKeyPrefix + string(p.prefix)
 	}
 	if len(cf.Rules) > 0 {
-		p.fromRules = true
 		for i, rc := range cf.Rules {
-			r := &rule{keyTpl: ratelimit.CompileTemplate(rc.Key), headerPrefix: strconv.Itoa(i + 1)}
+			r := &rule{key: ratelimit.EntryKey(rc.Key), headerPrefix: strconv.Itoa(i + 1)}
 			if rc.HeaderPrefix != nil {
 				r.headerPrefix = *rc.HeaderPrefix
 			}
@@ -156,7 +145,7 @@ func compile(env *plugin.Env, raw []byte, store *Store) (*limitCount, error) {
 		if err != nil {
 			return nil, err
 		}
-		r := &rule{key: ratelimit.CompileKey(kt, cf.Key)}
+		r := &rule{key: ratelimit.OwnKey(ratelimit.CompileKey(kt, cf.Key))}
 		if r.count, err = parseValue(cf.Count); err == nil {
 			r.window, err = parseValue(cf.TimeWindow)
 		}
@@ -174,41 +163,33 @@ func compile(env *plugin.Env, raw []byte, store *Store) (*limitCount, error) {
 	return p, nil
 }
 
-func parseValue(raw json.RawMessage) (value, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		t := ratelimit.CompileTemplate(s)
-		return value{tpl: &t}, nil
+func parseValue(raw json.RawMessage) (ratelimit.Value, error) {
+	v, err := ratelimit.ParseValue(raw)
+	if err != nil {
+		return v, fmt.Errorf("limit-count: count and time_window must be integers or strings: %w", err)
 	}
-	var n int64
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return value{}, fmt.Errorf("limit-count: count and time_window must be integers or strings: %w", err)
-	}
-	return value{n: n}, nil
+	return v, nil
 }
 
 // maxSafeInteger is 2^53-1: APISIX refuses resolved values a Lua number
 // cannot hold exactly.
 const maxSafeInteger = 1<<53 - 1
 
-// resolve returns the value for the request: the number, or the template
-// rendered and parsed as resolve_var in limit-count/init.lua does (a
-// positive integer, else an error). scratch is a buffer to render into.
-func (v *value) resolve(c *reqctx.Ctx, scratch []byte) (int64, []byte, bool) {
-	if v.tpl == nil {
-		return v.n, scratch, true
-	}
-	out, _ := v.tpl.Append(scratch[:0], c)
-	f, ok := luaNumber(out)
+// positiveInteger reads a resolved count or time_window as resolve_var in
+// limit-count/init.lua does: a positive integer, else an error.
+func positiveInteger(b []byte) (int64, bool) {
+	f, ok := luaNumber(b)
 	if !ok || f <= 0 || f != math.Floor(f) || f > maxSafeInteger {
-		return 0, out, false
+		return 0, false
 	}
-	return int64(f), out, true
+	return int64(f), true
 }
 
 // luaNumber parses b as Lua's tonumber does for the values that matter
 // here: decimal (with fraction and exponent) or 0x hexadecimal, surrounded
-// by blanks.
+// by blanks. real-ip's luaNumber also reads a signed hexadecimal ("+0x10"
+// is 16 there); this one refuses it, so the two are not merged without
+// changing which values limit-count accepts.
 func luaNumber(b []byte) (float64, bool) {
 	s := strings.TrimSpace(bytestr.String(b))
 	if f, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "xXnNiI_") {

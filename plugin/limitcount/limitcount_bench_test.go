@@ -3,27 +3,29 @@ package limitcount
 import (
 	"fmt"
 	"testing"
+
+	"github.com/sluicegw/sluice/internal/plugintest"
 )
 
 func BenchmarkLocalAccess(b *testing.B) {
 	p := instance(b, "/apisix/routes/bench", `{"count": 1000000000, "time_window": 60}`, NewStore(0, nil))
 	raw := get("/hello")
-	r := newRequest(b, raw, "127.0.0.1")
+	r := plugintest.NewCtx(b, raw)
 	b.ReportAllocs()
 	for b.Loop() {
-		r.set(b, raw, "127.0.0.1")
-		p.Access(&r.c)
+		plugintest.Reset(b, r, raw)
+		p.Access(r)
 	}
 }
 
 // BenchmarkLocalAccessHook is the hook alone: count, three headers.
 func BenchmarkLocalAccessHook(b *testing.B) {
 	p := instance(b, "/apisix/routes/bench-hook", `{"count": 1000000000, "time_window": 60}`, NewStore(0, nil))
-	r := newRequest(b, get("/hello"), "127.0.0.1")
+	r := plugintest.NewCtx(b, get("/hello"))
 	b.ReportAllocs()
 	for b.Loop() {
-		r.c.Reset() // keeps the connection's address: the key
-		p.Access(&r.c)
+		r.Reset() // keeps the connection's address: the key
+		p.Access(r)
 	}
 }
 
@@ -49,16 +51,16 @@ func BenchmarkStoreParallel(b *testing.B) {
 // Parallel workers share the rueidis client, whose auto-pipelining batches
 // their round trips.
 func BenchmarkRedisAccess(b *testing.B) {
-	port := localRedis(b)
+	port := plugintest.Redis(b)
 	conf := fmt.Sprintf(`{"count": 1000000000, "time_window": 60, "policy": "redis", "redis_host": "127.0.0.1", "redis_port": %d}`, port)
 	p := instance(b, "/apisix/routes/redis-bench", conf, NewStore(0, nil))
 	raw := get("/hello")
 	b.ReportAllocs()
 	b.SetParallelism(32) // as the engine's workers, many calls in flight
 	b.RunParallel(func(pb *testing.PB) {
-		r := newRequest(b, raw, "127.0.0.1")
+		r := plugintest.NewCtx(b, raw)
 		for pb.Next() {
-			r.set(b, raw, "127.0.0.1")
+			plugintest.Reset(b, r, raw)
 			if runParked(p, r) != 0 {
 				b.Error("rejected")
 				return

@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
 
 func TestStoreFixedWindowFromFirstRequest(t *testing.T) {
-	var clk clock
+	var clk plugintest.Clock
 	s := NewStore(0, clk.Now)
 	key := []byte("k")
 	type step struct {
@@ -38,7 +39,7 @@ func TestStoreFixedWindowFromFirstRequest(t *testing.T) {
 }
 
 func TestStoreEvictsExpiredWindows(t *testing.T) {
-	var clk clock
+	var clk plugintest.Clock
 	s := NewStore(0, clk.Now)
 	for i := range 20000 {
 		s.Incoming(fmt.Appendf(nil, "old-%d", i), 10, 1, time.Second)
@@ -55,7 +56,7 @@ func TestStoreEvictsExpiredWindows(t *testing.T) {
 }
 
 func TestStoreIsBounded(t *testing.T) {
-	var clk clock
+	var clk plugintest.Clock
 	s := NewStore(64*16, clk.Now)
 	for i := range 50000 {
 		s.Incoming(fmt.Appendf(nil, "k-%d", i), 10, 1, time.Hour)
@@ -91,7 +92,7 @@ func TestAppendReset(t *testing.T) {
 // APISIX t/plugin/limit-count.t TEST 3-5 and limit-count2.t TEST 3-5:
 // two requests pass with the quota in headers, the third is rejected.
 func TestAccessLimitsAndTellsTheQuota(t *testing.T) {
-	var clk clock
+	var clk plugintest.Clock
 	store := NewStore(0, clk.Now)
 	for _, tc := range []struct {
 		name, conf   string
@@ -106,7 +107,7 @@ func TestAccessLimitsAndTellsTheQuota(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := instance(t, "/apisix/routes/"+tc.name, tc.conf, store)
-			r := newRequest(t, get("/hello"), "127.0.0.1")
+			r := plugintest.NewCtx(t, get("/hello"))
 			for i, want := range []string{"1", "0"} {
 				if st, _ := access(p, r); st != 0 {
 					t.Fatalf("request %d rejected: %d", i, st)
@@ -117,7 +118,7 @@ func TestAccessLimitsAndTellsTheQuota(t *testing.T) {
 				if lim, reset := header(r, "X-RateLimit-Limit"), header(r, "X-RateLimit-Reset"); lim != "2" || reset != "60" {
 					t.Fatalf("request %d: limit %s reset %s", i, lim, reset)
 				}
-				r.set(t, get("/hello"), "127.0.0.1")
+				plugintest.Reset(t, r, get("/hello"))
 			}
 			clk.Advance(1500 * time.Millisecond)
 			st, body := access(p, r)
@@ -131,7 +132,8 @@ func TestAccessLimitsAndTellsTheQuota(t *testing.T) {
 				t.Fatalf("rejected: reset %s", got)
 			}
 			// Another client has its own quota.
-			r.set(t, get("/hello"), "127.0.0.2")
+			plugintest.Reset(t, r, get("/hello"))
+			plugintest.SetRemote(r, "127.0.0.2")
 			if st, _ := access(p, r); st != 0 {
 				t.Fatalf("other client rejected: %d", st)
 			}
@@ -141,7 +143,7 @@ func TestAccessLimitsAndTellsTheQuota(t *testing.T) {
 
 func TestShowLimitQuotaHeaderOff(t *testing.T) {
 	p := instance(t, "/apisix/routes/noheaders", `{"count": 1, "time_window": 60, "show_limit_quota_header": false}`, NewStore(0, nil))
-	r := newRequest(t, get("/hello"), "127.0.0.1")
+	r := plugintest.NewCtx(t, get("/hello"))
 	access(p, r)
 	if got := header(r, "X-RateLimit-Remaining"); got != "<none>" {
 		t.Fatalf("header set: %s", got)
@@ -179,13 +181,14 @@ func TestKeyTypes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := instance(t, "/apisix/routes/"+tc.name, tc.conf, store)
-			var r *request
+			var r *reqctx.Ctx
 			for i, req := range tc.reqs {
 				if r == nil {
-					r = newRequest(t, get("/hello", req[0]), req[1])
+					r = plugintest.NewCtx(t, get("/hello", req[0]))
 				} else {
-					r.set(t, get("/hello", req[0]), req[1])
+					plugintest.Reset(t, r, get("/hello", req[0]))
 				}
+				plugintest.SetRemote(r, req[1])
 				if st, _ := access(p, r); st != tc.want[i] {
 					t.Fatalf("request %d: %d, want %d", i, st, tc.want[i])
 				}
@@ -199,20 +202,20 @@ func TestKeyTypes(t *testing.T) {
 func TestCountersSurviveRecompileButNotAConfChange(t *testing.T) {
 	store := NewStore(0, nil)
 	conf := `{"count": 2, "time_window": 60}`
-	r := newRequest(t, get("/hello"), "127.0.0.1")
+	r := plugintest.NewCtx(t, get("/hello"))
 	access(instance(t, "/apisix/routes/1", conf, store), r)
-	r.set(t, get("/hello"), "127.0.0.1")
+	plugintest.Reset(t, r, get("/hello"))
 	access(instance(t, "/apisix/routes/1", conf, store), r) // recompiled: same counter
-	r.set(t, get("/hello"), "127.0.0.1")
+	plugintest.Reset(t, r, get("/hello"))
 	if st, _ := access(instance(t, "/apisix/routes/1", conf, store), r); st != 503 {
 		t.Fatalf("recompiled conf reset the counter: %d", st)
 	}
-	r.set(t, get("/hello"), "127.0.0.1")
+	plugintest.Reset(t, r, get("/hello"))
 	if st, _ := access(instance(t, "/apisix/routes/1", `{"count": 3, "time_window": 60}`, store), r); st != 0 {
 		t.Fatalf("changed conf kept the old counter: %d", st)
 	}
 	// The same conf on another route counts apart.
-	r.set(t, get("/hello"), "127.0.0.1")
+	plugintest.Reset(t, r, get("/hello"))
 	if st, _ := access(instance(t, "/apisix/routes/2", conf, store), r); st != 0 {
 		t.Fatalf("another route shares the counter: %d", st)
 	}
@@ -223,7 +226,7 @@ func TestGroupSharesCountersAcrossRoutes(t *testing.T) {
 	store := NewStore(0, nil)
 	conf := `{"count": 2, "time_window": 60, "group": "shared-` + t.Name() + `"}`
 	a, b := instance(t, "/apisix/routes/1", conf, store), instance(t, "/apisix/routes/2", conf, store)
-	r := newRequest(t, get("/hello"), "127.0.0.1")
+	r := plugintest.NewCtx(t, get("/hello"))
 	var got []int
 	for i := range 4 {
 		p := a
@@ -232,7 +235,7 @@ func TestGroupSharesCountersAcrossRoutes(t *testing.T) {
 		}
 		st, _ := access(p, r)
 		got = append(got, st)
-		r.set(t, get("/hello"), "127.0.0.1")
+		plugintest.Reset(t, r, get("/hello"))
 	}
 	if fmt.Sprint(got) != "[0 0 503 503]" {
 		t.Fatalf("statuses %v", got)
@@ -248,8 +251,8 @@ func TestMetadataNamesTheHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := instance(t, "/apisix/routes/md", `{"count": 2, "time_window": 60}`, NewStore(0, nil))
-	r := newRequest(t, get("/hello"), "127.0.0.1")
-	r.c.Config = metadataConfig{md}
+	r := plugintest.NewCtx(t, get("/hello"))
+	r.Config = metadataConfig{md}
 	access(p, r)
 	if got := header(r, "X-Limit") + " " + header(r, "X-Remaining") + " " + header(r, "X-Reset"); got != "2 1 60" {
 		t.Fatalf("headers %q", got)
@@ -287,7 +290,7 @@ func TestRules(t *testing.T) {
 	p := instance(t, "/apisix/routes/rules", `{"rejected_code": 503, "rejected_msg": "rejected", "rules": [
 		{"count": 1, "time_window": 10, "key": "${http_user}"},
 		{"count": 2, "time_window": 20, "key": "${http_project}", "header_prefix": "Project"}]}`, NewStore(0, nil))
-	r := newRequest(t, get("/hello", "User: jack\r\n"), "127.0.0.1")
+	r := plugintest.NewCtx(t, get("/hello", "User: jack\r\n"))
 	if st, _ := access(p, r); st != 0 {
 		t.Fatalf("first: %d", st)
 	}
@@ -297,17 +300,17 @@ func TestRules(t *testing.T) {
 	if got := header(r, "X-Project-RateLimit-Limit"); got != "<none>" {
 		t.Fatalf("rule 2 applied without its key: %s", got)
 	}
-	r.set(t, get("/hello", "User: jack\r\n"), "127.0.0.1")
+	plugintest.Reset(t, r, get("/hello", "User: jack\r\n"))
 	if st, body := access(p, r); st != 503 || body != `{"error_msg":"rejected"}`+"\n" {
 		t.Fatalf("second: %d %q", st, body)
 	}
-	r.set(t, get("/hello", "Project: apisix\r\n"), "127.0.0.1")
+	plugintest.Reset(t, r, get("/hello", "Project: apisix\r\n"))
 	access(p, r)
 	if got := header(r, "X-Project-RateLimit-Limit") + " " + header(r, "X-Project-RateLimit-Remaining"); got != "2 1" {
 		t.Fatalf("rule 2 headers %q", got)
 	}
 	// No rule applies: APISIX answers 500.
-	r.set(t, get("/hello"), "127.0.0.1")
+	plugintest.Reset(t, r, get("/hello"))
 	if st, _ := access(p, r); st != 500 {
 		t.Fatalf("no rule applies: %d", st)
 	}
@@ -317,24 +320,27 @@ func TestRules(t *testing.T) {
 // defaults; a value that is not a positive integer answers 500.
 func TestValuesFromVariables(t *testing.T) {
 	p := instance(t, "/apisix/routes/vars", `{"count": "${http_count ?? 2}", "time_window": "${http_window ?? 60}"}`, NewStore(0, nil))
-	r := newRequest(t, get("/hello", "Count: 3\r\n"), "127.0.0.1")
+	r := plugintest.NewCtx(t, get("/hello", "Count: 3\r\n"))
 	access(p, r)
 	if got := header(r, "X-RateLimit-Limit") + " " + header(r, "X-RateLimit-Remaining"); got != "3 2" {
 		t.Fatalf("headers %q", got)
 	}
-	r.set(t, get("/hello"), "127.0.0.2")
+	plugintest.Reset(t, r, get("/hello"))
+	plugintest.SetRemote(r, "127.0.0.2")
 	access(p, r)
 	if got := header(r, "X-RateLimit-Limit") + " " + header(r, "X-RateLimit-Reset"); got != "2 60" {
 		t.Fatalf("defaults: %q", got)
 	}
 	for _, bad := range []string{"Count: 0\r\n", "Count: 1.5\r\n", "Count: abc\r\n", "Count: -1\r\n"} {
-		r.set(t, get("/hello", bad), "127.0.0.3")
+		plugintest.Reset(t, r, get("/hello", bad))
+		plugintest.SetRemote(r, "127.0.0.3")
 		if st, _ := access(p, r); st != 500 {
 			t.Fatalf("%q: %d, want 500", bad, st)
 		}
 	}
 	pd := instance(t, "/apisix/routes/vars-degrade", `{"count": "${http_count}", "time_window": 60, "allow_degradation": true}`, NewStore(0, nil))
-	r.set(t, get("/hello", "Count: x\r\n"), "127.0.0.3")
+	plugintest.Reset(t, r, get("/hello", "Count: x\r\n"))
+	plugintest.SetRemote(r, "127.0.0.3")
 	if st, _ := access(pd, r); st != 0 {
 		t.Fatalf("allow_degradation: %d", st)
 	}
@@ -368,7 +374,7 @@ func TestChecksSpeakAPISIX(t *testing.T) {
 		{`{"count": "${http_count ?? 2}", "time_window": 60}`, ""},
 		{`{"count": 2, "time_window": 60, "policy": "redis", "redis_host": "127.0.0.1", "sync_interval": 1}`, ""},
 	} {
-		_, err := checked(tc.conf)
+		_, err := plugintest.Checked(Name, tc.conf)
 		if got := fmt.Sprint(err); (tc.err == "" && err != nil) || (tc.err != "" && got != tc.err) {
 			t.Errorf("%s: %v, want %q", tc.conf, err, tc.err)
 		}
@@ -412,21 +418,18 @@ func TestGroupConfsMustMatch(t *testing.T) {
 
 // The Def as the registry runs it: schema defaults, compile, access.
 func TestRunsThroughTheRegistry(t *testing.T) {
-	r, err := testRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := plugintest.Registry(t, Name)
 	ch, err := r.Compile(&plugin.Env{Owner: "/apisix/routes/" + t.Name()}, map[string]json.RawMessage{Name: json.RawMessage(`{"count": 1, "time_window": 60}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := newRequest(t, get("/hello"), "127.0.0.1")
-	if res, _ := ch.Run(plugin.Access, &req.c, 0, nil); res != reqctx.Continue {
+	req := plugintest.NewCtx(t, get("/hello"))
+	if res, _ := ch.Run(plugin.Access, req, 0, nil); res != reqctx.Continue {
 		t.Fatal(res)
 	}
-	req.set(t, get("/hello"), "127.0.0.1")
-	if res, _ := ch.Run(plugin.Access, &req.c, 0, nil); res != reqctx.Stop || req.c.Status != 503 {
-		t.Fatalf("%v %d", res, req.c.Status)
+	plugintest.Reset(t, req, get("/hello"))
+	if res, _ := ch.Run(plugin.Access, req, 0, nil); res != reqctx.Stop || req.Status != 503 {
+		t.Fatalf("%v %d", res, req.Status)
 	}
 }
 
@@ -434,16 +437,16 @@ func TestRunsThroughTheRegistry(t *testing.T) {
 // window's count weighs in by what is left of the current one; only
 // admitted requests count.
 func TestSlidingWindow(t *testing.T) {
-	var mono clock
+	var mono plugintest.Clock
 	store := NewStore(0, mono.Now)
 	p := instance(t, "/apisix/routes/sliding", `{"count": 4, "time_window": 10, "window_type": "sliding"}`, store)
 	wall := time.Unix(1000, 0) // a window boundary (1000 / 10)
 	p.wall = func() time.Time { return wall }
-	r := newRequest(t, get("/hello"), "127.0.0.1")
+	r := plugintest.NewCtx(t, get("/hello"))
 	step := func(advance time.Duration) string {
 		wall = wall.Add(advance)
 		mono.Advance(advance)
-		r.set(t, get("/hello"), "127.0.0.1")
+		plugintest.Reset(t, r, get("/hello"))
 		st, _ := access(p, r)
 		return fmt.Sprintf("%d %s %s", st, header(r, "X-RateLimit-Remaining"), header(r, "X-RateLimit-Reset"))
 	}

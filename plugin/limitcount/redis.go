@@ -34,7 +34,11 @@ var errBadReply = errors.New("limit-count: unexpected reply from redis")
 var failedBody = []byte(`{"error_msg":"failed to limit count"}` + "\n")
 
 // countJob is one request's trip to Redis: each applying rule's script
-// call, in order, until one rejects (or fails, unless degrading).
+// call, in order, until one rejects (or fails, unless degrading). It is
+// shaped like limit-conn's connJob but kept apart: what a result holds and
+// how Resume answers differ (quota headers, sliding windows, a cluster
+// client that could not be made, here; members the log phase must release,
+// there).
 type countJob struct {
 	p     *limitCount
 	items []jobItem

@@ -9,74 +9,41 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
-// localRedis starts redis-server on a free port for the test, or skips
-// when it is not installed (e2e tests require it; scripts/test.sh installs
-// it).
-func localRedis(tb testing.TB) int {
-	tb.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		tb.Skip("redis-server not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--dir", tb.TempDir())
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err == nil {
-			c.Close()
-			return port
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("redis-server never listened: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // runParked runs a request through the plugin as the engine does: Access,
 // and when it parks, the job's Run (a worker's side) and Resume.
-func runParked(p *limitCount, r *request) reqctx.Result {
-	res := p.Access(&r.c)
+func runParked(p *limitCount, c *reqctx.Ctx) reqctx.Result {
+	res := p.Access(c)
 	if res == reqctx.Parked {
-		j := r.c.TakeParked()
+		j := c.TakeParked()
 		j.Run()
-		res = j.Resume(&r.c)
+		res = j.Resume(c)
 	}
 	return res
 }
 
 func TestRedisPolicy(t *testing.T) {
-	port := localRedis(t)
+	port := plugintest.Redis(t)
 	p := instance(t, "/apisix/routes/"+t.Name(), `{"count": 2, "time_window": 60, "policy": "redis",
 		"redis_host": "127.0.0.1", "redis_port": `+strconv.Itoa(port)+`}`, NewStore(0, nil))
-	r := newRequest(t, get("/hello"), "127.0.0.1")
+	r := plugintest.NewCtx(t, get("/hello"))
 	var got []string
 	for range 3 {
 		res := runParked(p, r)
 		got = append(got, res.String()+" "+header(r, "X-RateLimit-Remaining")+" "+header(r, "X-RateLimit-Reset"))
-		r.set(t, get("/hello"), "127.0.0.1")
+		plugintest.Reset(t, r, get("/hello"))
 	}
 	if got[0] != "continue 1 60" || got[1][:len("continue 0 ")] != "continue 0 " || got[2][:len("stop 0 ")] != "stop 0 " {
 		t.Fatalf("results %q", got)
 	}
 	// A request whose client went away only cleans up.
-	if p.Access(&r.c) != reqctx.Parked {
+	if p.Access(r) != reqctx.Parked {
 		t.Fatal("not parked")
 	}
-	j := r.c.TakeParked()
+	j := r.TakeParked()
 	j.Run()
 	if j.Resume(nil) != reqctx.Stop {
 		t.Fatal("abandoned job continued")
@@ -86,15 +53,15 @@ func TestRedisPolicy(t *testing.T) {
 // The sliding window on Redis: APISIX's keys ("plugin-limit-count:<key>.<window
 // id>.counter") and check_incr script; only admitted requests count.
 func TestRedisSlidingWindow(t *testing.T) {
-	port := localRedis(t)
+	port := plugintest.Redis(t)
 	p := instance(t, "/apisix/routes/"+t.Name(), `{"count": 2, "time_window": 60, "window_type": "sliding",
 		"policy": "redis", "redis_host": "127.0.0.1", "redis_port": `+strconv.Itoa(port)+`}`, NewStore(0, nil))
-	r := newRequest(t, get("/hello"), "127.0.0.1")
+	r := plugintest.NewCtx(t, get("/hello"))
 	var got []string
 	for range 4 {
 		res := runParked(p, r)
 		got = append(got, res.String()+" "+header(r, "X-RateLimit-Remaining"))
-		r.set(t, get("/hello"), "127.0.0.1")
+		plugintest.Reset(t, r, get("/hello"))
 	}
 	// Two windows may be involved if the test crosses a minute boundary:
 	// then the previous window's share keeps the third out all the same.
@@ -106,7 +73,7 @@ func TestRedisSlidingWindow(t *testing.T) {
 // The redis-sentinel policy: the master comes from a real Sentinel
 // (redis-server --sentinel) watching a real redis-server.
 func TestRedisSentinelPolicy(t *testing.T) {
-	master := localRedis(t)
+	master := plugintest.Redis(t)
 	bin, _ := exec.LookPath("redis-server")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -126,20 +93,20 @@ func TestRedisSentinelPolicy(t *testing.T) {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	p := instance(t, "/apisix/routes/"+t.Name(), fmt.Sprintf(`{"count": 2, "time_window": 60, "policy": "redis-sentinel",
 		"redis_sentinels": [{"host": "127.0.0.1", "port": %d}], "redis_master_name": "mymaster"}`, port), NewStore(0, nil))
-	r := newRequest(t, get("/hello"), "127.0.0.1")
+	r := plugintest.NewCtx(t, get("/hello"))
 	// Until the Sentinel listens, requests fail (500); then they count.
 	deadline := time.Now().Add(10 * time.Second)
 	for runParked(p, r) != reqctx.Continue || header(r, "X-RateLimit-Remaining") != "1" {
 		if time.Now().After(deadline) {
-			t.Fatalf("no count through the sentinel: %d %s", r.c.Status, header(r, "X-RateLimit-Remaining"))
+			t.Fatalf("no count through the sentinel: %d %s", r.Status, header(r, "X-RateLimit-Remaining"))
 		}
 		time.Sleep(20 * time.Millisecond)
-		r.set(t, get("/hello"), "127.0.0.1")
+		plugintest.Reset(t, r, get("/hello"))
 	}
-	r.set(t, get("/hello"), "127.0.0.1")
+	plugintest.Reset(t, r, get("/hello"))
 	runParked(p, r)
-	r.set(t, get("/hello"), "127.0.0.1")
-	if res := runParked(p, r); res != reqctx.Stop || r.c.Status != 503 {
-		t.Fatalf("third: %v %d", res, r.c.Status)
+	plugintest.Reset(t, r, get("/hello"))
+	if res := runParked(p, r); res != reqctx.Stop || r.Status != 503 {
+		t.Fatalf("third: %v %d", res, r.Status)
 	}
 }

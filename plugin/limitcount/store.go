@@ -1,9 +1,9 @@
 package limitcount
 
 import (
-	"hash/maphash"
-	stdsync "sync"
 	"time"
+
+	"github.com/sluicegw/sluice/internal/shdict"
 )
 
 // Store is the local policy's counters: fixed windows, one per counter key,
@@ -12,65 +12,43 @@ import (
 // key's first request and lasts time_window; the first request after it
 // ends starts the next one.
 //
-// Keys are spread over shards, each a map under its own mutex held only for
-// a lookup and a few arithmetic operations. Expired windows are evicted as
-// new keys arrive (a few sampled per insertion, as Redis expires keys), and
-// a shard never holds more than its share of MaxKeys: past that the window
-// nearest its end among a sample is evicted, as nginx's shared dict evicts
-// its least recently used entry when full.
+// Expired windows are evicted as new keys arrive (a few sampled per
+// insertion, as Redis expires keys), and the store never holds more than
+// MaxKeys: past that the window nearest its end among a sample is evicted,
+// as nginx's shared dict evicts its least recently used entry when full
+// (shdict).
 //
 // Safe from any goroutine. Counting an existing key allocates nothing.
 type Store struct {
-	now    func() time.Duration // monotonic clock (tests inject one)
-	seed   maphash.Seed
-	maxPer int // keys per shard
-	shards [numShards]shard
+	now  func() time.Duration // monotonic clock (tests inject one)
+	dict *shdict.Dict[window, *window]
 }
-
-const numShards = 64
 
 // DefaultMaxKeys bounds the local store: about 100 bytes a key, so 1M keys
 // stay near 100 MiB (APISIX's plugin-limit-count dict is 10 MiB of shared
 // memory; a Go map entry costs more than an nginx one).
-const DefaultMaxKeys = 1 << 20
-
-// sweepSample is how many entries an insertion inspects for expiry.
-const sweepSample = 8
-
-type shard struct {
-	mu   stdsync.Mutex // guards idx, wins, free
-	idx  map[string]int32
-	wins []window
-	free []int32
-	_    [40]byte // keep hot shards off each other's cache lines
-}
+const DefaultMaxKeys = shdict.DefaultMaxKeys
 
 // window is one key's fixed window.
 type window struct {
-	key   string
 	count int64         // consumed in this window
 	end   time.Duration // on the store's clock
 }
 
-var processStart = time.Now()
+// Stale implements shdict.Entry: an expired window is the same as none.
+func (w *window) Stale(now time.Duration) bool { return w.end <= now }
 
-func monotonic() time.Duration { return time.Since(processStart) }
+// Deadline implements shdict.Entry: the window expires at its end.
+func (w *window) Deadline() (time.Duration, bool) { return w.end, true }
 
 // NewStore returns an empty store holding at most maxKeys windows
-// (DefaultMaxKeys when <= 0), reading time from now (nil: the monotonic
-// clock).
+// (DefaultMaxKeys when <= 0), reading time from now (nil: shdict.Now, the
+// monotonic clock).
 func NewStore(maxKeys int, now func() time.Duration) *Store {
-	if maxKeys <= 0 {
-		maxKeys = DefaultMaxKeys
-	}
 	if now == nil {
-		now = monotonic
+		now = shdict.Now
 	}
-	s := &Store{now: now, seed: maphash.MakeSeed(), maxPer: max(maxKeys/numShards, 1)}
-	for i := range s.shards {
-		s.shards[i].idx = map[string]int32{}
-	}
-	return s
+	return &Store{now: now, dict: shdict.New[window](maxKeys)}
 }
 
 // Incoming counts cost requests against key's window of length length and
@@ -81,24 +59,21 @@ func NewStore(maxKeys int, now func() time.Duration) *Store {
 // this request opened it, as limit-count-local's set_endtime).
 func (s *Store) Incoming(key []byte, limit, cost int64, length time.Duration) (remaining int64, reset time.Duration, ok bool) {
 	now := s.now()
-	sh := &s.shards[maphash.Bytes(s.seed, key)%numShards]
-	sh.mu.Lock()
-	i, found := sh.idx[string(key)]
-	var w *window
-	if found {
-		w = &sh.wins[i]
+	sh := s.dict.Lock(key)
+	w := sh.GetLocked(key)
+	if w != nil {
 		if now >= w.end {
 			w.count, w.end = 0, now+length
 		}
 	} else {
-		w = sh.insertLocked(string(key), now, s.maxPer)
+		w = sh.InsertLocked(key, now) // never nil: windows have deadlines
 		w.end = now + length
 	}
 	fresh := w.count == 0
 	w.count += cost
 	remaining = limit - w.count
 	reset = w.end - now
-	sh.mu.Unlock()
+	sh.Unlock()
 	if fresh {
 		reset = length
 	}
@@ -112,11 +87,10 @@ func (s *Store) Incoming(key []byte, limit, cost int64, length time.Duration) (r
 // sliding window's read of the previous window).
 func (s *Store) Peek(key []byte) int64 {
 	now := s.now()
-	sh := &s.shards[maphash.Bytes(s.seed, key)%numShards]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if i, ok := sh.idx[string(key)]; ok && now < sh.wins[i].end {
-		return sh.wins[i].count
+	sh := s.dict.Lock(key)
+	defer sh.Unlock()
+	if w := sh.GetLocked(key); w != nil && now < w.end {
+		return w.count
 	}
 	return 0
 }
@@ -128,13 +102,11 @@ func (s *Store) Peek(key []byte) int64 {
 // the count (after the add, or as found).
 func (s *Store) CheckAndAdd(key []byte, cost, limit int64, est float64, expiry time.Duration) (bool, int64) {
 	now := s.now()
-	sh := &s.shards[maphash.Bytes(s.seed, key)%numShards]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	var w *window
+	sh := s.dict.Lock(key)
+	defer sh.Unlock()
+	w := sh.GetLocked(key)
 	cur := int64(0)
-	if i, ok := sh.idx[string(key)]; ok {
-		w = &sh.wins[i]
+	if w != nil {
 		if now >= w.end {
 			w.count, w.end = 0, now+expiry
 		}
@@ -144,59 +116,12 @@ func (s *Store) CheckAndAdd(key []byte, cost, limit int64, est float64, expiry t
 		return false, cur
 	}
 	if w == nil {
-		w = sh.insertLocked(string(key), now, s.maxPer)
+		w = sh.InsertLocked(key, now)
 		w.end = now + expiry
 	}
 	w.count += cost
 	return true, w.count
 }
 
-// insertLocked adds key, evicting expired windows (and, at capacity, the
-// one nearest its end) among a sample first.
-func (sh *shard) insertLocked(key string, now time.Duration, maxPer int) *window {
-	n := 0
-	var victim string
-	victimEnd := time.Duration(-1)
-	for k, i := range sh.idx {
-		if sh.wins[i].end <= now {
-			sh.deleteLocked(k, i)
-		} else if victimEnd < 0 || sh.wins[i].end < victimEnd {
-			victim, victimEnd = k, sh.wins[i].end
-		}
-		if n++; n >= sweepSample {
-			break
-		}
-	}
-	if len(sh.idx) >= maxPer && victimEnd >= 0 {
-		sh.deleteLocked(victim, sh.idx[victim])
-	}
-	var i int32
-	if l := len(sh.free); l > 0 {
-		i = sh.free[l-1]
-		sh.free = sh.free[:l-1]
-	} else {
-		i = int32(len(sh.wins))
-		sh.wins = append(sh.wins, window{})
-	}
-	sh.wins[i] = window{key: key}
-	sh.idx[key] = i
-	return &sh.wins[i]
-}
-
-func (sh *shard) deleteLocked(k string, i int32) {
-	delete(sh.idx, k)
-	sh.wins[i] = window{}
-	sh.free = append(sh.free, i)
-}
-
 // Len returns how many windows the store holds (tests).
-func (s *Store) Len() int {
-	n := 0
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		n += len(sh.idx)
-		sh.mu.Unlock()
-	}
-	return n
-}
+func (s *Store) Len() int { return s.dict.Len() }

@@ -5,25 +5,20 @@ package limitreq
 import (
 	"testing"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
+
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
 // The local policy's request path allocates nothing for a known key.
 func TestLimitReqLocalAllocatesNothing(t *testing.T) {
-	raw, err := checked(`{"rate": 1000000, "burst": 0, "key": "remote_addr", "nodelay": true}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := compile(nil, raw, NewBuckets(0, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r request
-	r.set(t, "", "127.0.0.1")
-	p.Access(&r.c)
+	p := plugintest.Instance(t, Name, `{"rate": 1000000, "burst": 0, "key": "remote_addr", "nodelay": true}`,
+		func(stored []byte) (*limitReq, error) { return compile(nil, stored, NewBuckets(0, nil)) })
+	c := plugintest.NewCtx(t, hello)
+	p.Access(c)
 	allocs := testing.AllocsPerRun(1000, func() {
-		r.c.Reset()
-		if p.Access(&r.c) == reqctx.Parked {
+		c.Reset()
+		if p.Access(c) == reqctx.Parked {
 			t.Fatal("parked")
 		}
 	})

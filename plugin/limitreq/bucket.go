@@ -1,10 +1,10 @@
 package limitreq
 
 import (
-	"hash/maphash"
 	"math"
-	stdsync "sync"
 	"time"
+
+	"github.com/sluicegw/sluice/internal/shdict"
 )
 
 // Buckets is the local policy's state: one leaky bucket per counter key
@@ -12,31 +12,19 @@ import (
 // every event loop. A bucket holds its excess in thousandths of a request
 // and when it last let one through; it drains at rate.
 //
-// Sharded maps, each under a mutex held for a lookup and a few arithmetic
-// operations. A bucket that has drained completely is indistinguishable
-// from none, so it is evicted (sampled as keys arrive) once it has; a cap
-// (DefaultMaxKeys) bounds the rest.
+// A bucket that has drained completely is indistinguishable from none, so
+// it is evicted (sampled as keys arrive) once it has; a cap
+// (DefaultMaxKeys) bounds the rest, the bucket nearest to drained going
+// first (shdict).
 //
 // Safe from any goroutine; a known key allocates nothing.
 type Buckets struct {
-	now    func() time.Duration // monotonic clock
-	seed   maphash.Seed
-	maxPer int
-	shards [numShards]shard
+	now  func() time.Duration // monotonic clock
+	dict *shdict.Dict[bucket, *bucket]
 }
 
-const (
-	numShards = 64
-	// DefaultMaxKeys bounds the buckets kept (about 80 bytes each).
-	DefaultMaxKeys = 1 << 20
-	sweepSample    = 8
-)
-
-type shard struct {
-	mu stdsync.Mutex // guards m
-	m  map[string]*bucket
-	_  [48]byte // keep hot shards off each other's cache lines
-}
+// DefaultMaxKeys bounds the buckets kept (about 80 bytes each).
+const DefaultMaxKeys = shdict.DefaultMaxKeys
 
 type bucket struct {
 	excess int64         // thousandths of a request, truncated as resty's unsigned long
@@ -44,24 +32,19 @@ type bucket struct {
 	empty  time.Duration // when it will have drained to nothing
 }
 
-var processStart = time.Now()
+// Stale implements shdict.Entry: a drained bucket is the same as none.
+func (b *bucket) Stale(now time.Duration) bool { return b.empty <= now }
 
-func monotonic() time.Duration { return time.Since(processStart) }
+// Deadline implements shdict.Entry: the bucket is drained at empty.
+func (b *bucket) Deadline() (time.Duration, bool) { return b.empty, true }
 
 // NewBuckets returns empty buckets (maxKeys <= 0: DefaultMaxKeys) on the
-// clock now (nil: the monotonic clock).
+// clock now (nil: shdict.Now, the monotonic clock).
 func NewBuckets(maxKeys int, now func() time.Duration) *Buckets {
-	if maxKeys <= 0 {
-		maxKeys = DefaultMaxKeys
-	}
 	if now == nil {
-		now = monotonic
+		now = shdict.Now
 	}
-	b := &Buckets{now: now, seed: maphash.MakeSeed(), maxPer: max(maxKeys/numShards, 1)}
-	for i := range b.shards {
-		b.shards[i].m = map[string]*bucket{}
-	}
-	return b
+	return &Buckets{now: now, dict: shdict.New[bucket](maxKeys)}
 }
 
 // Incoming is resty.limit.req's incoming(key, true): rate and burst are in
@@ -71,10 +54,9 @@ func NewBuckets(maxKeys int, now func() time.Duration) *Buckets {
 func (b *Buckets) Incoming(key []byte, rate, burst float64) (delay time.Duration, ok bool) {
 	nowD := b.now()
 	now := nowD.Milliseconds()
-	sh := &b.shards[maphash.Bytes(b.seed, key)%numShards]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	bk := sh.m[string(key)]
+	sh := b.dict.Lock(key)
+	defer sh.Unlock()
+	bk := sh.GetLocked(key)
 	excess := 0.0
 	if bk != nil {
 		elapsed := math.Abs(float64(now - bk.last))
@@ -83,7 +65,7 @@ func (b *Buckets) Incoming(key []byte, rate, burst float64) (delay time.Duration
 			return 0, false
 		}
 	} else {
-		bk = sh.insertLocked(string(key), nowD, b.maxPer)
+		bk = sh.InsertLocked(key, nowD) // never nil: buckets have deadlines
 	}
 	bk.excess, bk.last = int64(excess), now
 	// Drained when rate*elapsed/1000 >= excess+1000: a request then finds
@@ -95,44 +77,12 @@ func (b *Buckets) Incoming(key []byte, rate, burst float64) (delay time.Duration
 // Uncommit takes back one request recorded by Incoming (resty.limit.req's
 // uncommit): a request that was let through but then not delayed.
 func (b *Buckets) Uncommit(key []byte) {
-	sh := &b.shards[maphash.Bytes(b.seed, key)%numShards]
-	sh.mu.Lock()
-	if bk := sh.m[string(key)]; bk != nil {
+	sh := b.dict.Lock(key)
+	if bk := sh.GetLocked(key); bk != nil {
 		bk.excess = max(bk.excess-1000, 0)
 	}
-	sh.mu.Unlock()
-}
-
-func (sh *shard) insertLocked(key string, now time.Duration, maxPer int) *bucket {
-	n := 0
-	var victim string
-	victimEmpty := time.Duration(-1)
-	for k, bk := range sh.m {
-		if bk.empty <= now {
-			delete(sh.m, k)
-		} else if victimEmpty < 0 || bk.empty < victimEmpty {
-			victim, victimEmpty = k, bk.empty
-		}
-		if n++; n >= sweepSample {
-			break
-		}
-	}
-	if len(sh.m) >= maxPer && victimEmpty >= 0 {
-		delete(sh.m, victim)
-	}
-	bk := &bucket{}
-	sh.m[key] = bk
-	return bk
+	sh.Unlock()
 }
 
 // Len returns how many buckets are kept (tests).
-func (b *Buckets) Len() int {
-	n := 0
-	for i := range b.shards {
-		sh := &b.shards[i]
-		sh.mu.Lock()
-		n += len(sh.m)
-		sh.mu.Unlock()
-	}
-	return n
-}
+func (b *Buckets) Len() int { return b.dict.Len() }

@@ -1,21 +1,18 @@
 package limitreq
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sluicegw/sluice/internal/plugintest"
+)
 
 func BenchmarkLocalAccess(b *testing.B) {
-	raw, err := checked(`{"rate": 1000000, "burst": 0, "key": "remote_addr", "nodelay": true}`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := compile(nil, raw, NewBuckets(0, nil))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var r request
-	r.set(b, "", "127.0.0.1")
+	p := plugintest.Instance(b, Name, `{"rate": 1000000, "burst": 0, "key": "remote_addr", "nodelay": true}`,
+		func(stored []byte) (*limitReq, error) { return compile(nil, stored, NewBuckets(0, nil)) })
+	c := plugintest.NewCtx(b, hello)
 	b.ReportAllocs()
 	for b.Loop() {
-		r.c.Reset()
-		p.Access(&r.c)
+		c.Reset()
+		p.Access(c)
 	}
 }

@@ -6,13 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
 // The log path allocates nothing once the loop has seen the label set:
 // the benchmark scenario runs prometheus on every request.
 func TestLogAllocatesNothing(t *testing.T) {
-	ch := chain(t, `{}`)
+	ch := plugintest.Chain(t, Name, `{}`)
 	c := newCtx(t, &reqctx.Loop{})
 	for _, r := range []request{
 		{route: "alloc-r", service: "s", status: 200, upstream: true, node: "127.0.0.1", attempt: 2 * time.Millisecond, in: 80, out: 300},

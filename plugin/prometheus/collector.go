@@ -124,28 +124,24 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	var requests uint64
 	for _, sh := range snapshotShards() {
 		requests += sh.requests.Load()
-		if list := sh.statusPub.Load(); list != nil {
-			for _, s := range *list {
-				status[s.key] += s.n.Load()
-			}
+		for _, s := range sh.status.published() {
+			status[s.key] += s.n.Load()
 		}
-		if list := sh.trafficPub.Load(); list != nil {
-			for _, s := range *list {
-				a := traffic[s.key]
-				if a == nil {
-					a = &trafficAgg{}
-					traffic[s.key] = a
-				}
-				for i := range s.latency {
-					h, ah := &s.latency[i], &a.latency[i]
-					for b := range h.counts {
-						ah.counts[b] += h.counts[b].Load()
-					}
-					ah.sum += math.Float64frombits(h.sum.Load())
-				}
-				a.ingress += s.ingress.Load()
-				a.egress += s.egress.Load()
+		for _, s := range sh.traffic.published() {
+			a := traffic[s.key]
+			if a == nil {
+				a = &trafficAgg{}
+				traffic[s.key] = a
 			}
+			for i := range s.latency {
+				h, ah := &s.latency[i], &a.latency[i]
+				for b := range h.counts {
+					ah.counts[b] += h.counts[b].Load()
+				}
+				ah.sum += math.Float64frombits(h.sum.Load())
+			}
+			a.ingress += s.ingress.Load()
+			a.egress += s.egress.Load()
 		}
 	}
 	for k, n := range status {

@@ -129,49 +129,40 @@ func newMetadata(raw []byte) (any, error) {
 	return md, nil
 }
 
+// apply blanks the labels of l that m disables and reports whether it
+// disables request_type.
+func (m labelMask) apply(l *seriesLabels) (noType bool) {
+	if m == 0 {
+		return false
+	}
+	if m&maskRoute != 0 {
+		l.route = ""
+	}
+	if m&maskService != 0 {
+		l.service = ""
+	}
+	if m&maskConsumer != 0 {
+		l.consumer = ""
+	}
+	if m&maskNode != 0 {
+		l.node = ""
+	}
+	return m&maskRequestType != 0
+}
+
+// applyStatus is apply for apisix_http_status, which has three labels more.
 func (m labelMask) applyStatus(k *statusKey) {
 	if m == 0 {
 		return
 	}
-	if m&maskRoute != 0 {
-		k.route = ""
-	}
+	k.noType = m.apply(&k.seriesLabels)
 	if m&maskMatchedURI != 0 {
 		k.matchedURI = ""
 	}
 	if m&maskMatchedHost != 0 {
 		k.matchedHost = ""
 	}
-	if m&maskService != 0 {
-		k.service = ""
-	}
-	if m&maskConsumer != 0 {
-		k.consumer = ""
-	}
-	if m&maskNode != 0 {
-		k.node = ""
-	}
 	if m&maskResponseSource != 0 {
 		k.source = srcBlank
 	}
-	k.noType = m&maskRequestType != 0
-}
-
-func (m labelMask) applyTraffic(k *trafficKey) {
-	if m == 0 {
-		return
-	}
-	if m&maskRoute != 0 {
-		k.route = ""
-	}
-	if m&maskService != 0 {
-		k.service = ""
-	}
-	if m&maskConsumer != 0 {
-		k.consumer = ""
-	}
-	if m&maskNode != 0 {
-		k.node = ""
-	}
-	k.noType = m&maskRequestType != 0
 }

@@ -94,13 +94,13 @@ func (p *prom) Log(c *reqctx.Ctx) {
 	if c.Consumer != nil {
 		consumer = c.Consumer.Name
 	}
-	sk := statusKey{code: uint16(c.Status), source: responseSource(c), route: route,
-		service: service, consumer: consumer, node: c.NodeHost}
-	tk := trafficKey{route: route, service: service, consumer: consumer, node: c.NodeHost}
+	l := seriesLabels{route: route, service: service, consumer: consumer, node: c.NodeHost}
+	sk := statusKey{code: uint16(c.Status), source: responseSource(c), seriesLabels: l}
+	tk := trafficKey{seriesLabels: l}
 	if md != nil {
 		md.status.applyStatus(&sk)
 	}
-	sh.statusOf(&sk).n.Add(1)
+	sh.status.of(&sk, newStatusSeries).n.Add(1)
 
 	total := float64(time.Since(c.Start)) / float64(time.Millisecond)
 	up, proxied := upstreamMillis(c)
@@ -124,16 +124,16 @@ func (p *prom) Log(c *reqctx.Ctx) {
 func (s *shard) trafficFor(k trafficKey, md *metadata) (lat, bw *trafficSeries) {
 	if md == nil || md.latency == md.bandwidth {
 		if md != nil {
-			md.latency.applyTraffic(&k)
+			k.noType = md.latency.apply(&k.seriesLabels)
 		}
-		t := s.trafficOf(&k)
+		t := s.traffic.of(&k, newTrafficSeries)
 		return t, t
 	}
 	lk, bk := k, k
 	lk.kind, bk.kind = trafficLatency, trafficBandwidth
-	md.latency.applyTraffic(&lk)
-	md.bandwidth.applyTraffic(&bk)
-	return s.trafficOf(&lk), s.trafficOf(&bk)
+	lk.noType = md.latency.apply(&lk.seriesLabels)
+	bk.noType = md.bandwidth.apply(&bk.seriesLabels)
+	return s.traffic.of(&lk, newTrafficSeries), s.traffic.of(&bk, newTrafficSeries)
 }
 
 // responseSource is core.response.get_response_source: the gateway's own

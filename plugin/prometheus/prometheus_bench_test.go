@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
@@ -16,7 +17,7 @@ import (
 func BenchmarkLog(b *testing.B) {
 	for _, routes := range []int{1, 1000} {
 		b.Run(strconv.Itoa(routes)+"routes", func(b *testing.B) {
-			ch := chain(b, `{}`)
+			ch := plugintest.Chain(b, Name, `{}`)
 			c := newCtx(b, &reqctx.Loop{})
 			reqs := make([]request, routes)
 			for i := range reqs {
@@ -38,7 +39,7 @@ func BenchmarkLog(b *testing.B) {
 // BenchmarkScrape is one scrape's cost (collect and encode, as the
 // exporter serves it) with 1000 label sets on each of two loops.
 func BenchmarkScrape(b *testing.B) {
-	ch := chain(b, `{}`)
+	ch := plugintest.Chain(b, Name, `{}`)
 	for l := range 2 {
 		c := newCtx(b, &reqctx.Loop{ID: l})
 		for i := range 1000 {

@@ -16,30 +16,10 @@ import (
 
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/http1"
-	"github.com/sluicegw/sluice/internal/jsonschema"
+	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
-
-func registry(t testing.TB) *plugin.Registry {
-	t.Helper()
-	r, err := plugin.NewRegistry([]string{Name}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func chain(t testing.TB, conf string) *plugin.Chain {
-	t.Helper()
-	ch, err := registry(t).Compile(&plugin.Env{}, map[string]json.RawMessage{Name: json.RawMessage(conf)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ch
-}
-
-var limits = http1.Limits{}.WithDefaults()
 
 // request is a finished request as the engine hands it to the log phase.
 type request struct {
@@ -56,13 +36,10 @@ type request struct {
 
 func newCtx(t testing.TB, loop *reqctx.Loop) *reqctx.Ctx {
 	t.Helper()
-	c := &reqctx.Ctx{Loop: loop}
-	c.Head = []byte("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-	if err := c.Req.Parse(c.Head, &limits); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return plugintest.NewCtxOn(t, loop, "GET /hello HTTP/1.1\r\nHost: a")
 }
+
+var limits = http1.Limits{}.WithDefaults()
 
 var upstreamHead = []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 
@@ -175,7 +152,7 @@ func labels(kv ...string) map[string]string {
 }
 
 func TestLogCountsWithAPISIXsLabels(t *testing.T) {
-	ch := chain(t, `{}`)
+	ch := plugintest.Chain(t, Name, `{}`)
 	loops := []*reqctx.Loop{{ID: 0}, {ID: 1}}
 	// The same label set on two loops, an upstream error without response,
 	// an exit, an unmatched request.
@@ -248,7 +225,7 @@ func TestLogCountsWithAPISIXsLabels(t *testing.T) {
 }
 
 func TestPreferName(t *testing.T) {
-	ch := chain(t, `{"prefer_name": true}`)
+	ch := plugintest.Chain(t, Name, `{"prefer_name": true}`)
 	c := newCtx(t, &reqctx.Loop{})
 	serve(t, ch, c, request{route: "t2-r", routeName: "t2-route-name", service: "t2-s", serviceName: "t2-service-name", status: 200})
 	serve(t, ch, c, request{route: "t2-unnamed", service: "t2-s2", status: 200})
@@ -267,7 +244,7 @@ func TestCountersSurviveRecompiles(t *testing.T) {
 	loop := &reqctx.Loop{}
 	c := newCtx(t, loop)
 	for range 3 {
-		serve(t, chain(t, `{}`), c, request{route: "t3-r", status: 200})
+		serve(t, plugintest.Chain(t, Name, `{}`), c, request{route: "t3-r", status: 200})
 	}
 	if m := find(scrape(t, Options{}), "apisix_http_status", labels("route", "t3-r")); m == nil || m.Counter.GetValue() != 3 {
 		t.Fatalf("%v", m)
@@ -275,16 +252,10 @@ func TestCountersSurviveRecompiles(t *testing.T) {
 }
 
 func TestDisabledLabels(t *testing.T) {
-	r := registry(t)
-	idx, problems := r.BuildIndex(plugin.IndexInput{Metadata: []*config.Metadata{{Plugin: Name, Value: json.RawMessage(
+	r := plugintest.Registry(t, Name)
+	idx := plugintest.Index(t, r, plugin.IndexInput{Metadata: []*config.Metadata{{Plugin: Name, Value: json.RawMessage(
 		`{"disabled_labels": {"http_status": ["node", "response_source", "request_type"], "bandwidth": ["consumer"]}}`)}}})
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	ch, err := r.Compile(&plugin.Env{}, map[string]json.RawMessage{Name: json.RawMessage(`{}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := plugintest.RouteChain(t, r, `{"prometheus": {}}`)
 	c := newCtx(t, &reqctx.Loop{})
 	serve(t, ch, c, request{route: "t4-r", consumer: "rose", status: 200, node: "10.0.0.1", upstream: true})
 	// serve resets the Ctx: set the snapshot's index for the next one.
@@ -313,8 +284,7 @@ func TestDisabledLabels(t *testing.T) {
 		`{"disabled_labels": {"http_status": ["route"]}}`:     true,
 		`{"disabled_labels": {"bandwidth": ["matched_uri"]}}`: false,
 	} {
-		v, _ := jsonschema.DecodeJSON([]byte(md))
-		if err := r.CheckPlugin(config.PluginMetadata, Name, v); (err == nil) != ok {
+		if _, err := plugintest.CheckAs(r, config.PluginMetadata, Name, md); (err == nil) != ok {
 			t.Errorf("%s: %v", md, err)
 		}
 	}

@@ -22,20 +22,25 @@ const (
 
 var sourceNames = [numSources]string{"apisix", "nginx", "upstream", ""}
 
-// statusKey is apisix_http_status's label set (request_type and the llm
-// labels are constant for HTTP traffic and not kept). The strings are the
-// snapshot's own (route ids, names, node hosts): comparing and hashing them
-// does not allocate, and keeping them costs nothing new.
+// seriesLabels are the string labels every family has (request_type is a
+// key's noType; the llm labels are constant for HTTP traffic and not kept). The strings are the snapshot's own (route
+// ids, names, node hosts): comparing and hashing them does not allocate,
+// and keeping them costs nothing new.
+type seriesLabels struct {
+	route    string
+	service  string
+	consumer string
+	node     string
+}
+
+// statusKey is apisix_http_status's label set.
 type statusKey struct {
 	code        uint16
 	source      uint8
 	noType      bool // request_type disabled by plugin_metadata
-	route       string
 	matchedURI  string
 	matchedHost string
-	service     string
-	consumer    string
-	node        string
+	seriesLabels
 }
 
 // trafficKind says which families a traffic series feeds: both, unless
@@ -51,12 +56,9 @@ const (
 // trafficKey is apisix_http_latency's and apisix_bandwidth's label set
 // (without type, which picks a histogram or counter within the series).
 type trafficKey struct {
-	kind     trafficKind
-	noType   bool // request_type disabled by plugin_metadata
-	route    string
-	service  string
-	consumer string
-	node     string
+	kind   trafficKind
+	noType bool // request_type disabled by plugin_metadata
+	seriesLabels
 }
 
 // Latency types: apisix_http_latency's type label.
@@ -103,18 +105,45 @@ type trafficSeries struct {
 // other loop writes. A scraper reads the published lists, which the loop
 // replaces (never changes in place) when it adds a series.
 type shard struct {
-	status  map[statusKey]*statusSeries
-	traffic map[trafficKey]*trafficSeries
-	// The series the loop has created, in order; the published lists are
-	// prefixes of these.
-	statusOwn  []*statusSeries
-	trafficOwn []*trafficSeries
-
-	statusPub  atomic.Pointer[[]*statusSeries]
-	trafficPub atomic.Pointer[[]*trafficSeries]
+	status  seriesSet[statusKey, statusSeries]
+	traffic seriesSet[trafficKey, trafficSeries]
 
 	requests atomic.Uint64 // every request the engine logged (apisix_http_requests_total)
 }
+
+// seriesSet is one family's series on one loop.
+type seriesSet[K comparable, S any] struct {
+	byKey map[K]*S
+	// own is the series the loop has created, in order; the published
+	// list is a prefix of it.
+	own []*S
+	pub atomic.Pointer[[]*S]
+}
+
+// of returns the series for k, creating it with newSeries and publishing
+// it the first time. Loop-only.
+func (ss *seriesSet[K, S]) of(k *K, newSeries func(K) *S) *S {
+	if ser := ss.byKey[*k]; ser != nil {
+		return ser
+	}
+	ser := newSeries(*k)
+	ss.byKey[*k] = ser
+	ss.own = append(ss.own, ser)
+	pub := ss.own
+	ss.pub.Store(&pub)
+	return ser
+}
+
+// published returns the series a scrape may read. Safe from any goroutine.
+func (ss *seriesSet[K, S]) published() []*S {
+	if list := ss.pub.Load(); list != nil {
+		return *list
+	}
+	return nil
+}
+
+func newStatusSeries(k statusKey) *statusSeries    { return &statusSeries{key: k} }
+func newTrafficSeries(k trafficKey) *trafficSeries { return &trafficSeries{key: k} }
 
 // shards lists every loop's shard for the collector. It outlives config
 // versions and plugin instances (STYLE rule 18): the counters are the
@@ -126,7 +155,9 @@ var shards struct {
 
 // shardKey makes a loop's shard the first time the loop counts.
 var shardKey = reqctx.NewLocalKey(func() any {
-	s := &shard{status: map[statusKey]*statusSeries{}, traffic: map[trafficKey]*trafficSeries{}}
+	s := &shard{}
+	s.status.byKey = map[statusKey]*statusSeries{}
+	s.traffic.byKey = map[trafficKey]*trafficSeries{}
 	shards.mu.Lock()
 	shards.list = append(shards.list, s)
 	shards.mu.Unlock()
@@ -134,33 +165,6 @@ var shardKey = reqctx.NewLocalKey(func() any {
 })
 
 func shardOf(l *reqctx.Loop) *shard { return l.Local(shardKey).(*shard) }
-
-// statusOf returns the series for k, creating and publishing it the first
-// time. Loop-only.
-func (s *shard) statusOf(k *statusKey) *statusSeries {
-	if ser := s.status[*k]; ser != nil {
-		return ser
-	}
-	ser := &statusSeries{key: *k}
-	s.status[*k] = ser
-	s.statusOwn = append(s.statusOwn, ser)
-	pub := s.statusOwn
-	s.statusPub.Store(&pub)
-	return ser
-}
-
-// trafficOf is statusOf for traffic series.
-func (s *shard) trafficOf(k *trafficKey) *trafficSeries {
-	if ser := s.traffic[*k]; ser != nil {
-		return ser
-	}
-	ser := &trafficSeries{key: *k}
-	s.traffic[*k] = ser
-	s.trafficOwn = append(s.trafficOwn, ser)
-	pub := s.trafficOwn
-	s.trafficPub.Store(&pub)
-	return ser
-}
 
 // snapshotShards returns the shards that exist now. Safe from any goroutine.
 func snapshotShards() []*shard {

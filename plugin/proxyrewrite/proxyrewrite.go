@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -96,7 +97,7 @@ func check(obj map[string]any, _ bool) error {
 	if !ok {
 		return nil
 	}
-	if isNewHeadersConf(h) {
+	if plugin.IsHeaderOpsConf(h) {
 		return checkNames(h)
 	}
 	for field, value := range h {
@@ -149,15 +150,10 @@ func compilePair(pattern, replacement string) (regexPair, error) {
 	return regexPair{}, fmt.Errorf("invalid regex_uri(%s, %s): %w", pattern, replacement, err)
 }
 
-// validField is core.utils.validate_header_field: visible ASCII, no ':'.
-func validField(f string) bool {
-	for i := 0; i < len(f); i++ {
-		if b := f[i]; b <= 32 || b >= 127 || b == ':' {
-			return false
-		}
-	}
-	return f != ""
-}
+// validField is core.utils.validate_header_field (plugin.ValidHeaderField)
+// that also refuses an empty name, which response-rewrite's check lets
+// through.
+func validField(f string) bool { return f != "" && plugin.ValidHeaderField(f) }
 
 // validValue is core.utils.validate_header_value: no control characters.
 func validValue(v string) bool {
@@ -167,17 +163,6 @@ func validValue(v string) bool {
 		}
 	}
 	return true
-}
-
-// isNewHeadersConf is proxy-rewrite.lua's: add, set or remove is a table.
-func isNewHeadersConf(h map[string]any) bool {
-	for _, k := range []string{"add", "set", "remove"} {
-		switch h[k].(type) {
-		case map[string]any, []any:
-			return true
-		}
-	}
-	return false
 }
 
 func newProxyRewrite(_ *plugin.Env, raw []byte) (any, error) {
@@ -216,6 +201,10 @@ func newProxyRewrite(_ *plugin.Env, raw []byte) (any, error) {
 // compileHeaders compiles the headers conf: the legacy map sets every
 // field; {add, set, remove} as written. Fields are ordered by name (Lua's
 // pairs has no order; sorting makes ours stable).
+//
+// It reads the conf as proxy-rewrite.lua does, not as response-rewrite's
+// compileHeaders: add is a map like set, a value may be a list, and values
+// may name regex captures.
 func (p *proxyRewrite) compileHeaders(raw json.RawMessage) error {
 	var h map[string]any
 	if err := json.Unmarshal(raw, &h); err != nil {
@@ -227,7 +216,7 @@ func (p *proxyRewrite) compileHeaders(raw json.RawMessage) error {
 	p.headers = true
 	ops := func(m map[string]any) ([]headerOp, error) {
 		var out []headerOp
-		for _, name := range slices.Sorted(mapKeys(m)) {
+		for _, name := range slices.Sorted(maps.Keys(m)) {
 			op := headerOp{name: name, host: strings.EqualFold(name, "host")}
 			vals, isList := m[name].([]any)
 			if !isList {
@@ -247,7 +236,7 @@ func (p *proxyRewrite) compileHeaders(raw json.RawMessage) error {
 		return out, nil
 	}
 	var err error
-	if !isNewHeadersConf(h) {
+	if !plugin.IsHeaderOpsConf(h) {
 		p.set, err = ops(h)
 		return err
 	}
@@ -268,16 +257,6 @@ func (p *proxyRewrite) compileHeaders(raw json.RawMessage) error {
 		}
 	}
 	return nil
-}
-
-func mapKeys(m map[string]any) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // scratch is a loop's buffers for building the new uri and header values.

@@ -53,14 +53,7 @@ var _ plugin.Rewriter = (*realIP)(nil)
 // check is check_schema beyond the schema: every trusted address must be
 // an address or CIDR (the schema's IPv6 patterns let "::1/129" through).
 func check(obj map[string]any, _ bool) error {
-	list, _ := obj["trusted_addresses"].([]any)
-	for _, v := range list {
-		s, _ := v.(string)
-		if _, err := ipset.ParseEntry(s); err != nil {
-			return err
-		}
-	}
-	return nil
+	return ipset.CheckItems(obj["trusted_addresses"])
 }
 
 func newRealIP(_ *plugin.Env, raw []byte) (any, error) {

@@ -17,11 +17,10 @@ func BenchmarkRewrite(b *testing.B) {
 			ch := plugintest.Chain(b, "real-ip", bc.conf)
 			raw := "GET /hello HTTP/1.1\r\nHost: x\r\n" + bc.head + "\r\n"
 			c := plugintest.NewCtx(b, raw)
-			head := append([]byte(nil), c.Head...)
+			replay := plugintest.Replay(b, c)
 			b.ReportAllocs()
 			for b.Loop() {
-				c.Reset()
-				c.Head = append(c.Head[:0], head...)
+				replay()
 				plugintest.Request(ch, c)
 			}
 		})

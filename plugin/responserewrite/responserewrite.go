@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 
@@ -52,7 +53,7 @@ type conf struct {
 
 func check(obj map[string]any, _ bool) error {
 	if h, ok := obj["headers"].(map[string]any); ok {
-		if !isNewHeadersConf(h) {
+		if !plugin.IsHeaderOpsConf(h) {
 			for field, value := range h {
 				if len(field) == 0 {
 					return errFieldLength
@@ -106,7 +107,7 @@ func check(obj map[string]any, _ bool) error {
 // fails on them at run time).
 func checkNames(h map[string]any) error {
 	var names []string
-	if isNewHeadersConf(h) {
+	if plugin.IsHeaderOpsConf(h) {
 		if m, ok := h["set"].(map[string]any); ok {
 			for n := range m {
 				names = append(names, n)
@@ -124,10 +125,8 @@ func checkNames(h map[string]any) error {
 		}
 	}
 	for _, n := range names {
-		for i := 0; i < len(n); i++ {
-			if b := n[i]; b <= 32 || b >= 127 || b == ':' {
-				return errFieldChar
-			}
+		if !plugin.ValidHeaderField(n) {
+			return errFieldChar
 		}
 	}
 	return nil
@@ -140,17 +139,6 @@ func decodeBase64(s string) ([]byte, error) {
 		return b, nil
 	}
 	return base64.RawStdEncoding.DecodeString(s)
-}
-
-// isNewHeadersConf is response-rewrite.lua's: add, set or remove is a table.
-func isNewHeadersConf(h map[string]any) bool {
-	for _, k := range []string{"add", "set", "remove"} {
-		switch h[k].(type) {
-		case map[string]any, []any:
-			return true
-		}
-	}
-	return false
 }
 
 // filter is one compiled body filter.
@@ -240,7 +228,8 @@ func newResponseRewrite(_ *plugin.Env, raw []byte) (any, error) {
 
 // compileHeaders compiles create_header_operation's result. As in APISIX,
 // an add entry that does not read as "Name: value" disables every header
-// edit of the conf.
+// edit of the conf. Unlike proxy-rewrite's, add is a list of such
+// lines, a value is one string and templates have no regex captures.
 func (p *responseRewrite) compileHeaders(raw json.RawMessage) error {
 	var h map[string]any
 	if err := json.Unmarshal(raw, &h); err != nil {
@@ -248,19 +237,13 @@ func (p *responseRewrite) compileHeaders(raw json.RawMessage) error {
 	}
 	setOps := func(m map[string]any) []headerOp {
 		var out []headerOp
-		for _, name := range slices.Sorted(func(yield func(string) bool) {
-			for k := range m {
-				if !yield(k) {
-					return
-				}
-			}
-		}) {
+		for _, name := range slices.Sorted(maps.Keys(m)) {
 			s, _ := vartmpl.LuaString(m[name])
 			out = append(out, headerOp{name: name, value: vartmpl.Compile(s, false)})
 		}
 		return out
 	}
-	if !isNewHeadersConf(h) {
+	if !plugin.IsHeaderOpsConf(h) {
 		p.set = setOps(h)
 		return nil
 	}

@@ -157,6 +157,8 @@ func TestCheckRefusesAsAPISIX(t *testing.T) {
 		{`{"status_code": 599}`, `property "status_code" validation failed: expected 599 to be at most 598`},
 		{`{"body": 2}`, `property "body" validation failed: wrong type: expected string, got number`},
 		{`{"headers": {"": 2}}`, "invalid field length in header"},
+		{`{"headers": {"X:A": "v"}}`, "invalid field character in header"},
+		{`{"headers": {"set": {"X A": "v"}}}`, "invalid field character in header"},
 		{`{"body": "1", "body_base64": true}`, "invalid base64 content"},
 		{`{"body": "", "body_base64": true}`, "invalid base64 content"},
 		{`{"body_base64": true}`, "invalid base64 content"},

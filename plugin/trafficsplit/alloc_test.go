@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/plugintest"
-	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
 // TestAccessAllocatesNothing: matching a rule and picking an upstream
@@ -14,7 +13,6 @@ import (
 func TestAccessAllocatesNothing(t *testing.T) {
 	ch := compile(t, `{"rules": [{"match": [{"vars": [["arg_name", "==", "jack"]]}], "weighted_upstreams": [{"upstream_id": "1", "weight": 3}, {"upstream_id": "2", "weight": 2}, {"weight": 1}]}]}`)
 	c := plugintest.NewCtx(t, "GET /server_port?name=jack HTTP/1.1\r\nHost: x\r\n")
-	c.Loop = &reqctx.Loop{}
 	plugintest.Request(ch, c)
 	if n := testing.AllocsPerRun(100, func() { plugintest.Request(ch, c) }); n != 0 {
 		t.Fatalf("%v allocations per request", n)

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/plugintest"
-	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
 func BenchmarkAccess(b *testing.B) {
@@ -16,7 +15,6 @@ func BenchmarkAccess(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			ch := compile(b, bc.conf)
 			c := plugintest.NewCtx(b, "GET /server_port"+bc.query+" HTTP/1.1\r\nHost: x\r\nX-Api-Key: k\r\n")
-			c.Loop = &reqctx.Loop{}
 			b.ReportAllocs()
 			for b.Loop() {
 				c.UpstreamOverride = nil

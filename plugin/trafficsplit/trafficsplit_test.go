@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicegw/sluice/config"
-	"github.com/sluicegw/sluice/internal/jsonschema"
 	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
@@ -37,17 +35,11 @@ var ups = fakeUpstreams{ids: map[string]string{"1": "upstream 1", "2": "upstream
 // compile checks conf as the Admin API does and compiles it for route 1.
 func compile(t testing.TB, conf string) *plugin.Chain {
 	t.Helper()
-	r, err := plugin.NewRegistry([]string{"traffic-split"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := jsonschema.DecodeJSON([]byte(conf))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.CheckPlugin(config.Routes, "traffic-split", v); err != nil {
+	if _, err := plugintest.Checked("traffic-split", conf); err != nil {
 		t.Fatalf("%s: %v", conf, err)
 	}
+	// Not plugintest.Chain: the conf's upstreams need the builder (ups).
+	r := plugintest.Registry(t, "traffic-split")
 	ch, err := r.Compile(&plugin.Env{Owner: "/apisix/routes/1", Upstreams: ups}, map[string]json.RawMessage{"traffic-split": json.RawMessage(conf)})
 	if err != nil {
 		t.Fatal(err)
@@ -59,8 +51,7 @@ func compile(t testing.TB, conf string) *plugin.Chain {
 // route's own upstream) or "<status> <body>" when answered.
 func send(t *testing.T, ch *plugin.Chain, loop *reqctx.Loop, head string) string {
 	t.Helper()
-	c := plugintest.NewCtx(t, head)
-	c.Loop = loop
+	c := plugintest.NewCtxOn(t, loop, head)
 	if plugintest.Request(ch, c) == reqctx.Stop {
 		_, body, has, _ := c.Exited()
 		if !has {
@@ -109,12 +100,10 @@ func TestSchema(t *testing.T) {
 }
 
 func TestDefaultsFilled(t *testing.T) {
-	r, _ := plugin.NewRegistry([]string{"traffic-split"}, nil)
-	v, _ := jsonschema.DecodeJSON([]byte(`{"rules": [{"weighted_upstreams": [{}, {"upstream": {"nodes": {"127.0.0.1:1980": 1}}}]}, {"match": []}]}`))
-	if err := r.CheckPlugin(config.Routes, "traffic-split", v); err != nil {
+	got, err := plugintest.Checked("traffic-split", `{"rules": [{"weighted_upstreams": [{}, {"upstream": {"nodes": {"127.0.0.1:1980": 1}}}]}, {"match": []}]}`)
+	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := json.Marshal(v)
 	want := `{"rules":[{"weighted_upstreams":[{"weight":1},{"upstream":{"hash_on":"vars","nodes":{"127.0.0.1:1980":1},"pass_host":"pass","scheme":"http","type":"roundrobin"},"weight":1}]},{"match":[],"weighted_upstreams":[{"weight":1}]}]}`
 	if string(got) != want {
 		t.Errorf("stored conf\n %s\nwant\n %s", got, want)
@@ -209,7 +198,7 @@ func TestPositionSurvivesRecompile(t *testing.T) {
 }
 
 func TestNoUpstreamsOffered(t *testing.T) {
-	r, _ := plugin.NewRegistry([]string{"traffic-split"}, nil)
+	r := plugintest.Registry(t, "traffic-split")
 	ch, err := r.Compile(&plugin.Env{Owner: "/apisix/global_rules"}, map[string]json.RawMessage{
 		"traffic-split": json.RawMessage(`{"rules": [{"weighted_upstreams": [{"upstream_id": "1"}]}]}`)})
 	if err != nil {

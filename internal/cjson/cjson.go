@@ -1,18 +1,19 @@
-package iprestriction
+package cjson
 
-// MessageBody is core.response.exit's body for {message = msg}: the JSON
-// lua-cjson writes, then "\n".
-func MessageBody(msg string) []byte {
-	b := append([]byte(nil), `{"message":`...)
-	b = AppendCJSONString(b, msg)
-	return append(b, "}\n"...)
+// Exit returns the body of core.response.exit(code, {[key] = msg}): the
+// table as lua-cjson encodes it, then the "\n" exit adds. Plugins build
+// their bodies with it once, when a conf compiles.
+func Exit(key, msg string) []byte {
+	b := make([]byte, 0, len(key)+len(msg)+8)
+	b = append(b, '{')
+	b = AppendString(b, key)
+	b = append(b, ':')
+	b = AppendString(b, msg)
+	return append(b, '}', '\n')
 }
 
-// AppendCJSONString appends s as a JSON string the way lua-cjson encodes
-// it: '"', '\\' and '/' escaped with a backslash, \b \f \n \r \t by name,
-// other control characters and DEL as \u00XX, every other byte (UTF-8
-// included) as is.
-func AppendCJSONString(dst []byte, s string) []byte {
+// AppendString appends s to dst as a lua-cjson string, quotes included.
+func AppendString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	for i := 0; i < len(s); i++ {
