@@ -4,9 +4,9 @@
 //
 //   - Keys: what a request is counted under. Key compiles a conf's key_type
 //     and key (var, var_combination, constant; an absent value falls back to
-//     remote_addr) and Template compiles APISIX's core.utils.resolve_var
-//     syntax ($name, ${name}, ${name ?? default}); both render into a
-//     caller's buffer without allocating. RuleKey is one limit's key, the
+//     remote_addr), its var_combination an internal/vartmpl template
+//     (core.utils.resolve_var's syntax and n_resolved count); it renders
+//     into a caller's buffer without allocating. RuleKey is one limit's key, the
 //     conf's own or a rules entry's (which applies only when it resolves).
 //     Prefix builds the "<resource key>:<conf crc32>:" every counter key
 //     starts with.
@@ -29,7 +29,7 @@
 //
 // # Concurrency
 //
-// Key and Template are immutable once compiled and safe from any goroutine;
+// Key, RuleKey and Value are immutable once compiled and safe from any goroutine;
 // rendering is loop-only only in that it reads a request's Ctx. The Redis
 // registry is safe from any goroutine; Client.Get blocks (it may dial) and
 // runs on a worker, never on a loop.

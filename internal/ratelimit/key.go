@@ -3,10 +3,10 @@ package ratelimit
 import (
 	"fmt"
 	"hash/crc32"
-	"strings"
 
 	"github.com/sluicegw/sluice/expr"
 	"github.com/sluicegw/sluice/internal/reqctx"
+	"github.com/sluicegw/sluice/internal/vartmpl"
 )
 
 // KeyType is a conf's key_type.
@@ -50,9 +50,9 @@ var remoteAddr = expr.ParseVar("remote_addr")
 // Immutable.
 type Key struct {
 	typ      KeyType
-	v        expr.Var // KeyVar
-	tpl      Template // KeyVarCombination
-	constant []byte   // KeyConstant
+	v        expr.Var          // KeyVar
+	tpl      *vartmpl.Template // KeyVarCombination
+	constant []byte            // KeyConstant
 }
 
 // CompileKey compiles a conf's key_type and key.
@@ -62,7 +62,7 @@ func CompileKey(typ KeyType, key string) Key {
 	case KeyVar:
 		k.v = expr.ParseVar(key)
 	case KeyVarCombination:
-		k.tpl = CompileTemplate(key)
+		k.tpl = vartmpl.Compile(key, false)
 	case KeyConstant:
 		k.constant = []byte(key)
 	}
@@ -80,7 +80,7 @@ func (k *Key) Append(dst []byte, c *reqctx.Ctx) []byte {
 			return append(dst, v...)
 		}
 	case KeyVarCombination:
-		out, n := k.tpl.Append(dst, c)
+		out, n := k.tpl.AppendCount(dst, c, nil, nil)
 		if n > 0 {
 			return out
 		}
@@ -97,7 +97,7 @@ func (k *Key) Append(dst []byte, c *reqctx.Ctx) []byte {
 // is not counted under that entry at all (APISIX 3.16's rules). Immutable.
 type RuleKey struct {
 	own     Key
-	entry   Template
+	entry   *vartmpl.Template
 	isEntry bool
 }
 
@@ -105,7 +105,7 @@ type RuleKey struct {
 func OwnKey(k Key) RuleKey { return RuleKey{own: k} }
 
 // EntryKey is the RuleKey of a rules entry's key, a template.
-func EntryKey(tpl string) RuleKey { return RuleKey{entry: CompileTemplate(tpl), isEntry: true} }
+func EntryKey(tpl string) RuleKey { return RuleKey{entry: vartmpl.Compile(tpl, false), isEntry: true} }
 
 // Append appends the request's key to dst. It reports false, returning dst
 // as it was, when the key is a rules entry's that resolves no variable.
@@ -114,7 +114,7 @@ func (k *RuleKey) Append(dst []byte, c *reqctx.Ctx) ([]byte, bool) {
 		return k.own.Append(dst, c), true
 	}
 	from := len(dst)
-	out, n := k.entry.Append(dst, c)
+	out, n := k.entry.AppendCount(dst, c, nil, nil)
 	if n == 0 {
 		return out[:from], false
 	}
@@ -133,127 +133,4 @@ func Prefix(owner string, inGroup bool, group string, conf []byte) []byte {
 		return []byte(group + ":")
 	}
 	return fmt.Appendf(nil, "%s:%d:", owner, crc32.ChecksumIEEE(conf))
-}
-
-// Template is a compiled core.utils.resolve_var template: "$name" (name of
-// word characters and dots), "${name}" and "${name ?? default}" are
-// replaced by the request's variables ("" when absent, or the default); a
-// "$" preceded by a backslash is left as written. Immutable.
-//
-// internal/vartmpl parses the same syntax but is not used here: its
-// AppendCount counts only variables present, while resolve_var's
-// n_resolved (utils.lua) also counts one that fell back to its default,
-// and whether a var_combination key falls back to remote_addr or a rules
-// entry applies turns on that count.
-type Template struct {
-	parts []part
-}
-
-type part struct {
-	lit    []byte // a literal run, when !isVar
-	isVar  bool
-	v      expr.Var
-	def    []byte
-	hasDef bool
-}
-
-// CompileTemplate compiles tpl.
-func CompileTemplate(tpl string) Template {
-	var t Template
-	lit := []byte(nil)
-	flush := func() {
-		if len(lit) > 0 {
-			t.parts = append(t.parts, part{lit: lit})
-			lit = nil
-		}
-	}
-	for i := 0; i < len(tpl); {
-		c := tpl[i]
-		if c != '$' || (i > 0 && tpl[i-1] == '\\') {
-			lit = append(lit, c)
-			i++
-			continue
-		}
-		rest := tpl[i+1:]
-		if strings.HasPrefix(rest, "{") {
-			if end := strings.IndexByte(rest, '}'); end > 1 {
-				if p, ok := bracedVar(rest[1:end]); ok {
-					flush()
-					t.parts = append(t.parts, p)
-					i += 1 + end + 1
-					continue
-				}
-			}
-		}
-		n := 0
-		for n < len(rest) && isNameByte(rest[n]) {
-			n++
-		}
-		if n == 0 {
-			lit = append(lit, c)
-			i++
-			continue
-		}
-		flush()
-		t.parts = append(t.parts, part{isVar: true, v: expr.ParseVar(rest[:n])})
-		i += 1 + n
-	}
-	flush()
-	return t
-}
-
-// bracedVar compiles the inside of "${...}": a name, optionally "?? default"
-// (PCRE's \s*([^}]+?)\s* then a split on \s*\?\?\s*).
-func bracedVar(in string) (part, bool) {
-	if in == "" {
-		return part{}, false
-	}
-	in = strings.TrimSpace(in) // all blanks: a name nothing answers to
-	name, def, hasDef := strings.Cut(in, "??")
-	p := part{isVar: true, v: expr.ParseVar(strings.TrimSpace(name))}
-	if hasDef {
-		def = strings.TrimSpace(def)
-		if d, _, more := strings.Cut(def, "??"); more {
-			def = strings.TrimSpace(d) // ngx_re.split keeps only the second field
-		}
-		p.def, p.hasDef = []byte(def), true
-	}
-	return p, true
-}
-
-func isNameByte(c byte) bool {
-	return c == '_' || c == '.' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
-}
-
-// HasVars reports whether the template names any variable (a string
-// without one is used as written).
-func (t *Template) HasVars() bool {
-	for i := range t.parts {
-		if t.parts[i].isVar {
-			return true
-		}
-	}
-	return false
-}
-
-// Append renders the template for c onto dst and returns it with the
-// number of variables resolved (present, or absent with a default), as
-// resolve_var's n_resolved.
-func (t *Template) Append(dst []byte, c *reqctx.Ctx) ([]byte, int) {
-	n := 0
-	for i := range t.parts {
-		p := &t.parts[i]
-		if !p.isVar {
-			dst = append(dst, p.lit...)
-			continue
-		}
-		if v, ok := c.Value(&p.v); ok {
-			dst = append(dst, v...)
-			n++
-		} else if p.hasDef {
-			dst = append(dst, p.def...)
-			n++
-		}
-	}
-	return dst, n
 }

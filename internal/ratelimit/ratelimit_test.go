@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicegw/sluice/internal/plugintest"
 	"github.com/sluicegw/sluice/internal/reqctx"
+	"github.com/sluicegw/sluice/internal/vartmpl"
 )
 
 func request(t *testing.T, headers string) *reqctx.Ctx {
@@ -41,8 +42,7 @@ func TestTemplateResolvesAsAPISIX(t *testing.T) {
 		{"$http_x_empty|", "|", 1},
 		{"$remote_addr:$unknown_var", "10.0.0.1:", 1},
 	} {
-		tpl := CompileTemplate(tc.tpl)
-		got, n := tpl.Append(nil, c)
+		got, n := vartmpl.Compile(tc.tpl, false).AppendCount(nil, c, nil, nil)
 		if string(got) != tc.want || n != tc.n {
 			t.Errorf("%q: %q (%d resolved), want %q (%d)", tc.tpl, got, n, tc.want, tc.n)
 		}

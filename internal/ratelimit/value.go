@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/sluicegw/sluice/internal/reqctx"
+	"github.com/sluicegw/sluice/internal/vartmpl"
 )
 
 // Value is a limit a conf gives as an integer or as a template resolved
@@ -11,7 +12,7 @@ import (
 // count and time_window, limit-conn's conn and burst). Immutable.
 type Value struct {
 	n   int64
-	tpl *Template
+	tpl *vartmpl.Template
 }
 
 // ParseValue decodes a Value: a JSON string is a template, anything else
@@ -19,8 +20,7 @@ type Value struct {
 func ParseValue(raw json.RawMessage) (Value, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
-		t := CompileTemplate(s)
-		return Value{tpl: &t}, nil
+		return Value{tpl: vartmpl.Compile(s, false)}, nil
 	}
 	var n int64
 	if err := json.Unmarshal(raw, &n); err != nil {
@@ -37,7 +37,7 @@ func (v *Value) Resolve(c *reqctx.Ctx, scratch []byte, parse func([]byte) (int64
 	if v.tpl == nil {
 		return v.n, scratch, true
 	}
-	out, _ := v.tpl.Append(scratch[:0], c)
+	out := v.tpl.Append(scratch[:0], c, nil, nil)
 	n, ok := parse(out)
 	return n, out, ok
 }

@@ -196,9 +196,10 @@ func (t *Template) Append(dst []byte, vars expr.Vars, caps *Captures, esc Escape
 	return dst
 }
 
-// AppendCount is Append that also returns how many variables were present
-// (resolve_var's n_resolved: chash's vars_combinations falls back to
-// remote_addr when none was).
+// AppendCount is Append that also returns how many variables resolved:
+// present, or absent with a "?? default" (resolve_var's n_resolved, which
+// counts a default too; chash's vars_combinations falls back to
+// remote_addr only when nothing resolved).
 func (t *Template) AppendCount(dst []byte, vars expr.Vars, caps *Captures, esc Escaper) ([]byte, int) {
 	resolved := 0
 	for i := range t.segs {
@@ -210,14 +211,13 @@ func (t *Template) AppendCount(dst []byte, vars expr.Vars, caps *Captures, esc E
 			dst = append(dst, caps.Group(s.n)...)
 		case segVar:
 			v, ok := vars.Value(&s.v)
-			if ok {
-				resolved++
-			} else {
+			if !ok {
 				if !s.hasDef {
 					continue
 				}
 				v = s.dflt
 			}
+			resolved++
 			if esc != nil {
 				dst = esc(dst, v)
 			} else {

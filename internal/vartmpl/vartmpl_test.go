@@ -40,6 +40,26 @@ func TestResolveVar(t *testing.T) {
 	}
 }
 
+// TestAppendCountCountsDefaults follows utils.lua's resolve_var: a variable
+// that fell back to its "?? default" counts as resolved, one absent without
+// a default does not (chash's vars_combinations turns on that count).
+func TestAppendCountCountsDefaults(t *testing.T) {
+	for _, c := range []struct {
+		tpl  string
+		want string
+		n    int
+	}{
+		{"${nope ?? d}", "d", 1},
+		{"$nope-$nope2", "-", 0},
+		{"$uri-${nope ?? x}-$nope", "/hello-x-", 2},
+	} {
+		got, n := Compile(c.tpl, false).AppendCount(nil, vars, nil, nil)
+		if string(got) != c.want || n != c.n {
+			t.Errorf("%q: %q, %d; want %q, %d", c.tpl, got, n, c.want, c.n)
+		}
+	}
+}
+
 func TestCaptures(t *testing.T) {
 	re := regexp.MustCompile(`^/test/(.*)/(.*)/(not)?`)
 	subj := []byte("/test/a/b/")
