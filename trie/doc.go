@@ -10,10 +10,17 @@
 // A route path without '*' (or, in the parameter mode, ':') is an exact key;
 // "/p*" stores the prefix key "/p"; "/p/:id" (parameter mode) and "/a/*/b"
 // store the key before the first ':' or '*' plus a pattern checked against
-// the whole path. One descent of the path trie yields the exact key's routes
-// first, then prefix keys from the longest to the shortest. Routes stored at
-// the same key are ordered by priority, then by longer original path, then
-// by load order (Route.Seq). Each candidate's checks run in APISIX's order:
+// the whole path. A lookup tries the exact key's routes first, then prefix
+// keys from the longest to the shortest. Routes stored at the same key are
+// ordered by priority, then by longer original path, then by load order
+// (Route.Seq).
+//
+// Exact paths are looked up by hash before anything else, as
+// lua-resty-radixtree does. So are prefix keys ending in '/' ("/api/v1/*",
+// "/svc/:id": nearly all of them), at the request path's slashes from the
+// last, and only at slash counts some key of the index has (a table of
+// "/svcN/api/v1/resM/*" routes probes once). Other prefix keys ("/foo*",
+// "*") live in a trie, walked once, whose keys are merged in by length. Each candidate's checks run in APISIX's order:
 // method, remote address, host (URI modes), vars, filter_func, parameters;
 // a failing candidate falls through to the next. The method check is one
 // AND of the route's httpmethod.Set with the request's method bit.
@@ -23,17 +30,23 @@
 // prefix "moc.oof." of the reversed host), and only then the host-less
 // routes, so any route with a matching host beats every host-less one.
 //
-// # Layout and persistence (radix.go)
+// # Layout and persistence (hash.go, radix.go)
 //
-// A node is one cache line: inline label and children's first bytes, children
+// A large table does not fit in cache, so what a lookup costs is the cold
+// cache lines it touches (and, on a host without huge pages, their pages).
+// The hash table (hash.go) is a small, hot directory of shards; a hit reads
+// one line of slots and one two-line record holding the key's first bytes
+// and the first route's entry. An entry is 32 bytes: the value, the method
+// set, and pointers to the rarer conditions, read only by routes that have
+// them (a parameter pattern sits with its template in one line). A trie
+// node is one cache line: inline label and children's first bytes, children
 // stored by value in one contiguous array (a 256-slot array when a node has
-// more than 16), values behind one pointer. Routes at a key are a slice of
-// entry values holding copies of the fields the checks read. A lookup at
-// 100K routes touches about one cache line per trie level.
+// more than 16), the bucket behind one pointer.
 //
-// A Router is immutable. Update path-copies the arrays on the changed keys'
-// paths and shares everything else with the previous version (a few µs at
-// 100K routes); New and Update mutate in place only what their own txn
-// created. Publishing is the caller's single atomic pointer store; Match is
-// safe from any number of goroutines and allocates nothing.
+// A Router is immutable. Update copies the hash shard and directory page,
+// or the trie arrays, on the changed keys' paths and shares everything
+// else with the previous version (a few µs and ~14 KiB at 100K routes);
+// New and Update mutate in place only what their own txn created.
+// Publishing is the caller's single atomic pointer store; Match is safe
+// from any number of goroutines and allocates nothing.
 package trie

@@ -1,19 +1,23 @@
 package trie
 
+import "bytes"
+
 // Match returns the value of the first route q matches, in APISIX's order;
 // on a parameter route q.Params holds the captures. Safe from any
 // goroutine; allocates nothing.
 func (r *Router[T]) Match(q *Query) (v T, ok bool) {
 	q.Params.n = 0
+	var hp uint64 // the path's hash, when any index has exact paths
+	if r.exact.n > 0 {
+		hp = hashPath(r.seed, q.Path)
+	}
 	if r.mode == HostURI && r.hosts.root != nil {
-		if e := matchHost(r.hosts.root, q.HostRev, q); e != nil {
-			return e.route.Value, true
+		if e := r.matchHost(r.hosts.root, q.HostRev, q, hp); e != nil {
+			return e.value, true
 		}
 	}
-	if r.uriOnly.root != nil {
-		if e := matchPath(r.uriOnly.root, q.Path, q); e != nil {
-			return e.route.Value, true
-		}
+	if e := r.matchIndex(&r.uriOnly, q, hp); e != nil {
+		return e.value, true
 	}
 	return v, false
 }
@@ -21,44 +25,120 @@ func (r *Router[T]) Match(q *Query) (v T, ok bool) {
 // matchHost descends the reversed-host trie along rev; the node's own label
 // is already consumed. The exact host (rev fully consumed) is tried first,
 // then wildcard suffixes on the way back up, longest first.
-func matchHost[T any](n *rnode[pathIndex[T]], rev []byte, q *Query) *entry[T] {
+func (r *Router[T]) matchHost(n *rnode[hostIndexes[T]], rev []byte, q *Query, hp uint64) *entry[T] {
 	if len(rev) == 0 {
-		if n.hasExact() {
-			if e := matchPath(n.vals.exact.root, q.Path, q); e != nil {
+		if n.vals != nil {
+			if e := r.matchIndex(&n.vals.exact, q, hp); e != nil {
 				return e
 			}
 		}
 	} else if c := step(n, rev); c != nil {
-		if e := matchHost(c, rev[c.lablen:], q); e != nil {
+		if e := r.matchHost(c, rev[c.lablen:], q, hp); e != nil {
 			return e
 		}
 	}
-	if n.hasPrefix() {
-		return matchPath(n.vals.prefix.root, q.Path, q)
+	if n.vals != nil {
+		return r.matchIndex(&n.vals.wild, q, hp)
 	}
 	return nil
 }
 
-// matchPath descends the path trie along path: the exact bucket where the
-// path ends, then prefix buckets from the longest matching key to the
-// shortest, as lua-resty-radixtree's hash lookup then radix walk up.
-func matchPath[T any](n *rnode[bucket[T]], path []byte, q *Query) *entry[T] {
-	if n == nil {
-		return nil
-	}
-	if len(path) == 0 {
-		if n.hasExact() {
-			if e := n.vals.exact.first(q); e != nil {
+// matchIndex tries one path index: the exact path by hash, then prefix
+// keys from the longest to the shortest, as lua-resty-radixtree's hash
+// lookup then radix walk up. Prefix keys ending in '/' are looked up by
+// hash at the path's slashes (only at slash counts some key has); the
+// others, in the index's trie, are merged in by length.
+func (r *Router[T]) matchIndex(ix *pathIndex[T], q *Query, hp uint64) *entry[T] {
+	if ix.exacts > 0 {
+		hid := hashID(ix.id, classExact)
+		if rec := r.exact.find(hp^mixID(hid), hid, q.Path); rec != nil {
+			if e := rec.b.match(q); e != nil {
 				return e
 			}
 		}
-	} else if c := step(n, path); c != nil {
-		if e := matchPath(c, path[c.lablen:], q); e != nil {
+	}
+	if ix.slashed == 0 {
+		if ix.prefix.root != nil {
+			return matchPrefix(ix.prefix.root, q.Path, q)
+		}
+		return nil
+	}
+	sc := slashScan{pos: len(q.Path), n: bytes.Count(q.Path, slash)}
+	if ix.prefix.root != nil {
+		if e := r.matchMixed(ix, ix.prefix.root, 0, q, &sc); e != nil {
 			return e
 		}
 	}
-	if n.hasPrefix() {
-		return n.vals.prefix.first(q)
+	return r.probeSlashed(ix, q, &sc, 0)
+}
+
+var slash = []byte("/")
+
+// slashScan is where probeSlashed is in a path, scanning back: the
+// prefixes left to try are those of length at most pos, and n is the
+// number of slashes in path[:pos].
+type slashScan struct {
+	pos, n int
+}
+
+// probeSlashed tries the index's slashed prefix keys that the path has,
+// longer than floor, longest first, resuming sc.
+func (r *Router[T]) probeSlashed(ix *pathIndex[T], q *Query, sc *slashScan, floor int) *entry[T] {
+	p := q.Path
+	hid := hashID(ix.id, classSlashed)
+	for {
+		i := bytes.LastIndexByte(p[:sc.pos], '/')
+		if i < floor { // the key p[:i+1] is no longer than floor (or none is left)
+			return nil
+		}
+		n := sc.n
+		sc.pos, sc.n = i, n-1
+		if ix.segMask&segBit(n) == 0 {
+			continue
+		}
+		k := p[:i+1]
+		if rec := r.exact.find(hashPath(r.seed, k)^mixID(hid), hid, k); rec != nil {
+			if e := rec.b.match(q); e != nil {
+				return e
+			}
+		}
+	}
+}
+
+// matchMixed is matchPrefix for an index that also has slashed keys: on
+// the way back up, the slashed keys longer than a trie key are tried
+// before it. depth is the length of n's key.
+func (r *Router[T]) matchMixed(ix *pathIndex[T], n *rnode[bucket[T]], depth int, q *Query, sc *slashScan) *entry[T] {
+	if rest := q.Path[depth:]; len(rest) > 0 {
+		if c := step(n, rest); c != nil {
+			if e := r.matchMixed(ix, c, depth+int(c.lablen), q, sc); e != nil {
+				return e
+			}
+		}
+	}
+	if n.vals == nil {
+		return nil
+	}
+	// No slashed key has n's length: it would be n's key, which does not
+	// end in '/'.
+	if e := r.probeSlashed(ix, q, sc, depth); e != nil {
+		return e
+	}
+	return n.vals.match(q)
+}
+
+// matchPrefix descends the prefix trie along path (n's label consumed) and
+// tries the buckets it passes on the way back up, longest key first.
+func matchPrefix[T any](n *rnode[bucket[T]], path []byte, q *Query) *entry[T] {
+	if len(path) > 0 {
+		if c := step(n, path); c != nil {
+			if e := matchPrefix(c, path[c.lablen:], q); e != nil {
+				return e
+			}
+		}
+	}
+	if n.vals != nil {
+		return n.vals.match(q)
 	}
 	return nil
 }
@@ -74,22 +154,37 @@ func step[V any](n *rnode[V], rest []byte) *rnode[V] {
 	return c
 }
 
-// first returns the first entry of the bucket whose conditions hold.
-func (b bucket[T]) first(q *Query) *entry[T] {
-	for i := range b {
-		if b[i].matches(q) {
-			return &b[i]
+// match returns the first entry of the bucket whose conditions hold.
+func (b *bucket[T]) match(q *Query) *entry[T] {
+	if b.first.matches(q) {
+		return &b.first
+	}
+	for i := range b.rest {
+		if b.rest[i].matches(q) {
+			return &b.rest[i]
 		}
 	}
 	return nil
 }
 
 // matches runs a candidate's checks in lua-resty-radixtree's order: method,
-// remote address, host, vars, filter_func, then the parameter pattern.
+// remote address, host, vars, filter_func (conds.matches), then the
+// parameter pattern.
+//
+//gcassert:inline
 func (e *entry[T]) matches(q *Query) bool {
 	if e.methods != 0 && e.methods&q.Method == 0 {
 		return false
 	}
+	if e.more != nil && !e.more.matches(q) {
+		return false
+	}
+	return e.pat == nil || e.pat.match(q.Path, &q.Params)
+}
+
+// matches runs the conditions between method and parameters, in
+// lua-resty-radixtree's order: remote address, host, vars, filter_func.
+func (e *conds) matches(q *Query) bool {
 	if len(e.remotes) > 0 {
 		ok := false
 		for _, p := range e.remotes {
@@ -111,9 +206,6 @@ func (e *entry[T]) matches(q *Query) bool {
 	if e.filter != nil && !e.filter.Match(q) {
 		return false
 	}
-	if e.pattern.set && !e.pattern.match(q.Path, &q.Params) {
-		return false
-	}
 	return true
 }
 
@@ -121,7 +213,7 @@ func (e *entry[T]) matches(q *Query) bool {
 // exact, "*" for any, "*.suffix" as a suffix match (so "*.foo.com" matches
 // "a.b.foo.com" and not "foo.com"). A route host naming a port is compared
 // with the Host header as sent, as lua-resty-radixtree does.
-func (e *entry[T]) hostMatches(q *Query) bool {
+func (e *conds) hostMatches(q *Query) bool {
 	for i := range e.hosts {
 		h := &e.hosts[i]
 		host := q.Host

@@ -3,6 +3,7 @@ package trie
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 )
 
 // pathPattern is a route path with parameters, matched against the whole
@@ -24,6 +25,24 @@ type pathPattern struct {
 	skip          int
 	trailingSlash bool // the path ends in '/', which the request must too
 	set           bool // the entry has a pattern at all
+}
+
+// patternBox is a pattern and, when it fits, its template's bytes, in one
+// 64-byte allocation: checking a parameter route reads one cache line
+// beyond its bucket, not two.
+type patternBox struct {
+	p   pathPattern
+	buf [64 - unsafe.Sizeof(pathPattern{})]byte
+}
+
+// boxPattern returns a copy of p whose template lives in the same
+// allocation when it fits.
+func boxPattern(p pathPattern) *pathPattern {
+	b := &patternBox{p: p}
+	if n := copy(b.buf[:], p.tmpl); n == len(p.tmpl) && n > 0 {
+		b.p.tmpl = unsafe.String(&b.buf[0], n)
+	}
+	return &b.p
 }
 
 // extName names a bare '*' capture, as lua-resty-radixtree does.

@@ -5,9 +5,9 @@ import (
 	"unsafe"
 )
 
-// radix is a persistent compressed radix trie from byte strings to two
-// value slots per key: exact (the key must equal the whole input) and
-// prefix (the key is a prefix of the input).
+// radix is a persistent compressed radix trie from byte strings to values.
+// The router keeps prefix keys in it (exact paths are in the hash table,
+// hash.go) and, in HostURI mode, reversed hosts.
 //
 // Layout (the point of this file): a node is one 64-byte cache line. Its
 // edge label (up to maxLabel bytes; longer edges are chains of nodes) and
@@ -16,7 +16,9 @@ import (
 // a child touches one cache line instead of the three a pointer-per-child
 // layout costs (node, first-byte string, child pointer array). A node with
 // more than maxNarrow children ("wide") keeps a 256-slot array indexed by
-// byte. Values sit behind one pointer, read only where a key ends.
+// byte. A value sits behind one pointer, read only where a key ends: for a
+// path trie that pointer is the bucket itself, whose first entry is inline,
+// so reaching a route from its key node costs one more cache line.
 //
 // Persistence: published nodes are never modified. A txn copies the
 // children arrays on the path it changes (path copying) and shares every
@@ -34,18 +36,12 @@ const (
 
 type rnode[V any] struct {
 	kids   *rnode[V] // first element of the children array (nil: none)
-	vals   *rvals[V] // nil: no value at this key
+	vals   *V        // nil: no value at this key; replaced, never modified, once published
 	first  [maxNarrow]byte
 	label  [maxLabel]byte
 	lablen uint8
 	flags  uint8
 	nkids  uint16 // children present (in a wide array, occupied slots)
-}
-
-// rvals is a node's values; replaced, never modified, once published.
-type rvals[V any] struct {
-	exact, prefix  V
-	hasExa, hasPfx bool
 }
 
 const flagWide = 1
@@ -88,20 +84,35 @@ func (n *rnode[V]) child(b byte) *rnode[V] {
 	return (*rnode[V])(unsafe.Add(unsafe.Pointer(n.kids), uintptr(i)*unsafe.Sizeof(*n)))
 }
 
-func (n *rnode[V]) hasExact() bool  { return n.vals != nil && n.vals.hasExa }
-func (n *rnode[V]) hasPrefix() bool { return n.vals != nil && n.vals.hasPfx }
-func (n *rnode[V]) empty() bool     { return n.vals == nil && n.nkids == 0 }
+func (n *rnode[V]) empty() bool { return n.vals == nil && n.nkids == 0 }
 
 // txn is one batch of changes producing a new version. It owns what it
-// created: those arrays and nodes change in place.
+// created: those arrays and nodes change in place. A txn building a router
+// from nothing owns everything it can reach (all), and keeps no set: at
+// 1M routes the set alone cost more than the build.
 type txn struct {
 	owned map[unsafe.Pointer]struct{}
+	all   bool
 }
 
 func newTxn() *txn { return &txn{owned: make(map[unsafe.Pointer]struct{})} }
 
-func (t *txn) owns(p unsafe.Pointer) bool { _, ok := t.owned[p]; return ok }
-func (t *txn) mark(p unsafe.Pointer)      { t.owned[p] = struct{}{} }
+// buildTxn is the txn of a build from nothing.
+func buildTxn() *txn { return &txn{all: true} }
+
+func (t *txn) owns(p unsafe.Pointer) bool {
+	if t.all {
+		return true
+	}
+	_, ok := t.owned[p]
+	return ok
+}
+
+func (t *txn) mark(p unsafe.Pointer) {
+	if !t.all {
+		t.owned[p] = struct{}{}
+	}
+}
 
 // ownRoot makes r.root writable under t.
 func (r *radix[V]) ownRoot(t *txn) *rnode[V] {
@@ -126,7 +137,10 @@ func ownKids[V any](t *txn, n *rnode[V]) {
 	t.mark(unsafe.Pointer(n.kids))
 }
 
-// slot says which of a key's two values an operation touches.
+// slot says which of the two kinds of key a route path makes: exact (the
+// key must equal the whole input) or prefix (the key is a prefix of the
+// input). Hosts use the same two kinds: an exact host, or a wildcard
+// suffix.
 type slot uint8
 
 const (
@@ -134,38 +148,32 @@ const (
 	slotPrefix
 )
 
-// get returns the value in slot for key exactly.
-func (r *radix[V]) get(key string, s slot) (v V, ok bool) {
+// get returns the value stored at key exactly, or nil.
+func (r *radix[V]) get(key string) *V {
 	n := r.root
 	for n != nil {
 		if key == "" {
-			if n.vals == nil {
-				return v, false
-			}
-			if s == slotExact {
-				return n.vals.exact, n.vals.hasExa
-			}
-			return n.vals.prefix, n.vals.hasPfx
+			return n.vals
 		}
 		c := n.child(key[0])
 		if c == nil || len(key) < int(c.lablen) || key[:c.lablen] != string(c.labelBytes()) {
-			return v, false
+			return nil
 		}
 		key = key[c.lablen:]
 		n = c
 	}
-	return v, false
+	return nil
 }
 
-// set stores v in slot for key (has false clears it) under t. Clearing
-// prunes nodes left without values or children and re-merges chains, so a
-// deleted key leaves nothing behind.
-func (r *radix[V]) set(t *txn, key string, s slot, v V, has bool) {
-	if r.root == nil && !has {
+// set stores v at key (nil clears it) under t; v must not be modified
+// afterwards. Clearing prunes nodes left without values or children and
+// re-merges chains, so a deleted key leaves nothing behind.
+func (r *radix[V]) set(t *txn, key string, v *V) {
+	if r.root == nil && v == nil {
 		return
 	}
 	root := r.ownRoot(t)
-	setIn(t, root, key, s, v, has)
+	setIn(t, root, key, v)
 	if root.empty() {
 		r.root = nil
 	}
@@ -173,21 +181,21 @@ func (r *radix[V]) set(t *txn, key string, s slot, v V, has bool) {
 
 // setIn applies the change below n, which is writable; key is what remains
 // after n's label.
-func setIn[V any](t *txn, n *rnode[V], key string, s slot, v V, has bool) {
+func setIn[V any](t *txn, n *rnode[V], key string, v *V) {
 	if key == "" {
-		n.setValue(s, v, has)
+		n.vals = v
 		return
 	}
 	c := n.child(key[0])
 	if c == nil {
-		if has {
-			addChain(t, n, key, s, v)
+		if v != nil {
+			addChain(t, n, key, v)
 		}
 		return
 	}
 	lab := string(c.labelBytes())
 	common := commonPrefix(key, lab)
-	if common < len(lab) && !has {
+	if common < len(lab) && v == nil {
 		return // the key is not in the tree
 	}
 	ownKids(t, n)
@@ -202,7 +210,7 @@ func setIn[V any](t *txn, n *rnode[V], key string, s slot, v V, has bool) {
 		c.setLabel(lab[:common])
 		c.first[0] = tail.label[0]
 	}
-	setIn(t, c, key[common:], s, v, has)
+	setIn(t, c, key[common:], v)
 	switch {
 	case c.empty():
 		removeChild(t, n, key[0])
@@ -221,29 +229,9 @@ func (n *rnode[V]) setLabel(s string) {
 	n.lablen = uint8(copy(n.label[:], s))
 }
 
-func (n *rnode[V]) setValue(s slot, v V, has bool) {
-	nv := &rvals[V]{}
-	if n.vals != nil {
-		*nv = *n.vals
-	}
-	var zero V
-	if !has {
-		v = zero
-	}
-	if s == slotExact {
-		nv.exact, nv.hasExa = v, has
-	} else {
-		nv.prefix, nv.hasPfx = v, has
-	}
-	if !nv.hasExa && !nv.hasPfx {
-		nv = nil
-	}
-	n.vals = nv
-}
-
 // addChain adds a new child of n for key (a chain when key is longer than
 // one label) ending in the value; n is writable.
-func addChain[V any](t *txn, n *rnode[V], key string, s slot, v V) {
+func addChain[V any](t *txn, n *rnode[V], key string, v *V) {
 	head := rnode[V]{}
 	cur := &head
 	for {
@@ -254,7 +242,7 @@ func addChain[V any](t *txn, n *rnode[V], key string, s slot, v V) {
 		cur.setLabel(piece)
 		key = key[len(piece):]
 		if key == "" {
-			cur.setValue(s, v, true)
+			cur.vals = v
 			break
 		}
 		arr := []rnode[V]{{}}

@@ -2,8 +2,10 @@ package trie
 
 import (
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"strings"
+	"unsafe"
 
 	"github.com/sluicegw/sluice/expr"
 	"github.com/sluicegw/sluice/internal/httpmethod"
@@ -110,30 +112,111 @@ type Route[T any] struct {
 // number of goroutines and allocates nothing.
 type Router[T any] struct {
 	mode    Mode
-	hosts   radix[pathIndex[T]] // HostURI: reversed host → its path trie
-	uriOnly pathIndex[T]        // routes without hosts (all routes outside HostURI)
+	seed    maphash.Seed
+	hosts   radix[hostIndexes[T]] // HostURI: reversed host → its path indexes
+	uriOnly pathIndex[T]          // routes without hosts (all routes outside HostURI); id 0
+	exact   htable[T]             // exact paths and slashed prefix keys of every path index
 	routes  int
+	lastID  uint64 // the last path index id handed out; ids are never reused
 }
 
-// pathIndex is the path trie of one host (or of the host-less routes).
-type pathIndex[T any] = radix[bucket[T]]
+// pathIndex is the routes of one host (or the host-less routes). Exact
+// paths and prefix keys ending in '/' (nearly all of them: "/api/v1/*",
+// "/svc/:id") are in the router's hash table under the index's id; other
+// prefix keys ("/foo*", "*") are in its own trie.
+type pathIndex[T any] struct {
+	prefix  radix[bucket[T]] // prefix keys not ending in '/'
+	id      uint64
+	exacts  int      // exact keys in the hash table
+	slashed int      // prefix keys ending in '/' in the hash table
+	segMask uint64   // bit c: a slashed key has c slashes (bit 63: 63 or more)
+	segs    []uint32 // slashed keys by slash count, for segMask (the builder's)
+}
 
-// bucket holds the routes stored at one trie key and slot, in match order.
-// Entries are values: checking a candidate reads one array, not a chain of
-// pointers.
-type bucket[T any] []entry[T]
+func (ix *pathIndex[T]) empty() bool {
+	return ix.prefix.root == nil && ix.exacts == 0 && ix.slashed == 0
+}
 
-// entry is one (route, path) pair, with copies of the route fields the
-// checks read.
+// keyClass is where a key is stored.
+type keyClass uint8
+
+const (
+	classExact   keyClass = iota // exact path: hash table
+	classSlashed                 // prefix key ending in '/': hash table
+	classTrie                    // other prefix key: the index's trie
+)
+
+func (k *key) class() keyClass {
+	switch {
+	case k.pathOp == slotExact:
+		return classExact
+	case strings.HasSuffix(k.path, "/"):
+		return classSlashed
+	}
+	return classTrie
+}
+
+// hashID is the id an index's keys of class c have in the hash table.
+//
+//gcassert:inline
+func hashID(id uint64, c keyClass) uint64 { return id<<1 | uint64(c&1) }
+
+// maxSegBit is segMask's last bit: keys with at least that many slashes.
+const maxSegBit = 63
+
+func segBit(slashes int) uint64 { return 1 << min(slashes, maxSegBit) }
+
+// addSlashed counts a slashed key added (delta 1) or removed (-1).
+func (ix *pathIndex[T]) addSlashed(t *txn, path string, delta int) {
+	c := min(strings.Count(path, "/"), maxSegBit)
+	if ix.segs == nil || !t.owns(unsafe.Pointer(&ix.segs[0])) {
+		segs := make([]uint32, maxSegBit+1)
+		copy(segs, ix.segs)
+		ix.segs = segs
+		t.mark(unsafe.Pointer(&segs[0]))
+	}
+	ix.segs[c] = uint32(int(ix.segs[c]) + delta)
+	ix.slashed += delta
+	if ix.segs[c] == 0 {
+		ix.segMask &^= segBit(c)
+	} else {
+		ix.segMask |= segBit(c)
+	}
+}
+
+// hostIndexes is what one reversed-host key holds: the routes of that
+// exact host and those of the wildcard suffix it spells.
+type hostIndexes[T any] struct {
+	exact, wild pathIndex[T]
+}
+
+// bucket holds the routes stored at one key, in match order. The first
+// entry is inline: most keys have one route, and checking it reads the
+// bucket's own cache line only.
+type bucket[T any] struct {
+	first entry[T]
+	rest  []entry[T]
+}
+
+// entry is one (route, path) pair as the match reads it: the value, the
+// method set every request checks, and the rarer conditions behind
+// pointers read only when the route has them. 32 bytes for a pointer T, so
+// a bucket is one 64-byte size class: one cache line.
 type entry[T any] struct {
+	value   T
+	more    *conds       // nil: no condition beyond methods and parameters
+	pat     *pathPattern // nil: no parameters to check (patternBox)
+	route   *Route[T]    // the builder's: id, priority and load order
 	methods httpmethod.Set
+	orgLen  uint32 // length of the path as written (orders a bucket)
+}
+
+// conds are a candidate's conditions other than methods and parameters.
+type conds struct {
 	remotes []netip.Prefix
+	hosts   []hostMatch // URI modes: the route's hosts, compiled
 	vars    *expr.Expr
 	filter  Filter
-	pattern pathPattern // set when the path has parameters to check
-	hosts   []hostMatch // URI modes: the route's hosts, compiled
-	route   *Route[T]
-	pathOrg string // the path as written
 }
 
 type hostMatch struct {
@@ -144,8 +227,8 @@ type hostMatch struct {
 
 // New builds a router over routes.
 func New[T any](mode Mode, routes []*Route[T]) (*Router[T], error) {
-	r := &Router[T]{mode: mode}
-	t := newTxn()
+	r := &Router[T]{mode: mode, seed: maphash.MakeSeed()}
+	t := buildTxn()
 	for _, rt := range routes {
 		if err := r.insert(t, rt); err != nil {
 			return nil, err
@@ -162,8 +245,8 @@ func (r *Router[T]) Len() int { return r.routes }
 
 // Update returns the router with old replaced by new: old nil adds, new nil
 // deletes. Both describe the route as given to New or a previous Update
-// (the router keeps no index by id). Only the trie paths of the changed
-// keys are copied.
+// (the router keeps no index by id). Only the trie paths and hash shards
+// of the changed keys are copied.
 func (r *Router[T]) Update(old, new *Route[T]) (*Router[T], error) {
 	next := *r
 	t := newTxn()
@@ -192,7 +275,7 @@ type key struct {
 // keysOf lists where a route is stored: one key per path, times one per
 // host in HostURI mode.
 func (r *Router[T]) keysOf(rt *Route[T]) ([]key, error) {
-	var out []key
+	out := make([]key, 0, len(rt.Paths)*max(1, len(rt.Hosts)))
 	for _, p := range rt.Paths {
 		k, err := pathKey(p, r.mode)
 		if err != nil {
@@ -260,16 +343,22 @@ func reverse(s string) string {
 }
 
 func (r *Router[T]) newEntry(rt *Route[T], k key) entry[T] {
-	e := entry[T]{route: rt, pathOrg: k.pathOrg, pattern: k.pattern,
-		methods: rt.Methods, remotes: rt.RemoteAddrs, vars: rt.Vars, filter: rt.Filter}
+	e := entry[T]{value: rt.Value, route: rt, methods: rt.Methods, orgLen: uint32(len(k.pathOrg))}
+	if k.pattern.set {
+		e.pat = boxPattern(k.pattern)
+	}
+	c := conds{remotes: rt.RemoteAddrs, vars: rt.Vars, filter: rt.Filter}
 	if r.mode != HostURI {
 		for _, h := range rt.Hosts {
 			hm := hostMatch{host: h, port: strings.Contains(h, ":")}
 			if strings.HasPrefix(h, "*") {
 				hm.wildcard, hm.host = true, h[1:]
 			}
-			e.hosts = append(e.hosts, hm)
+			c.hosts = append(c.hosts, hm)
 		}
+	}
+	if len(c.remotes) > 0 || len(c.hosts) > 0 || c.vars != nil || c.filter != nil {
+		e.more = &c
 	}
 	return e
 }
@@ -279,11 +368,16 @@ func (r *Router[T]) insert(t *txn, rt *Route[T]) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		idx := r.indexFor(k)
-		b, _ := idx.get(k.path, k.pathOp)
-		idx.set(t, k.path, k.pathOp, b.with(r.newEntry(rt, k)), true)
-		r.storeIndex(t, k, idx)
+	for i := range keys {
+		k := &keys[i]
+		idx := r.indexFor(*k)
+		var es []entry[T]
+		old := r.bucketAt(&idx, k)
+		if old != nil {
+			es = old.entries()
+		}
+		r.setBucket(t, &idx, k, with(es, r.newEntry(rt, *k)), old != nil)
+		r.storeIndex(t, *k, idx)
 	}
 	r.routes++
 	return nil
@@ -295,49 +389,143 @@ func (r *Router[T]) remove(t *txn, rt *Route[T]) {
 		return // it could not have been inserted
 	}
 	found := false
-	for _, k := range keys {
-		idx := r.indexFor(k)
-		b, ok := idx.get(k.path, k.pathOp)
-		if !ok {
+	for i := range keys {
+		k := &keys[i]
+		idx := r.indexFor(*k)
+		old := r.bucketAt(&idx, k)
+		if old == nil {
 			continue
 		}
-		nb, removed := b.without(rt.ID)
+		es, removed := without(old.entries(), rt.ID)
 		if !removed {
 			continue
 		}
 		found = true
-		idx.set(t, k.path, k.pathOp, nb, len(nb) > 0)
-		r.storeIndex(t, k, idx)
+		r.setBucket(t, &idx, k, es, true)
+		r.storeIndex(t, *k, idx)
 	}
 	if found {
 		r.routes--
 	}
 }
 
-// indexFor returns the path trie a key lives in, by value: setting into the
-// copy path-copies under the txn, and storeIndex puts it back.
-func (r *Router[T]) indexFor(k key) pathIndex[T] {
-	if k.hosted {
-		idx, _ := r.hosts.get(k.host, k.hostOp)
-		return idx
+// bucketAt returns the bucket stored at k in ix, or nil.
+func (r *Router[T]) bucketAt(ix *pathIndex[T], k *key) *bucket[T] {
+	c := k.class()
+	if c == classTrie {
+		return ix.prefix.get(k.path)
 	}
-	return r.uriOnly
+	hid := hashID(ix.id, c)
+	if rec := r.exact.get(r.keyHash(hid, k.path), hid, k.path); rec != nil {
+		return &rec.b
+	}
+	return nil
+}
+
+// setBucket stores es at k in ix under t, or removes the key when es is
+// empty; was says whether the key had a bucket before.
+func (r *Router[T]) setBucket(t *txn, ix *pathIndex[T], k *key, es []entry[T], was bool) {
+	c := k.class()
+	if c == classTrie {
+		if len(es) == 0 {
+			ix.prefix.set(t, k.path, nil)
+			return
+		}
+		nb := bucketOf(es)
+		ix.prefix.set(t, k.path, &nb)
+		return
+	}
+	hid := hashID(ix.id, c)
+	h := r.keyHash(hid, k.path)
+	var rec *hrec[T]
+	if len(es) > 0 {
+		rec = newRec(hid, k.path, bucketOf(es))
+	}
+	r.exact.set(t, h, hid, k.path, rec)
+	delta := 0
+	switch {
+	case len(es) == 0 && was:
+		delta = -1
+	case len(es) > 0 && !was:
+		delta = 1
+	}
+	switch {
+	case delta == 0:
+	case c == classExact:
+		ix.exacts += delta
+	default:
+		ix.addSlashed(t, k.path, delta)
+	}
+}
+
+// keyHash is the hash table's key hash of (hash id, path).
+func (r *Router[T]) keyHash(hid uint64, path string) uint64 {
+	return maphash.String(r.seed, path) ^ mixID(hid)
+}
+
+// indexFor returns the path index a key lives in, by value: setting into
+// the copy path-copies under the txn, and storeIndex puts it back. A host
+// seen for the first time gets a new index id.
+func (r *Router[T]) indexFor(k key) pathIndex[T] {
+	if !k.hosted {
+		return r.uriOnly
+	}
+	var ix pathIndex[T]
+	if hv := r.hosts.get(k.host); hv != nil {
+		ix = hv.exact
+		if k.hostOp == slotPrefix {
+			ix = hv.wild
+		}
+	}
+	if ix.empty() {
+		r.lastID++
+		ix = pathIndex[T]{id: r.lastID}
+	}
+	return ix
 }
 
 func (r *Router[T]) storeIndex(t *txn, k key, idx pathIndex[T]) {
-	if k.hosted {
-		r.hosts.set(t, k.host, k.hostOp, idx, idx.root != nil)
+	if !k.hosted {
+		r.uriOnly = idx
 		return
 	}
-	r.uriOnly = idx
+	var hv hostIndexes[T]
+	if old := r.hosts.get(k.host); old != nil {
+		hv = *old
+	}
+	if k.hostOp == slotExact {
+		hv.exact = idx
+	} else {
+		hv.wild = idx
+	}
+	if hv.exact.empty() && hv.wild.empty() {
+		r.hosts.set(t, k.host, nil)
+		return
+	}
+	r.hosts.set(t, k.host, &hv)
 }
 
-// with returns a copy of b with e inserted in match order: priority high
+// entries returns b's entries as a new slice.
+func (b *bucket[T]) entries() []entry[T] {
+	out := make([]entry[T], 0, 1+len(b.rest))
+	return append(append(out, b.first), b.rest...)
+}
+
+// bucketOf makes a bucket of es (at least one entry), sharing its array.
+func bucketOf[T any](es []entry[T]) bucket[T] {
+	b := bucket[T]{first: es[0]}
+	if len(es) > 1 {
+		b.rest = es[1:]
+	}
+	return b
+}
+
+// with returns a copy of es with e inserted in match order: priority high
 // first, then longer original path, then lower Seq.
-func (b bucket[T]) with(e entry[T]) bucket[T] {
-	out := make(bucket[T], 0, len(b)+1)
+func with[T any](es []entry[T], e entry[T]) []entry[T] {
+	out := make([]entry[T], 0, len(es)+1)
 	placed := false
-	for _, x := range b {
+	for _, x := range es {
 		if !placed && before(&e, &x) {
 			out = append(out, e)
 			placed = true
@@ -354,17 +542,17 @@ func before[T any](a, b *entry[T]) bool {
 	if a.route.Priority != b.route.Priority {
 		return a.route.Priority > b.route.Priority
 	}
-	if len(a.pathOrg) != len(b.pathOrg) {
-		return len(a.pathOrg) > len(b.pathOrg)
+	if a.orgLen != b.orgLen {
+		return a.orgLen > b.orgLen
 	}
 	return a.route.Seq < b.route.Seq
 }
 
-// without returns a copy of b without the entries of route id.
-func (b bucket[T]) without(id string) (bucket[T], bool) {
-	out := make(bucket[T], 0, len(b))
+// without returns es without the entries of route id.
+func without[T any](es []entry[T], id string) ([]entry[T], bool) {
+	out := es[:0]
 	removed := false
-	for _, x := range b {
+	for _, x := range es {
 		if x.route.ID == id {
 			removed = true
 			continue
