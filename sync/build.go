@@ -87,6 +87,8 @@ type Builder struct {
 	nodes  nodeTable // node addresses → Refs, counted by the compiled upstreams that list them
 	upRefs slots     // one Ref per compiled upstream
 	st     *state
+
+	interns upstreamInterns // routes' identical inline upstreams, compiled once
 }
 
 // ErrFilterFuncUnsupported: a route has a filter_func and this build has no
@@ -687,7 +689,7 @@ func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route
 	}
 	switch {
 	case rc.Upstream != nil:
-		r.Upstream = b.compileUpstream(config.Routes.Name+"/"+rc.ID.S, rc.Upstream)
+		r.Upstream = b.routeUpstream(rc.ID.S, rc.Upstream)
 		r.ownsUpstream = true
 	case !rc.UpstreamID.IsZero():
 		r.Upstream = st.upstreams[rc.UpstreamID.S]
@@ -764,7 +766,7 @@ func (u *routeUpstreams) Find(id string) (any, error) {
 // releaseRoute gives back the upstreams a route owned.
 func (b *Builder) releaseRoute(r *Route) {
 	if r.ownsUpstream {
-		b.releaseUpstream(r.Upstream)
+		b.releaseRouteUpstream(r.Upstream)
 	}
 	for _, u := range r.extraUpstreams {
 		b.releaseUpstream(u)

@@ -434,3 +434,71 @@ func liveAddrs(b *Builder) string {
 	slices.Sort(addrs)
 	return strings.Join(addrs, " ")
 }
+
+// Routes with identical inline upstreams share one compiled upstream (one
+// picker, one Ref, one per-loop state); each route holds a share, and the
+// last one to let go releases it. Upstreams with health checks stay the
+// route's own, as APISIX runs a checker per route for them.
+func TestInlineUpstreamsInterned(t *testing.T) {
+	const same = `"upstream": {"nodes": {"10.0.0.1:80": 1, "10.0.0.2:80": 1}, "type": "roundrobin"}`
+	const other = `"upstream": {"nodes": {"10.0.0.3:80": 1}}`
+	const checked = `"upstream": {"nodes": {"10.0.0.1:80": 1, "10.0.0.2:80": 1}, "type": "roundrobin",
+		"checks": {"active": {"http_path": "/"}}}`
+	const named = `"upstream": {"nodes": {"origin.test:80": 1}}`
+	b := &Builder{Mode: trie.URI}
+	route := func(id, up string) Change {
+		return put(config.Routes, id, 1, fmt.Sprintf(`{"uri": "/%s", %s}`, id, up))
+	}
+	s, problems := b.Apply(1, []Change{route("r1", same), route("r2", same), route("r3", same), route("r4", other), route("r5", checked),
+		route("r6", named), route("r7", named)}, true)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	u := func(s *Snapshot, id string) *Upstream { return match(s, "/"+id).Upstream }
+	if u(s, "r1") != u(s, "r2") || u(s, "r2") != u(s, "r3") {
+		t.Fatal("identical inline upstreams were compiled apart")
+	}
+	if u(s, "r4") == u(s, "r1") || u(s, "r5") == u(s, "r1") {
+		t.Fatal("different (or health-checked) upstreams were shared")
+	}
+	if u(s, "r6") == u(s, "r7") {
+		t.Fatal("upstreams with host names (resolved per route) were shared")
+	}
+	s, _ = b.Apply(2, []Change{del(config.Routes, "r6"), del(config.Routes, "r7")}, false)
+	_, seq := s.RetiredNodes(0, nil)
+	if n := b.upRefs.live(); n != 3 {
+		t.Fatalf("%d upstream slots live, want 3", n)
+	}
+	shared := u(s, "r1")
+
+	// r1 moves to r4's upstream: it shares that one now; r2 and r3 keep theirs.
+	s, _ = b.Apply(3, []Change{route("r1", other)}, false)
+	if u(s, "r1") != u(s, "r4") || u(s, "r2") != shared {
+		t.Fatal("a route's new upstream was not shared, or the old share was dropped")
+	}
+	// A route recompiled with an unchanged upstream keeps the same one,
+	// so the loops' balancer state for it carries on.
+	s, _ = b.Apply(4, []Change{route("r2", same)}, false)
+	if u(s, "r2") != shared {
+		t.Fatal("recompiling a route replaced its unchanged upstream")
+	}
+	// The last routes holding it go: its Ref and node 10.0.0.2 are released.
+	s, _ = b.Apply(5, []Change{del(config.Routes, "r2"), del(config.Routes, "r3")}, false)
+	if n := b.upRefs.live(); n != 2 {
+		t.Fatalf("%d upstream slots live after the last share went, want 2", n)
+	}
+	if _, ok := b.interns.byKey[shared.interned]; ok {
+		t.Fatal("the released upstream is still interned")
+	}
+	if got := liveAddrs(b); got != "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80" {
+		// 10.0.0.1 and .2 are still listed by r5's checked upstream.
+		t.Fatalf("live nodes %s", got)
+	}
+	s, _ = b.Apply(6, []Change{del(config.Routes, "r5")}, false)
+	if got := liveAddrs(b); got != "10.0.0.3:80" {
+		t.Fatalf("live nodes %s after the last users went", got)
+	}
+	if retired, _ := s.RetiredNodes(seq, nil); len(retired) != 2 {
+		t.Fatalf("retired %v, want the two nodes no route lists", retired)
+	}
+}

@@ -105,35 +105,42 @@ func (s *Snapshot) Item(k *config.Kind, id string) *Item {
 }
 
 // Route is a compiled, routable route.
+//
+// Layout: with 100K routes a request's route is cold memory, so the fields
+// the engine reads on every request come first and fill the struct's first
+// two cache lines (Upstream, Plugins, Timeout, Status, OwnTimeout, then the
+// names it copies into the request context); what only the builder, the
+// control API or an error path reads comes after.
 type Route struct {
-	ID string
-	// Name and ServiceID are the route's name and service (route_name,
-	// service_id).
-	Name, ServiceID string
-	Conf            *config.Route
-	// Item is the route as stored.
-	Item *Item
-	// Upstream is where requests go; nil when Status is set.
+	// Upstream is where requests go; nil when Status is set. Identical
+	// inline upstreams of different routes are one compiled Upstream
+	// (Builder interns them).
 	Upstream *Upstream
+	// Plugins runs in each phase after the global rules.
+	Plugins *plugin.Chain
+	// Timeout is the effective timeout: route's, else upstream's; zero
+	// fields mean the engine's defaults. OwnTimeout says the route sets
+	// its own (which also wins over an upstream a plugin picks).
+	Timeout Timeouts
 	// Status, when non-zero, is what the route answers instead of proxying:
 	// 502 for an unknown upstream_id, 503 for a route with no upstream
 	// (APISIX's behaviour) or with a plugin sluice does not run, 404 for
 	// an unknown service.
-	Status int
+	Status       int
+	OwnTimeout   bool
+	ownsUpstream bool // Upstream is the route's share of an interned inline upstream
+
+	ID string
+	// Name and ServiceID are the route's name and service (route_name,
+	// service_id); ServiceName is its service's name (service_name).
+	Name, ServiceID, ServiceName string
+
+	Conf *config.Route
+	// Item is the route as stored.
+	Item *Item
 	// Err says why Status is set.
 	Err error
-	// Timeout is the effective timeout: route's, else upstream's; zero
-	// fields mean the engine's defaults. OwnTimeout says the route sets
-	// its own (which also wins over an upstream a plugin picks).
-	Timeout    Timeouts
-	OwnTimeout bool
-	// Plugins runs in each phase after the global rules.
-	Plugins *plugin.Chain
 
-	// ServiceName is the route's service's name (service_name).
-	ServiceName string
-
-	ownsUpstream   bool        // Upstream was compiled from the route's inline upstream
 	extraUpstreams []*Upstream // upstreams the route's plugins compiled (traffic-split)
 	pluginDeps     []depKey    // upstreams the route's plugins refer to by id
 }
@@ -145,8 +152,9 @@ type Timeouts struct {
 
 // Upstream is a compiled upstream: nodes with identities and a picker.
 type Upstream struct {
-	ID   string // empty for inline upstreams
-	Conf *config.Upstream
+	ID       string // empty for inline upstreams
+	Conf     *config.Upstream
+	interned string // the intern table's key, for an interned inline upstream
 	// Ref keys the loops' per-upstream state (balancer cursors); a new
 	// version of the upstream gets a new Ref, so that state restarts, as
 	// APISIX's does.
