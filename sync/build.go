@@ -89,6 +89,9 @@ type Builder struct {
 	st     *state
 
 	interns upstreamInterns // routes' identical inline upstreams, compiled once
+	// progress, when set, is called every few thousand objects while
+	// changes are stored and routes compiled (a first load's loadGC).
+	progress func()
 }
 
 // ErrFilterFuncUnsupported: a route has a filter_func and this build has no
@@ -104,7 +107,6 @@ type state struct {
 	svcUpstream map[string]*Upstream // compiled inline upstream, by service id
 
 	entries map[string]*trie.Route[*Route] // router entry per routable route
-	deps    map[string]routeDeps           // what each route refers to
 	users   map[depKey]map[string]struct{} // route ids by what they refer to
 	svcOf   map[string]map[string]struct{} // service ids by upstream id
 	router  *trie.Router[*Route]
@@ -134,25 +136,6 @@ type depKey struct {
 	id   string
 }
 
-type routeDeps struct {
-	upstream, service, pluginConfig string
-	plugins                         []depKey // what the route's plugins refer to (traffic-split's upstreams)
-}
-
-func (d routeDeps) keys() []depKey {
-	ks := slices.Clone(d.plugins)
-	if d.upstream != "" {
-		ks = append(ks, depKey{config.Upstreams, d.upstream})
-	}
-	if d.service != "" {
-		ks = append(ks, depKey{config.Services, d.service})
-	}
-	if d.pluginConfig != "" {
-		ks = append(ks, depKey{config.PluginConfigs, d.pluginConfig})
-	}
-	return ks
-}
-
 func newState(mode trie.Mode) *state {
 	empty, _ := trie.New[*Route](mode, nil)
 	st := &state{
@@ -161,7 +144,6 @@ func newState(mode trie.Mode) *state {
 		upstreams:   map[string]*Upstream{},
 		svcUpstream: map[string]*Upstream{},
 		entries:     map[string]*trie.Route[*Route]{},
-		deps:        map[string]routeDeps{},
 		users:       map[depKey]map[string]struct{}{},
 		svcOf:       map[string]map[string]struct{}{},
 		routeItems:  immutable.NewSortedMap[string, *Item](nil),
@@ -184,7 +166,8 @@ const rebuildFraction = 4
 // not mention are deleted, and objects whose ModRev is unchanged are kept
 // without being decoded again.
 //
-// Apply sorts and annotates changes in place. An object that fails
+// Apply sorts and annotates changes in place, and drops each decoded
+// object (Obj) once stored. An object that fails
 // validation is skipped and its last good version kept, as APISIX does; problems are returned, one error per object, for
 // the source to log. Apply itself never fails: it always yields a
 // consistent snapshot.
@@ -200,17 +183,26 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 	problems := b.Decode(changes, full)
 	b.prefetchHosts(changes)
 
-	dirty := map[string]struct{}{}
-	listed := map[*config.Kind]map[string]struct{}{}
+	// Maps sized up front: growing them to a million entries one rehash
+	// at a time was a tenth of a 1M-route load.
+	counts := map[*config.Kind]int{}
 	for _, c := range changes {
+		counts[c.Kind]++
+	}
+	st.reserve(counts)
+	dirty := make(map[string]struct{}, counts[config.Routes])
+	listed := map[*config.Kind]map[string]struct{}{}
+	for i, c := range changes {
 		if c.Item != nil && c.Obj == nil {
 			continue // invalid or unchanged: nothing to do
 		}
 		b.store(c, c.Obj, dirty, &problems)
+		changes[i].Obj = nil // stored: the change need not keep it alive
 		if listed[c.Kind] == nil {
-			listed[c.Kind] = map[string]struct{}{}
+			listed[c.Kind] = make(map[string]struct{}, counts[c.Kind])
 		}
 		listed[c.Kind][c.ID] = struct{}{}
+		b.tick(i)
 	}
 	b.compileRoutes(dirty, &problems)
 	if st.globalsDirty {
@@ -227,6 +219,26 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 	return snap, problems
 }
 
+// reserve makes the empty maps of a first load as large as the load:
+// counts is changes by kind.
+func (st *state) reserve(counts map[*config.Kind]int) {
+	for k, n := range counts {
+		if len(st.objs[k]) == 0 && n > 1024 {
+			st.objs[k] = make(map[string]*stored, n)
+		}
+	}
+	if n := counts[config.Routes]; len(st.entries) == 0 && n > 1024 {
+		st.entries = make(map[string]*trie.Route[*Route], n)
+	}
+}
+
+// tick calls progress every 8192nd i.
+func (b *Builder) tick(i int) {
+	if b.progress != nil && i&8191 == 8191 {
+		b.progress()
+	}
+}
+
 func (b *Builder) init() {
 	if b.st == nil {
 		b.st = newState(b.Mode)
@@ -236,7 +248,14 @@ func (b *Builder) init() {
 
 // withDeletions adds a delete for every stored object a full listing lacks.
 func (st *state) withDeletions(changes []Change) []Change {
-	listed := map[depKey]bool{}
+	stored := 0
+	for _, k := range config.Kinds {
+		stored += len(st.objs[k])
+	}
+	if stored == 0 {
+		return changes // a first load: nothing to delete
+	}
+	listed := make(map[depKey]bool, len(changes))
 	for _, c := range changes {
 		listed[depKey{c.Kind, c.ID}] = true
 	}
@@ -281,7 +300,7 @@ func (b *Builder) Decode(changes []Change, full bool) []error {
 			errs[i] = fmt.Errorf("%s: %w; keeping the last valid version", c.Item.Key, err)
 			return
 		}
-		c.Obj = obj
+		c.Obj = slim(obj)
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if len(todo) < 512 || workers == 1 {
@@ -321,6 +340,7 @@ func (b *Builder) unchanged(c Change) bool {
 // store records one change and marks the routes it affects.
 func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, problems *[]error) {
 	st := b.st
+	obj = slim(obj)
 	if c.Item == nil {
 		delete(st.objs[c.Kind], c.ID)
 	} else {
@@ -501,22 +521,22 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	for _, id := range ids {
+	for i, id := range ids {
+		b.tick(i)
 		old := st.entries[id]
-		st.setDeps(id, nil, nil)
+		if old != nil {
+			st.removeUsers(id, old.Value)
+		}
 		var next *trie.Route[*Route]
 		if s := st.objs[config.Routes][id]; s != nil {
-			rc := s.obj.(*config.Route)
 			var err error
-			next, err = b.compileRoute(rc, s.item)
+			next, err = b.compileRoute(s.obj.(*routeConf), s.item)
 			if err != nil {
 				*problems = append(*problems, fmt.Errorf("%s: %w", s.item.Key, err))
 			}
-			var pluginDeps []depKey
 			if next != nil {
-				pluginDeps = next.Value.pluginDeps
+				st.addUsers(id, next.Value)
 			}
-			st.setDeps(id, rc, pluginDeps)
 		}
 		if next != nil && next.Value.Status != 0 && next.Value.Err != nil {
 			*problems = append(*problems, fmt.Errorf("route %s: %w; it answers %d", id, next.Value.Err, next.Value.Status))
@@ -578,39 +598,16 @@ func (st *state) syncList(m *immutable.SortedMap[string, *Item], k *config.Kind,
 	return fresh.Map()
 }
 
-func (st *state) setDeps(id string, rc *config.Route, pluginDeps []depKey) {
-	for _, k := range st.deps[id].keys() {
-		if set := st.users[k]; set != nil {
-			delete(set, id)
-			if len(set) == 0 {
-				delete(st.users, k)
-			}
-		}
-	}
-	delete(st.deps, id)
-	if rc == nil {
-		return
-	}
-	d := routeDeps{upstream: rc.UpstreamID.S, service: rc.ServiceID.S, pluginConfig: rc.PluginConfigID.S, plugins: pluginDeps}
-	st.deps[id] = d
-	for _, k := range d.keys() {
-		if st.users[k] == nil {
-			st.users[k] = map[string]struct{}{}
-		}
-		st.users[k][id] = struct{}{}
-	}
-}
-
 // compileRoute resolves a route against its service, upstream and plugin
 // config as APISIX does at request time. It returns nil for a route that
 // is not routable (status 0, or one that cannot be stored), with an error
 // saying why when that is a problem.
-func (b *Builder) compileRoute(rc *config.Route, item *Item) (*trie.Route[*Route], error) {
+func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], error) {
 	if !rc.Enabled() {
 		return nil, nil
 	}
 	st := b.st
-	r := &Route{ID: rc.ID.S, Name: rc.Name, ServiceID: rc.ServiceID.S, Conf: rc, Item: item}
+	r := &Route{ID: rc.ID.S, Name: rc.Name, ServiceID: rc.ServiceID.S, conf: rc, Item: item}
 	hosts := rc.Hosts
 	var svc *config.Service
 	// The plugins that run: route over plugin config over service, as

@@ -135,12 +135,12 @@ type Route struct {
 	// service_id); ServiceName is its service's name (service_name).
 	Name, ServiceID, ServiceName string
 
-	Conf *config.Route
 	// Item is the route as stored.
 	Item *Item
 	// Err says why Status is set.
 	Err error
 
+	conf           *routeConf  // what it was compiled from
 	extraUpstreams []*Upstream // upstreams the route's plugins compiled (traffic-split)
 	pluginDeps     []depKey    // upstreams the route's plugins refer to by id
 }

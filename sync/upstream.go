@@ -216,7 +216,7 @@ func (b *Builder) storeSSLUsers(id string, dirty map[string]struct{}, problems *
 		}
 	}
 	for rid, s := range st.objs[config.Routes] {
-		if usesSSL(s.obj.(*config.Route).Upstream) {
+		if usesSSL(s.obj.(*routeConf).Upstream) {
 			dirty[rid] = struct{}{}
 		}
 	}

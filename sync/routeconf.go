@@ -1,0 +1,103 @@
+package sync
+
+import (
+	"net/netip"
+
+	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/expr"
+	"github.com/sluicegw/sluice/internal/httpmethod"
+)
+
+// routeConf is what the builder keeps of a decoded route between changes:
+// the fields compileRoute reads, sharing their strings and slices with the
+// decoded config.Route, which is dropped. A config.Route is 528 bytes plus
+// what only the Admin API reads (desc, labels, methods as names, create and
+// update times); at 1M routes keeping it was a third of the heap (issue
+// 13). The route as stored stays in its Item.
+type routeConf struct {
+	ID, ServiceID, PluginConfigID, UpstreamID config.ID
+
+	Name        string
+	Status      *int
+	Paths       []string       // uri or uris
+	Hosts       []string       // host or hosts, lower-cased
+	RemoteAddrs []netip.Prefix // remote_addr or remote_addrs
+	MethodSet   httpmethod.Set
+	VarsExpr    *expr.Expr
+	FilterFunc  string
+	Priority    int
+	Plugins     config.Plugins
+	Upstream    *config.Upstream
+	Timeout     *config.Timeout
+}
+
+var _ config.Object = (*routeConf)(nil)
+
+// slim returns what the builder keeps of a decoded object: a route's
+// routeConf (as soon as it is decoded, so a load does not hold a million
+// config.Routes until it applies them), anything else as it is.
+func slim(obj config.Object) config.Object {
+	if rc, ok := obj.(*config.Route); ok {
+		return newRouteConf(rc)
+	}
+	return obj
+}
+
+func newRouteConf(rc *config.Route) *routeConf {
+	return &routeConf{
+		ID: rc.ID, ServiceID: rc.ServiceID, PluginConfigID: rc.PluginConfigID, UpstreamID: rc.UpstreamID,
+		Name: rc.Name, Status: rc.Status, Paths: rc.Paths, Hosts: rc.Hosts, RemoteAddrs: rc.RemoteAddrs,
+		MethodSet: rc.MethodSet, VarsExpr: rc.VarsExpr, FilterFunc: rc.FilterFunc, Priority: rc.Priority,
+		Plugins: rc.Plugins, Upstream: rc.Upstream, Timeout: rc.Timeout,
+	}
+}
+
+// ObjectID implements config.Object.
+func (r *routeConf) ObjectID() string { return r.ID.S }
+
+// Enabled reports whether the route is routable (status absent or 1).
+func (r *routeConf) Enabled() bool { return r.Status == nil || *r.Status == 1 }
+
+// depKeys lists what a compiled route refers to: its upstream, service and
+// plugin config by id, and what its plugins refer to (traffic-split's
+// upstreams, Lua plugins loaded from etcd).
+func (r *Route) depKeys() []depKey {
+	ks := r.pluginDeps
+	c := r.conf
+	if c == nil {
+		return ks
+	}
+	ks = append(ks[:len(ks):len(ks)], depKey{config.Upstreams, c.UpstreamID.S}, depKey{config.Services, c.ServiceID.S},
+		depKey{config.PluginConfigs, c.PluginConfigID.S})
+	return ks
+}
+
+// addUsers records that route id (compiled as r) refers to what it does:
+// a change to any of those recompiles it. Routes that did not compile
+// (disabled, or paths or filter_func refused) refer to nothing: no other
+// object's change can make them compile.
+func (st *state) addUsers(id string, r *Route) {
+	for _, k := range r.depKeys() {
+		if k.id == "" {
+			continue
+		}
+		set := st.users[k]
+		if set == nil {
+			set = map[string]struct{}{}
+			st.users[k] = set
+		}
+		set[id] = struct{}{}
+	}
+}
+
+// removeUsers undoes addUsers.
+func (st *state) removeUsers(id string, r *Route) {
+	for _, k := range r.depKeys() {
+		if set := st.users[k]; set != nil {
+			delete(set, id)
+			if len(set) == 0 {
+				delete(st.users, k)
+			}
+		}
+	}
+}
