@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -500,5 +501,38 @@ func TestInlineUpstreamsInterned(t *testing.T) {
 	}
 	if retired, _ := s.RetiredNodes(seq, nil); len(retired) != 2 {
 		t.Fatalf("retired %v, want the two nodes no route lists", retired)
+	}
+}
+
+// A JSON apisix.yaml (generated configs usually are) is read as JSON, and
+// decodes to what the same objects written as YAML do; objects are decoded
+// in parallel and the first bad one in file order is the one reported.
+func TestParseYAMLAsJSON(t *testing.T) {
+	t.Setenv("SLUICE_TEST_NODE", "127.0.0.1:1980")
+	var js, yml strings.Builder
+	js.WriteString(`{"upstreams": [{"id": "u", "nodes": {"${{SLUICE_TEST_NODE}}": 1}}], "routes": [`)
+	yml.WriteString("upstreams:\n  - id: u\n    nodes: {\"${{SLUICE_TEST_NODE}}\": 1}\nroutes:\n")
+	for i := range 2000 {
+		if i > 0 {
+			js.WriteString(",\n")
+		}
+		fmt.Fprintf(&js, `{"id": "r%d", "uri": "/p/%d", "methods": ["GET"], "upstream_id": "u", "priority": %d}`, i, i, i%3)
+		fmt.Fprintf(&yml, "  - {id: r%d, uri: /p/%d, methods: [GET], upstream_id: u, priority: %d}\n", i, i, i%3)
+	}
+	js.WriteString("]}\n")
+	fromJSON := mustParse(t, js.String())
+	fromYAML := mustParse(t, yml.String())
+	if len(fromJSON) != len(fromYAML) {
+		t.Fatalf("%d changes from JSON, %d from YAML", len(fromJSON), len(fromYAML))
+	}
+	for i := range fromJSON {
+		a, b := fromJSON[i], fromYAML[i]
+		if a.Kind != b.Kind || a.ID != b.ID || a.Item.CreateRev != b.Item.CreateRev || !reflect.DeepEqual(a.Obj, b.Obj) {
+			t.Fatalf("change %d: JSON gave %s %s %+v, YAML %s %s %+v", i, a.Kind.Name, a.ID, a.Obj, b.Kind.Name, b.ID, b.Obj)
+		}
+	}
+	bad := strings.Replace(strings.Replace(js.String(), `"uri": "/p/700"`, `"uri": ""`, 1), `"uri": "/p/1500"`, `"uri": ""`, 1)
+	if _, err := ParseYAML([]byte(bad + "#END\n")); err == nil || !strings.HasPrefix(err.Error(), "routes[700]: ") {
+		t.Fatalf("error %v, want the first bad route's (routes[700])", err)
 	}
 }

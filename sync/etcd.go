@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"runtime/debug"
 	"strings"
 	stdsync "sync"
 	"sync/atomic"
@@ -170,11 +169,10 @@ func (e *EtcdSource) timeout() time.Duration {
 // trips hide behind the decoding.
 func (e *EtcdSource) relist(ctx context.Context) (int64, error) {
 	start := time.Now()
-	if big := e.Builder.st == nil; big {
-		// The first load of a large config allocates hundreds of MB that
-		// die at once; collecting less often while it runs makes it
-		// markedly faster. The previous setting is restored after.
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	var gc *loadGC
+	if e.Builder.st == nil { // the first load (loadgc.go)
+		gc = startLoadGC()
+		defer gc.done()
 	}
 	type page struct {
 		kvs []*mvccpb.KeyValue
@@ -207,12 +205,19 @@ func (e *EtcdSource) relist(ctx context.Context) (int64, error) {
 			}
 		}
 		problems = append(problems, e.Builder.Decode(changes[first:], true)...)
+		if gc != nil {
+			gc.progress()
+		}
 	}
 	if err := <-fetchErr; err != nil {
 		return 0, err
 	}
 	fetched := time.Since(start)
+	if gc != nil {
+		e.Builder.progress = gc.progress
+	}
 	snap, more := e.Builder.Apply(rev, changes, true)
+	e.Builder.progress = nil
 	e.logProblems(append(problems, more...))
 	e.publish(snap, rev)
 	e.Ready()

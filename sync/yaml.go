@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	stdsync "sync"
+	"sync/atomic"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -61,7 +63,13 @@ func (y *YAMLSource) load(fi os.FileInfo) error {
 	if err != nil {
 		return fmt.Errorf("sync: reading %s: %w", y.Path, err)
 	}
-	changes, err := ParseYAMLWith(y.Builder.Pipeline, data)
+	if y.Builder.st == nil { // the first load (loadgc.go)
+		gc := startLoadGC()
+		defer gc.done()
+		y.Builder.progress = gc.progress
+		defer func() { y.Builder.progress = nil }()
+	}
+	changes, err := parseYAML(y.Builder.Pipeline, data, slim)
 	if err != nil {
 		return fmt.Errorf("sync: %s: %w", y.Path, err)
 	}
@@ -156,8 +164,6 @@ func (y *YAMLSource) logger() *slog.Logger {
 // "#END", so a half-written file is never applied.
 var ErrMissingEndMarker = errors.New("missing valid end flag #END")
 
-var endMarker = regexp.MustCompile(`#END\s*$`)
-
 // ParseYAML is ParseYAMLWith config's default pipeline: no keyring (secrets
 // are read as stored) and no plugins.
 func ParseYAML(data []byte) ([]Change, error) { return ParseYAMLWith(nil, data) }
@@ -169,16 +175,37 @@ func ParseYAML(data []byte) ([]Change, error) { return ParseYAMLWith(nil, data) 
 // ("routes[0]: ..."). The result is the complete configuration, every
 // object decoded, in file order. A nil p is config's default pipeline.
 func ParseYAMLWith(p *config.Pipeline, data []byte) ([]Change, error) {
-	if !endMarker.Match(data) {
+	return parseYAML(p, data, nil)
+}
+
+// parseYAML is ParseYAMLWith; keep, when set, maps each decoded object to
+// what the change carries (the source keeps a route's routeConf, not the
+// route, so a million-route file is never held decoded twice).
+//
+// A file that is JSON (as generated configs usually are, and JSON is YAML)
+// is read as JSON: converting 100 MB of YAML takes minutes. Objects are
+// decoded on every CPU; the first error in file order is the one reported,
+// as when decoding one by one.
+func parseYAML(p *config.Pipeline, data []byte, keep func(config.Object) config.Object) ([]Change, error) {
+	body, ok := cutEndMarker(data)
+	if !ok {
 		return nil, ErrMissingEndMarker
 	}
-	data, err := substituteEnv(data)
-	if err != nil {
-		return nil, err
+	var js []byte
+	if bytes.Contains(body, []byte("${{")) {
+		var err error
+		if data, err = substituteEnv(data); err != nil {
+			return nil, err
+		}
+		body, _ = cutEndMarker(data)
 	}
-	js, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		return nil, fmt.Errorf("invalid YAML: %w", err)
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] == '{' && json.Valid(body) {
+		js = body
+	} else {
+		var err error
+		if js, err = yaml.YAMLToJSON(data); err != nil {
+			return nil, fmt.Errorf("invalid YAML: %w", err)
+		}
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(js, &top); err != nil {
@@ -199,10 +226,18 @@ func ParseYAMLWith(p *config.Pipeline, data []byte) ([]Change, error) {
 		if err := json.Unmarshal(raw, &items); err != nil {
 			return nil, fmt.Errorf("%s: must be a list: %w", k.Name, err)
 		}
-		for i, item := range items {
-			c, err := decodeFileItem(p, k, item, i, len(changes)+1)
-			if err != nil {
-				return nil, fmt.Errorf("%s[%d]: %w", k.Name, i, err)
+		decoded := make([]Change, len(items))
+		errs := make([]error, len(items))
+		base := len(changes)
+		parallel(len(items), func(i int) {
+			decoded[i], errs[i] = decodeFileItem(p, k, items[i], i, base+i+1)
+			if errs[i] == nil && keep != nil {
+				decoded[i].Obj = keep(decoded[i].Obj)
+			}
+		})
+		for i, c := range decoded {
+			if errs[i] != nil {
+				return nil, fmt.Errorf("%s[%d]: %w", k.Name, i, errs[i])
 			}
 			key := depKey{c.Kind, c.ID}
 			if seen[key] {
@@ -217,6 +252,39 @@ func ParseYAMLWith(p *config.Pipeline, data []byte) ([]Change, error) {
 		return nil, fmt.Errorf("%s: not supported by sluice yet", key)
 	}
 	return changes, nil
+}
+
+// cutEndMarker returns data without its "#END" line, and whether it had
+// one: the last non-space text must be #END (APISIX's end flag).
+func cutEndMarker(data []byte) ([]byte, bool) {
+	t := bytes.TrimRight(data, " \t\n\f\r")
+	body, ok := bytes.CutSuffix(t, []byte("#END"))
+	return body, ok
+}
+
+// parallel calls work(i) for i in [0, n), on every CPU when n is large.
+func parallel(n int, work func(i int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if n < 512 || workers == 1 {
+		for i := range n {
+			work(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg stdsync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				work(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // decodeFileItem decodes the i-th object of a kind's list; ord numbers
