@@ -153,6 +153,10 @@ func (k *Kind) decodeValue(id string, raw []byte) (Object, map[string]any, error
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: invalid item data, it should be an object", ErrInvalid)
 	}
+	var route *Route
+	if k == Routes {
+		route = routeFromValue(value) // before Validate adds defaults; nil: decode raw
+	}
 	if _, ok := value["id"]; !ok && k.KeyField == "" && k != PluginMetadata && k != LuaPlugins {
 		// The Admin API always stores the id; data written by hand may
 		// lack it, and the key is the id anyway.
@@ -161,7 +165,14 @@ func (k *Kind) decodeValue(id string, raw []byte) (Object, map[string]any, error
 	if err := k.Validate(value); err != nil {
 		return nil, nil, err
 	}
-	obj, err := k.decode(id, raw)
+	var obj Object
+	if route != nil {
+		route.ID = ID{S: id}
+		err = route.Normalize()
+		obj = route
+	} else {
+		obj, err = k.decode(id, raw)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
