@@ -607,7 +607,7 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 		return nil, nil
 	}
 	st := b.st
-	r := &Route{ID: rc.ID.S, Name: rc.Name, ServiceID: rc.ServiceID.S, conf: rc, Item: item}
+	r := &Route{ID: rc.ID.S, Name: rc.Name, ServiceID: rc.ServiceID.S, conf: rc}
 	hosts := rc.Hosts
 	var svc *config.Service
 	// The plugins that run: route over plugin config over service, as

@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"math"
 	"runtime/debug"
 	"runtime/metrics"
 )
@@ -9,54 +8,58 @@ import (
 // loadGC tunes the garbage collector while a source applies its first
 // full configuration. The load allocates several times what it keeps (two
 // JSON decodes per object, the pages etcd returns), and that garbage dies
-// at once: collecting less often makes it markedly faster, so GOGC is 400
-// while it runs. Unbounded, that let a 1M-route load peak at five times
-// its live heap (2.9 GiB, issue 13); so, unless the process already has a
-// memory limit (GOMEMLIMIT), the load also sets a soft one that follows
-// the live heap (a quarter above it, plus loadHeadroom), and the collector
-// runs when the heap reaches it instead. Both are restored when the load
-// ends. Only the source's goroutine uses it.
+// at once: collecting less often makes a 100K-route load markedly faster,
+// so GOGC is 400 while it runs. Past loadBigHeap of live heap that would
+// let the heap grow to five times a large configuration (2.9 GiB RSS for
+// 1M routes, issue 13), so from there the load runs with the process's own
+// GOGC again. (A soft memory limit that followed the live heap was tried:
+// it kept the peak lower but collected so often that a 1M-route load took
+// twice as long.) When the load ends, GOGC is restored and, after a big
+// one, the collector runs once and returns what the load freed to the
+// system, so the process does not sit at its load-time peak.
+//
+// Only the source's goroutine uses it.
 type loadGC struct {
-	percent int   // GOGC before the load
-	limit   int64 // the memory limit before the load
-	own     bool  // the load sets the limit (there was none)
+	percent int  // GOGC before the load
+	big     bool // the live heap passed loadBigHeap
 	sample  []metrics.Sample
 }
 
 const (
 	loadGOGC = 400
-	// loadHeadroom is what the heap may grow past its live part (plus a
-	// quarter of that) during a load: room for a few pages in flight and
-	// their decoding, so a small load never collects because of the limit.
-	loadHeadroom = 256 << 20
+	// loadBigHeap is the live heap (about 250K routes) past which a load
+	// collects as usual.
+	loadBigHeap = 256 << 20
 )
 
 func startLoadGC() *loadGC {
-	g := &loadGC{percent: debug.SetGCPercent(loadGOGC), limit: debug.SetMemoryLimit(-1)}
-	g.own = g.limit == math.MaxInt64
-	g.sample = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	g.progress()
-	return g
+	return &loadGC{
+		percent: debug.SetGCPercent(loadGOGC),
+		sample:  []metrics.Sample{{Name: "/gc/heap/live:bytes"}},
+	}
 }
 
-// progress moves the limit along with the live heap (as of the last
-// collection); call it as the load goes, e.g. once per page.
+// progress checks the live heap (as of the last collection); call it as
+// the load goes, e.g. once per page.
 func (g *loadGC) progress() {
-	if !g.own {
+	if g.big {
 		return
 	}
 	metrics.Read(g.sample)
-	var live int64
-	if v := g.sample[0].Value; v.Kind() == metrics.KindUint64 {
-		live = int64(v.Uint64())
+	if v := g.sample[0].Value; v.Kind() == metrics.KindUint64 && v.Uint64() > loadBigHeap {
+		g.big = true
+		debug.SetGCPercent(g.percent)
 	}
-	debug.SetMemoryLimit(live + live/4 + loadHeadroom)
 }
 
-// done restores the settings the load found.
+// done restores GOGC; after a big load it also collects and returns the
+// freed memory to the system (debug.FreeOSMemory: one collection of the
+// live heap, about a second for 1M routes). Call it once the snapshot is
+// published.
 func (g *loadGC) done() {
+	g.progress()
 	debug.SetGCPercent(g.percent)
-	if g.own {
-		debug.SetMemoryLimit(g.limit)
+	if g.big {
+		debug.FreeOSMemory()
 	}
 }

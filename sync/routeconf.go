@@ -17,19 +17,30 @@ import (
 type routeConf struct {
 	ID, ServiceID, PluginConfigID, UpstreamID config.ID
 
-	Name        string
+	Name      string
+	Paths     []string // uri or uris
+	Hosts     []string // host or hosts, lower-cased
+	Priority  int
+	MethodSet httpmethod.Set
+	Plugins   config.Plugins
+	Upstream  *config.Upstream
+
+	// What few routes have sits behind one pointer (its fields promoted):
+	// a route without any shares noRare, so routeConf stays in the
+	// 208-byte size class.
+	*routeRare
+}
+
+type routeRare struct {
 	Status      *int
-	Paths       []string       // uri or uris
-	Hosts       []string       // host or hosts, lower-cased
 	RemoteAddrs []netip.Prefix // remote_addr or remote_addrs
-	MethodSet   httpmethod.Set
 	VarsExpr    *expr.Expr
 	FilterFunc  string
-	Priority    int
-	Plugins     config.Plugins
-	Upstream    *config.Upstream
 	Timeout     *config.Timeout
 }
+
+// noRare is the routeRare of every route without any; never modified.
+var noRare = &routeRare{}
 
 var _ config.Object = (*routeConf)(nil)
 
@@ -44,12 +55,18 @@ func slim(obj config.Object) config.Object {
 }
 
 func newRouteConf(rc *config.Route) *routeConf {
-	return &routeConf{
+	c := &routeConf{
 		ID: rc.ID, ServiceID: rc.ServiceID, PluginConfigID: rc.PluginConfigID, UpstreamID: rc.UpstreamID,
-		Name: rc.Name, Status: rc.Status, Paths: rc.Paths, Hosts: rc.Hosts, RemoteAddrs: rc.RemoteAddrs,
-		MethodSet: rc.MethodSet, VarsExpr: rc.VarsExpr, FilterFunc: rc.FilterFunc, Priority: rc.Priority,
-		Plugins: rc.Plugins, Upstream: rc.Upstream, Timeout: rc.Timeout,
+		Name: rc.Name, Paths: rc.Paths, Hosts: rc.Hosts, MethodSet: rc.MethodSet, Priority: rc.Priority,
+		Plugins: rc.Plugins, Upstream: rc.Upstream, routeRare: noRare,
 	}
+	// status 1 is what the Admin API stores for every enabled route.
+	status := rc.Status != nil && *rc.Status != 1
+	if status || len(rc.RemoteAddrs) > 0 || rc.VarsExpr != nil || rc.FilterFunc != "" || rc.Timeout != nil {
+		c.routeRare = &routeRare{Status: rc.Status, RemoteAddrs: rc.RemoteAddrs, VarsExpr: rc.VarsExpr,
+			FilterFunc: rc.FilterFunc, Timeout: rc.Timeout}
+	}
+	return c
 }
 
 // ObjectID implements config.Object.

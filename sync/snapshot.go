@@ -135,8 +135,6 @@ type Route struct {
 	// service_id); ServiceName is its service's name (service_name).
 	Name, ServiceID, ServiceName string
 
-	// Item is the route as stored.
-	Item *Item
 	// Err says why Status is set.
 	Err error
 

@@ -272,10 +272,9 @@ type key struct {
 	pathOrg string // the path as written
 }
 
-// keysOf lists where a route is stored: one key per path, times one per
-// host in HostURI mode.
-func (r *Router[T]) keysOf(rt *Route[T]) ([]key, error) {
-	out := make([]key, 0, len(rt.Paths)*max(1, len(rt.Hosts)))
+// keysOf appends to out where a route is stored: one key per path, times
+// one per host in HostURI mode.
+func (r *Router[T]) keysOf(rt *Route[T], out []key) ([]key, error) {
 	for _, p := range rt.Paths {
 		k, err := pathKey(p, r.mode)
 		if err != nil {
@@ -347,8 +346,12 @@ func (r *Router[T]) newEntry(rt *Route[T], k key) entry[T] {
 	if k.pattern.set {
 		e.pat = boxPattern(k.pattern)
 	}
-	c := conds{remotes: rt.RemoteAddrs, vars: rt.Vars, filter: rt.Filter}
-	if r.mode != HostURI {
+	hosted := r.mode != HostURI && len(rt.Hosts) > 0
+	if !hosted && len(rt.RemoteAddrs) == 0 && rt.Vars == nil && rt.Filter == nil {
+		return e
+	}
+	c := &conds{remotes: rt.RemoteAddrs, vars: rt.Vars, filter: rt.Filter}
+	if hosted {
 		for _, h := range rt.Hosts {
 			hm := hostMatch{host: h, port: strings.Contains(h, ":")}
 			if strings.HasPrefix(h, "*") {
@@ -357,14 +360,13 @@ func (r *Router[T]) newEntry(rt *Route[T], k key) entry[T] {
 			c.hosts = append(c.hosts, hm)
 		}
 	}
-	if len(c.remotes) > 0 || len(c.hosts) > 0 || c.vars != nil || c.filter != nil {
-		e.more = &c
-	}
+	e.more = c
 	return e
 }
 
 func (r *Router[T]) insert(t *txn, rt *Route[T]) error {
-	keys, err := r.keysOf(rt)
+	var buf [2]key
+	keys, err := r.keysOf(rt, buf[:0])
 	if err != nil {
 		return err
 	}
@@ -384,7 +386,8 @@ func (r *Router[T]) insert(t *txn, rt *Route[T]) error {
 }
 
 func (r *Router[T]) remove(t *txn, rt *Route[T]) {
-	keys, err := r.keysOf(rt)
+	var buf [2]key
+	keys, err := r.keysOf(rt, buf[:0])
 	if err != nil {
 		return // it could not have been inserted
 	}
