@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -108,7 +109,30 @@ func (s *session) targetNames(sc *Scenario) []string {
 	for _, b := range s.cfg.Builds {
 		out = append(out, b.name)
 	}
+	if s.cfg.Baselines {
+		for _, b := range s.cfg.Builds {
+			for _, v := range slices.Sorted(maps.Keys(sc.Variants)) {
+				out = append(out, b.name+"-"+v)
+			}
+		}
+	}
 	return out
+}
+
+// variant finds the build and configuration a target name stands for: a
+// build with the scenario's own configuration, or <build>-<variant>.
+func (s *session) variant(sc *Scenario, name string) (*build, *SluiceSpec) {
+	if b := s.build(name); b != nil {
+		return b, &sc.Sluice
+	}
+	for _, b := range s.cfg.Builds {
+		if v, ok := strings.CutPrefix(name, b.name+"-"); ok {
+			if spec, ok := sc.Variants[v]; ok {
+				return b, &spec
+			}
+		}
+	}
+	return nil, nil
 }
 
 func (s *session) logf(format string, args ...any) { fmt.Fprintf(s.cfg.Log, format, args...) }
@@ -216,11 +240,11 @@ func (s *session) startTarget(ctx context.Context, sc *Scenario, name string, va
 		}
 		return startHAProxy(ctx, s.cfg.Work, s.cfg.ProxyCPU, ports[0], s.origin.port)
 	}
-	b := s.build(name)
+	b, spec := s.variant(sc, name)
 	if b == nil {
 		return nil, fmt.Errorf("suite: no build named %q", name)
 	}
-	return s.startSluice(ctx, sc, b, vars)
+	return s.startSluice(ctx, sc, spec, b, name, vars)
 }
 
 func (s *session) build(name string) *build {
@@ -232,16 +256,17 @@ func (s *session) build(name string) *build {
 	return nil
 }
 
-// startSluice writes the scenario's config for build b and starts it on
-// the proxy CPU. A config sluice rejects (validate fails, the process
+// startSluice writes spec, the scenario's config or a variant of it, for
+// build b and starts it on the proxy CPU as target name, with vars filling
+// the placeholders. A config sluice rejects (validate fails, the process
 // exits, or the probe request gets no 2xx) is a refusedError.
-func (s *session) startSluice(ctx context.Context, sc *Scenario, b *build, vars map[string]string) (*server, error) {
+func (s *session) startSluice(ctx context.Context, sc *Scenario, spec *SluiceSpec, b *build, name string, vars map[string]string) (*server, error) {
 	ports, err := freePorts(1)
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(s.cfg.Work, "sluice-"+b.name+"-"+sc.Name)
-	conf, err := writeSluiceConfig(sc, dir, ports[0], vars)
+	dir := filepath.Join(s.cfg.Work, "sluice-"+name+"-"+sc.Name)
+	conf, err := writeSluiceConfig(sc, spec, dir, ports[0], vars)
 	if err != nil {
 		return nil, err
 	}
@@ -250,13 +275,13 @@ func (s *session) startSluice(ctx context.Context, sc *Scenario, b *build, vars 
 	}
 	args := []string{"run", "-c", conf, "-log-level", "warn"}
 	if s.cfg.ProfileDir != "" {
-		args = append(args, "-cpuprofile", profilePath(s.cfg.ProfileDir, sc.Name, b.name))
+		args = append(args, "-cpuprofile", profilePath(s.cfg.ProfileDir, sc.Name, name))
 	}
-	p, err := startPinned("sluice-"+b.name+"-"+sc.Name, s.cfg.ProxyCPU, filepath.Join(s.cfg.Work, "logs"), b.bin, args...)
+	p, err := startPinned("sluice-"+name+"-"+sc.Name, s.cfg.ProxyCPU, filepath.Join(s.cfg.Work, "logs"), b.bin, args...)
 	if err != nil {
 		return nil, err
 	}
-	t := &server{name: b.name, proc: p, port: ports[0], cpuPid: p.pid(), version: b.label}
+	t := &server{name: name, proc: p, port: ports[0], cpuPid: p.pid(), version: b.label}
 	// 100K routes load in ~2 s on a quiet machine; allow for a busy one.
 	if err := waitPort(ctx, p, ports[0], 2*time.Minute); err != nil {
 		t.stop()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -91,6 +92,12 @@ type Scenario struct {
 
 	// Sluice is what the sluice targets load.
 	Sluice SluiceSpec `json:"sluice"`
+	// Variants are other configurations every sluice build also runs
+	// the scenario's traffic against, in the same rotation as the other
+	// targets: one catch-all route, say, to price a 100K-route table. Each
+	// is a target named <build>-<variant> (sluice-catchall). Like the
+	// direct and nginx baselines, only run measures them, not compare.
+	Variants map[string]SluiceSpec `json:"sluice_variants,omitempty"`
 
 	// Group is the sweep a scenario was expanded from ("" otherwise).
 	Group string `json:"-"`
@@ -114,6 +121,12 @@ type SluiceSpec struct {
 	// "origin") until the table holds Routes routes. scripts/wrk/
 	// random-routes.lua asks for paths under these.
 	Routes int `json:"routes,omitempty"`
+	// Filler is the filler routes' shape: "prefix" (the default, above)
+	// or "mixed", where the same request paths are reached, in turn, by an
+	// exact route, a prefix route, a prefix route for GET and POST, and an
+	// exact route for host 127.0.0.1 with its own (identical) inline
+	// upstream (sluiceconf.go fillerRoute).
+	Filler string `json:"filler,omitempty"`
 }
 
 // Duration is a time.Duration written as "10s" in scenario files.
@@ -241,18 +254,14 @@ func (s *Scenario) Validate() error {
 	if !seen[targetSluice] {
 		bad("targets must include sluice")
 	}
-	if strings.TrimSpace(s.Sluice.APISIXYAML) == "" {
-		bad("sluice.apisix_yaml is empty")
-	} else if m, err := s.apisixObjects(); err != nil {
-		bad("sluice.apisix_yaml: %w", err)
-	} else if s.Sluice.Routes > 0 && !hasUpstream(m, fillerUpstream) {
-		bad("sluice.routes needs an upstream with id %q in apisix_yaml for the filler routes", fillerUpstream)
-	}
-	if s.Sluice.Config != "" {
-		var m map[string]any
-		if err := yaml.Unmarshal([]byte(expandPlaceholders(s.Sluice.Config, exampleVars(s.Services))), &m); err != nil {
-			bad("sluice.config: %w", err)
+	vars := exampleVars(s.Services)
+	s.Sluice.validate("sluice", vars, bad)
+	for _, v := range slices.Sorted(maps.Keys(s.Variants)) {
+		if !nameRE.MatchString(v) {
+			bad("sluice_variants: name %q: lower case letters, digits and dashes", v)
 		}
+		spec := s.Variants[v]
+		spec.validate("sluice_variants."+v, vars, bad)
 	}
 	if s.Script != "" {
 		if _, err := s.ScriptPath(); err != nil {
@@ -263,6 +272,29 @@ func (s *Scenario) Validate() error {
 		return fmt.Errorf("suite: scenario %q: %w", s.Name, errors.Join(errs...))
 	}
 	return nil
+}
+
+// validate reports what makes spec unusable; where names it in messages,
+// and vars (example addresses) fill its placeholders.
+func (spec *SluiceSpec) validate(where string, vars map[string]string, bad func(format string, args ...any)) {
+	if spec.Config != "" {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(expandPlaceholders(spec.Config, vars)), &m); err != nil {
+			bad("%s.config: %w", where, err)
+		}
+	}
+	if strings.TrimSpace(spec.APISIXYAML) == "" {
+		bad("%s.apisix_yaml is empty", where)
+	} else if m, err := spec.apisixObjects(vars); err != nil {
+		bad("%s.apisix_yaml: %w", where, err)
+	} else if spec.Routes > 0 && !hasUpstream(m, fillerUpstream) {
+		bad("%s.routes needs an upstream with id %q in apisix_yaml for the filler routes", where, fillerUpstream)
+	}
+	switch spec.Filler {
+	case "", fillerPrefix, fillerMixed:
+	default:
+		bad("%s.filler %q: prefix or mixed", where, spec.Filler)
+	}
 }
 
 // ScriptPath finds Script: relative to the working directory (the
@@ -279,11 +311,11 @@ func (s *Scenario) ScriptPath() (string, error) {
 	return "", fmt.Errorf("suite: scenario %q: script %q not found (relative to the working directory or %s)", s.Name, s.Script, s.dir)
 }
 
-// apisixObjects decodes APISIXYAML with example addresses for the
+// apisixObjects decodes APISIXYAML with vars (example addresses) for the
 // placeholders.
-func (s *Scenario) apisixObjects() (map[string]any, error) {
+func (spec *SluiceSpec) apisixObjects(vars map[string]string) (map[string]any, error) {
 	var m map[string]any
-	text := expandPlaceholders(s.Sluice.APISIXYAML, exampleVars(s.Services))
+	text := expandPlaceholders(spec.APISIXYAML, vars)
 	if err := yaml.Unmarshal([]byte(text), &m); err != nil {
 		return nil, fmt.Errorf("decoding: %w", err)
 	}

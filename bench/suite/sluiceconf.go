@@ -15,14 +15,15 @@ import (
 const fillerUpstream = "origin"
 
 // writeSluiceConfig writes config.yaml and apisix.yaml for one sluice
-// target of s into dir, listening on 127.0.0.1:port, with vars filling the
-// placeholders (ORIGIN, the origin's host:port, and the services'). It
-// returns the config.yaml path.
-func writeSluiceConfig(s *Scenario, dir string, port int, vars map[string]string) (string, error) {
+// target of s (running spec: s.Sluice or one of its variants) into dir,
+// listening on 127.0.0.1:port, with vars filling the placeholders (ORIGIN,
+// the origin's host:port, and the services'). It returns the config.yaml
+// path.
+func writeSluiceConfig(s *Scenario, spec *SluiceSpec, dir string, port int, vars map[string]string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("suite: sluice config dir: %w", err)
 	}
-	local, err := sluiceLocalConfig(expandPlaceholders(s.Sluice.Config, vars), port)
+	local, err := sluiceLocalConfig(expandPlaceholders(spec.Config, vars), port)
 	if err != nil {
 		return "", err
 	}
@@ -30,7 +31,7 @@ func writeSluiceConfig(s *Scenario, dir string, port int, vars map[string]string
 	if err := os.WriteFile(confPath, local, 0o644); err != nil {
 		return "", fmt.Errorf("suite: writing config.yaml: %w", err)
 	}
-	routes, err := apisixYAML(&s.Sluice, vars)
+	routes, err := apisixYAML(spec, vars)
 	if err != nil {
 		return "", fmt.Errorf("suite: scenario %q: %w", s.Name, err)
 	}
@@ -102,7 +103,7 @@ func apisixYAML(spec *SluiceSpec, vars map[string]string) ([]byte, error) {
 		return nil, fmt.Errorf("sluice.routes needs an upstream with id %q for the filler routes", fillerUpstream)
 	}
 	for i := 1; len(routes) < spec.Routes; i++ {
-		routes = append(routes, fillerRoute(i))
+		routes = append(routes, fillerRoute(spec.Filler, i, vars[placeholderOrigin]))
 	}
 	m["routes"] = routes
 	js, err := json.Marshal(m)
@@ -112,14 +113,32 @@ func apisixYAML(spec *SluiceSpec, vars map[string]string) ([]byte, error) {
 	return append(js, "\n#END\n"...), nil
 }
 
+// Filler route shapes (SluiceSpec.Filler).
+const (
+	fillerPrefix = "prefix"
+	fillerMixed  = "mixed"
+)
+
 // fillerRoute is the i-th generated route; scripts/wrk/random-routes.lua
-// builds the same paths.
-func fillerRoute(i int) map[string]any {
-	return map[string]any{
-		"id":          fmt.Sprintf("filler%d", i),
-		"uri":         fmt.Sprintf("/svc%d/api/v1/res%d/*", i%1000, i),
-		"upstream_id": fillerUpstream,
+// asks for /svc<i%1000>/api/v1/res<i>/item, which every shape routes.
+func fillerRoute(shape string, i int, origin string) map[string]any {
+	base := fmt.Sprintf("/svc%d/api/v1/res%d", i%1000, i)
+	r := map[string]any{"id": fmt.Sprintf("filler%d", i), "uri": base + "/*", "upstream_id": fillerUpstream}
+	if shape != fillerMixed {
+		return r
 	}
+	switch i % 4 {
+	case 0:
+		r["uri"] = base + "/item"
+	case 2:
+		r["methods"] = []string{"GET", "POST"}
+	case 3:
+		r["uri"] = base + "/item"
+		r["hosts"] = []string{"127.0.0.1"}
+		delete(r, "upstream_id")
+		r["upstream"] = map[string]any{"type": "roundrobin", "nodes": map[string]any{origin: 1}}
+	}
+	return r
 }
 
 func hasUpstream(m map[string]any, id string) bool {

@@ -83,7 +83,15 @@ func ratioLines(rec *Record) []string {
 		if isBaseline(name) {
 			continue
 		}
-		for _, base := range baselineOrder {
+		// A build against its variants (sluice / sluice-catchall), then
+		// against the baselines.
+		var bases []string
+		for _, v := range targetOrder(rec) {
+			if strings.HasPrefix(v, name+"-") {
+				bases = append(bases, v)
+			}
+		}
+		for _, base := range append(bases, baselineOrder...) {
 			var parts []string
 			for _, key := range []string{"rps", "p99_ms", "cpu_us"} {
 				if r, ok := ratio(rec.Targets[name], rec.Targets[base], key); ok {
