@@ -32,7 +32,14 @@ func main() {
 	changes := flag.Int("changes", 300, "Admin API writes to time (half creations, half upstream moves)")
 	loadConns := flag.Int("load", 8, "connections of steady background traffic")
 	out := flag.String("out", "bench/results", "directory for the JSON result")
+	source := flag.String("source", "etcd", "where sluice reads the routes: etcd, or yaml (a standalone apisix.yaml)")
+	inline := flag.Bool("inline-upstreams", false, "give every route its own (identical) inline upstream instead of upstream_id")
+	gogc := flag.String("gogc", "", "GOGC for sluice (empty: the runtime's default)")
+	memLimit := flag.String("gomemlimit", "", "GOMEMLIMIT for sluice (empty: none)")
+	cpus := flag.String("sluice-cpus", "0", "CPUs sluice is pinned to (taskset -c); etcd and this tool use CPU 1")
+	logLevel := flag.String("sluice-log-level", "info", "sluice's -log-level (debug logs how long each change took to apply)")
 	flag.Parse()
+	opts := runOpts{routes: *routes, inline: *inline, env: goEnv(*gogc, *memLimit), cpus: *cpus}
 
 	work, err := os.MkdirTemp("", "sluice-propagation")
 	check(err)
@@ -44,13 +51,19 @@ func main() {
 	// This process (upstreams, load, polling) and etcd share CPU 1; sluice
 	// gets CPU 0 to itself.
 	run("taskset", "-a", "-p", "-c", "1", strconv.Itoa(os.Getpid()))
+	if *source == "yaml" {
+		runYAML(work, sluiceBin, opts, *out)
+		return
+	}
 
 	etcdURL := "http://127.0.0.1:" + freePort()
 	peerURL := "http://127.0.0.1:" + freePort()
 	etcd := start("etcd", "1", etcdBin, "--name", "bench", "--data-dir", filepath.Join(work, "etcd-data"),
 		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
 		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
-		"--initial-cluster", "bench="+peerURL, "--log-level", "error", "--quota-backend-bytes", strconv.Itoa(4<<30))
+		"--initial-cluster", "bench="+peerURL, "--log-level", "error", "--quota-backend-bytes", strconv.Itoa(8<<30),
+		// Routes are written many to a transaction (loadRoutes).
+		"--max-txn-ops", strconv.Itoa(txnOps), "--max-request-bytes", strconv.Itoa(8<<20))
 	defer stop(etcd)
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdURL}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	check(err)
@@ -64,7 +77,9 @@ func main() {
 
 	upA, upB := upstream("A"), upstream("B")
 	say("writing %d routes to etcd...", *routes)
-	loadRoutes(cli, *routes, upA)
+	wrote := time.Now()
+	loadRoutes(cli, opts, upA)
+	say("  written in %v", time.Since(wrote).Round(time.Millisecond))
 
 	// sluice, on CPU 0.
 	proxyPort, adminPort, controlPort := freePort(), freePort(), freePort()
@@ -80,23 +95,35 @@ deployment:
     host: [%q]
 sluice:
   loops: 1
+  startup_timeout: 600s
 `, proxyPort, controlPort, adminKey, adminPort, etcdURL)
 	cfgPath := filepath.Join(work, "config.yaml")
 	check(os.WriteFile(cfgPath, []byte(cfg), 0o644))
 	sluiceLog := &logBuffer{}
 	started := time.Now()
-	gw := start("sluice", "0", sluiceBin, "run", "-c", cfgPath)
+	gw := start("sluice", opts.cpus, sluiceBin, "run", "-c", cfgPath, "-log-level", *logLevel)
 	gw.Stderr = sluiceLog
+	gw.Env = append(os.Environ(), opts.env...)
 	check(gw.Start())
 	defer stop(gw)
 	proxy, admin := "http://127.0.0.1:"+proxyPort, "http://127.0.0.1:"+adminPort
 	waitFor("sluice ready", func() bool { return get("http://127.0.0.1:"+controlPort+"/status/ready") == 200 })
 	ready := time.Since(started)
+	memReady := memOf(gw.Process.Pid)
+	cpuReady := float64(cpuTicks(gw.Process.Pid)) / 100
 	fetch, total := loadTimes(sluiceLog.String())
-	say("initial load of %d routes: ready after %v (sluice: fetch+decode %s, total %s)", *routes, ready.Round(time.Millisecond), fetch, total)
+	say("initial load of %d routes: ready after %v, %.1f s of sluice CPU (sluice: fetch+decode %s, total %s); %s",
+		*routes, ready.Round(time.Millisecond), cpuReady, fetch, total, memReady)
 	if mid := *routes / 2; get(proxy+fmt.Sprintf("/svc%d/api/v1/res%d", mid%100, mid)) != 200 {
 		fatalf("a loaded route does not answer 200")
 	}
+
+	// A large load ends with sluice collecting its garbage (seconds of
+	// CPU for 1M routes): wait for that to finish, so the traffic windows
+	// below compare changes with no changes, not with the tail of the load.
+	settled := settle(gw.Process.Pid)
+	memSettled := memOf(gw.Process.Pid)
+	say("settled %v after ready; %s", settled.Round(time.Millisecond), memSettled)
 
 	// Background traffic on a loaded route, for the whole run.
 	lat := &latencies{}
@@ -115,19 +142,29 @@ sluice:
 			created = append(created, propagate(client, admin+"/apisix/admin/routes/prop-"+strconv.Itoa(i), body, proxy+path, "A"))
 		} else {
 			// Move an existing loaded route to the other upstream.
-			id := strconv.Itoa(i * 17 % *routes)
-			svc := i * 17 % *routes % 100
+			id := strconv.Itoa(i * 7919 % *routes)
+			svc := i * 7919 % *routes % 100
 			body := fmt.Sprintf(`{"uri": "/svc%d/api/v1/res%s", "methods": ["GET"], "upstream": {"nodes": {%q: 1}}}`, svc, id, upB)
 			moved = append(moved, propagate(client, admin+"/apisix/admin/routes/"+id, body, proxy+fmt.Sprintf("/svc%d/api/v1/res%s", svc, id), "B"))
 		}
 	}
 	busy := lat.reset()
 	stopLoad()
+	applied := applyTimes(sluiceLog.String())
+	memAfter := memOf(gw.Process.Pid)
+	say("after the changes: %s", memAfter)
 
 	res := result{
 		Machine:           machine(),
 		Routes:            *routes,
+		Source:            "etcd",
+		Settings:          opts.String(),
 		ReadyMs:           ms(ready),
+		ReadyCPUSeconds:   cpuReady,
+		RSSReadyMiB:       memReady.rssMiB(),
+		RSSSettledMiB:     memSettled.rssMiB(),
+		PeakRSSMiB:        memAfter.peakMiB(),
+		RSSAfterMiB:       memAfter.rssMiB(),
 		SluiceFetch:       fetch,
 		SluiceTotal:       total,
 		CreateP50Ms:       ms(pct(created, 50)),
@@ -137,17 +174,26 @@ sluice:
 		MoveP99Ms:         ms(pct(moved, 99)),
 		MoveMaxMs:         ms(pct(moved, 100)),
 		AllP99Ms:          ms(pct(append(created, moved...), 99)),
+		ApplyP50Ms:        ms(pct(applied, 50)),
+		ApplyP99Ms:        ms(pct(applied, 99)),
 		TrafficQuiet:      summary(quiet),
 		TrafficDuringWork: summary(busy),
 	}
 	say("propagation (write acknowledged -> first request served), %d writes with %d routes loaded:", *changes, *routes)
 	say("  new route:      p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.CreateP50Ms, res.CreateP99Ms, res.CreateMaxMs)
 	say("  route moved:    p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.MoveP50Ms, res.MoveP99Ms, res.MoveMaxMs)
+	if len(applied) > 0 {
+		say("  of which sluice applying the change (-sluice-log-level debug): p50 %.3f ms  p99 %.3f ms", res.ApplyP50Ms, res.ApplyP99Ms)
+	}
 	say("background traffic (%d conns) on another route:", *loadConns)
 	say("  no changes:     %s", res.TrafficQuiet)
 	say("  during changes: %s", res.TrafficDuringWork)
-	check(os.MkdirAll(*out, 0o755))
-	name := filepath.Join(*out, "propagation-"+time.Now().UTC().Format("20060102T150405Z")+".json")
+	writeResult(*out, res)
+}
+
+func writeResult(dir string, res result) {
+	check(os.MkdirAll(dir, 0o755))
+	name := filepath.Join(dir, "propagation-"+time.Now().UTC().Format("20060102T150405Z")+".json")
 	b, _ := json.MarshalIndent(res, "", "  ")
 	check(os.WriteFile(name, append(b, '\n'), 0o644))
 	say("wrote %s", name)
@@ -156,18 +202,28 @@ sluice:
 type result struct {
 	Machine           string  `json:"machine"`
 	Routes            int     `json:"routes"`
+	Source            string  `json:"source"`
+	Settings          string  `json:"settings,omitempty"`
 	ReadyMs           float64 `json:"initial_load_ready_ms"`
+	ReadyCPUSeconds   float64 `json:"initial_load_sluice_cpu_s,omitempty"`
+	ApplyP50Ms        float64 `json:"apply_p50_ms,omitempty"`
+	ApplyP99Ms        float64 `json:"apply_p99_ms,omitempty"`
+	RSSReadyMiB       float64 `json:"rss_ready_mib"`
+	RSSSettledMiB     float64 `json:"rss_settled_mib,omitempty"`
+	PeakRSSMiB        float64 `json:"peak_rss_mib"`
+	RSSAfterMiB       float64 `json:"rss_after_changes_mib"`
 	SluiceFetch       string  `json:"sluice_fetch"`
 	SluiceTotal       string  `json:"sluice_total"`
-	CreateP50Ms       float64 `json:"create_p50_ms"`
-	CreateP99Ms       float64 `json:"create_p99_ms"`
-	CreateMaxMs       float64 `json:"create_max_ms"`
-	MoveP50Ms         float64 `json:"move_p50_ms"`
-	MoveP99Ms         float64 `json:"move_p99_ms"`
-	MoveMaxMs         float64 `json:"move_max_ms"`
-	AllP99Ms          float64 `json:"all_p99_ms"`
-	TrafficQuiet      string  `json:"traffic_no_changes"`
-	TrafficDuringWork string  `json:"traffic_during_changes"`
+	ReloadMs          float64 `json:"yaml_reload_ms,omitempty"`
+	CreateP50Ms       float64 `json:"create_p50_ms,omitempty"`
+	CreateP99Ms       float64 `json:"create_p99_ms,omitempty"`
+	CreateMaxMs       float64 `json:"create_max_ms,omitempty"`
+	MoveP50Ms         float64 `json:"move_p50_ms,omitempty"`
+	MoveP99Ms         float64 `json:"move_p99_ms,omitempty"`
+	MoveMaxMs         float64 `json:"move_max_ms,omitempty"`
+	AllP99Ms          float64 `json:"all_p99_ms,omitempty"`
+	TrafficQuiet      string  `json:"traffic_no_changes,omitempty"`
+	TrafficDuringWork string  `json:"traffic_during_changes,omitempty"`
 }
 
 // propagate writes body to url (PUT) and polls probe until its body names
@@ -197,29 +253,18 @@ func propagate(c *http.Client, url, body, probe, want string) time.Duration {
 	}
 }
 
-// loadRoutes writes n routes and two upstreams straight into etcd, many per
-// transaction.
-func loadRoutes(cli *clientv3.Client, n int, upA string) {
-	ctx := context.Background()
-	_, err := cli.Put(ctx, "/apisix/upstreams/a", fmt.Sprintf(`{"id": "a", "nodes": {%q: 1}, "type": "roundrobin"}`, upA))
-	check(err)
-	const batch = 128 // etcd's default max-txn-ops
-	ops := make([]clientv3.Op, 0, batch)
-	flush := func() {
-		if len(ops) > 0 {
-			_, err := cli.Txn(ctx).Then(ops...).Commit()
-			check(err)
-			ops = ops[:0]
+var appliedRe = regexp.MustCompile(`configuration changed.* took=(\S+)`)
+
+// applyTimes reads how long sluice took to apply each change, from its
+// debug log.
+func applyTimes(logText string) []time.Duration {
+	var out []time.Duration
+	for _, m := range appliedRe.FindAllStringSubmatch(logText, -1) {
+		if d, err := time.ParseDuration(m[1]); err == nil {
+			out = append(out, d)
 		}
 	}
-	for i := range n {
-		v := fmt.Sprintf(`{"id": "%d", "uri": "/svc%d/api/v1/res%d", "methods": ["GET"], "upstream_id": "a", "priority": 0, "status": 1}`, i, i%100, i)
-		ops = append(ops, clientv3.OpPut("/apisix/routes/"+strconv.Itoa(i), v))
-		if len(ops) == batch {
-			flush()
-		}
-	}
-	flush()
+	return out
 }
 
 var loadedRe = regexp.MustCompile(`configuration loaded from etcd.* fetch\+decode=(\S+) total=(\S+)`)
@@ -353,7 +398,7 @@ func get(url string) int {
 }
 
 func waitFor(what string, cond func() bool) {
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(10 * time.Minute) // 1M routes on a busy machine
 	for !cond() {
 		if time.Now().After(deadline) {
 			fatalf("%s: timed out", what)
