@@ -191,7 +191,7 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 	}
 	st.reserve(counts)
 	dirty := make(map[string]struct{}, counts[config.Routes])
-	listed := map[*config.Kind]map[string]struct{}{}
+	listed := map[*config.Kind][]string{} // ids written or deleted, by kind (may repeat)
 	for i, c := range changes {
 		if c.Item != nil && c.Obj == nil {
 			continue // invalid or unchanged: nothing to do
@@ -199,9 +199,9 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 		b.store(c, c.Obj, dirty, &problems)
 		changes[i].Obj = nil // stored: the change need not keep it alive
 		if listed[c.Kind] == nil {
-			listed[c.Kind] = make(map[string]struct{}, counts[c.Kind])
+			listed[c.Kind] = make([]string, 0, counts[c.Kind])
 		}
-		listed[c.Kind][c.ID] = struct{}{}
+		listed[c.Kind] = append(listed[c.Kind], c.ID)
 		b.tick(i)
 	}
 	b.compileRoutes(dirty, &problems)
@@ -521,6 +521,9 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	if rebuild {
+		st.reserveUsers(ids)
+	}
 	for i, id := range ids {
 		b.tick(i)
 		old := st.entries[id]
@@ -579,10 +582,10 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 // syncList brings a control-API listing up to date with the stored
 // objects of kind k after the ids in changed were written or deleted:
 // path-copying per id, or building afresh when most of it changed.
-func (st *state) syncList(m *immutable.SortedMap[string, *Item], k *config.Kind, changed map[string]struct{}) *immutable.SortedMap[string, *Item] {
+func (st *state) syncList(m *immutable.SortedMap[string, *Item], k *config.Kind, changed []string) *immutable.SortedMap[string, *Item] {
 	objs := st.objs[k]
 	if len(changed) <= m.Len()/rebuildFraction {
-		for id := range changed {
+		for _, id := range changed {
 			if s := objs[id]; s != nil {
 				m = m.Set(id, s.item)
 			} else {

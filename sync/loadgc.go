@@ -54,12 +54,13 @@ func (g *loadGC) progress() {
 
 // done restores GOGC; after a big load it also collects and returns the
 // freed memory to the system (debug.FreeOSMemory: one collection of the
-// live heap, about a second for 1M routes). Call it once the snapshot is
+// live heap, seconds of CPU for 1M routes), on a goroutine of its own so
+// the source goes on to watch meanwhile. Call it once the snapshot is
 // published.
 func (g *loadGC) done() {
 	g.progress()
 	debug.SetGCPercent(g.percent)
 	if g.big {
-		debug.FreeOSMemory()
+		go debug.FreeOSMemory()
 	}
 }

@@ -118,3 +118,22 @@ func (st *state) removeUsers(id string, r *Route) {
 		}
 	}
 }
+
+// reserveUsers sizes the dependents sets the routes ids are about to join,
+// when they are new and large (a first load: a million routes on one
+// upstream grew one set a rehash at a time).
+func (st *state) reserveUsers(ids []string) {
+	counts := map[depKey]int{}
+	for _, id := range ids {
+		if s := st.objs[config.Routes][id]; s != nil {
+			c := s.obj.(*routeConf)
+			counts[depKey{config.Upstreams, c.UpstreamID.S}]++
+			counts[depKey{config.Services, c.ServiceID.S}]++
+		}
+	}
+	for k, n := range counts {
+		if k.id != "" && n > 1024 && len(st.users[k]) == 0 {
+			st.users[k] = make(map[string]struct{}, n)
+		}
+	}
+}
