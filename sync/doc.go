@@ -30,6 +30,20 @@
 // tls.Config per upstream version; nodes are pooled under their address
 // and, for https, that TLS identity.
 //
+// # Memory at scale (issue 13)
+//
+// What the Builder keeps per route is sized for a million of them: the
+// route as stored (Item), a routeConf with only the fields compileRoute
+// reads (the decoded config.Route is dropped as soon as an object is
+// decoded), and the compiled Route with its router entry. A route's
+// dependencies (upstream, service, plugin config, plugins' upstreams) are
+// read from its compiled form; only routes that compiled have any.
+// Identical inline upstreams are compiled once and shared, counted per
+// route (intern.go), when their compiled form depends on their config
+// alone. A first full load runs the collector less often until the live
+// heap is large, then as usual, and returns what it freed to the system
+// once published (loadgc.go).
+//
 // # Concurrency
 //
 // One writer, many readers. Sources run on their own goroutine and are the

@@ -1,31 +1,45 @@
 package trie
 
-import "bytes"
+import (
+	"bytes"
+	"hash/maphash"
+)
 
 // Match returns the value of the first route q matches, in APISIX's order;
 // on a parameter route q.Params holds the captures. Safe from any
 // goroutine; allocates nothing.
 func (r *Router[T]) Match(q *Query) (v T, ok bool) {
 	q.Params.n = 0
-	var hp uint64 // the path's hash, when any index has exact paths
-	if r.exact.n > 0 {
-		hp = hashPath(r.seed, q.Path)
-	}
+	var hp pathHash
 	if r.mode == HostURI && r.hosts.root != nil {
-		if e := r.matchHost(r.hosts.root, q.HostRev, q, hp); e != nil {
+		if e := r.matchHost(r.hosts.root, q.HostRev, q, &hp); e != nil {
 			return e.value, true
 		}
 	}
-	if e := r.matchIndex(&r.uriOnly, q, hp); e != nil {
+	if e := r.matchIndex(&r.uriOnly, q, &hp); e != nil {
 		return e.value, true
 	}
 	return v, false
 }
 
+// pathHash is the request path's hash, computed the first time an index
+// with exact paths needs it.
+type pathHash struct {
+	h    uint64
+	done bool
+}
+
+func (p *pathHash) get(seed maphash.Seed, path []byte) uint64 {
+	if !p.done {
+		p.h, p.done = hashPath(seed, path), true
+	}
+	return p.h
+}
+
 // matchHost descends the reversed-host trie along rev; the node's own label
 // is already consumed. The exact host (rev fully consumed) is tried first,
 // then wildcard suffixes on the way back up, longest first.
-func (r *Router[T]) matchHost(n *rnode[hostIndexes[T]], rev []byte, q *Query, hp uint64) *entry[T] {
+func (r *Router[T]) matchHost(n *rnode[hostIndexes[T]], rev []byte, q *Query, hp *pathHash) *entry[T] {
 	if len(rev) == 0 {
 		if n.vals != nil {
 			if e := r.matchIndex(&n.vals.exact, q, hp); e != nil {
@@ -48,10 +62,10 @@ func (r *Router[T]) matchHost(n *rnode[hostIndexes[T]], rev []byte, q *Query, hp
 // lookup then radix walk up. Prefix keys ending in '/' are looked up by
 // hash at the path's slashes (only at slash counts some key has); the
 // others, in the index's trie, are merged in by length.
-func (r *Router[T]) matchIndex(ix *pathIndex[T], q *Query, hp uint64) *entry[T] {
+func (r *Router[T]) matchIndex(ix *pathIndex[T], q *Query, hp *pathHash) *entry[T] {
 	if ix.exacts > 0 {
 		hid := hashID(ix.id, classExact)
-		if rec := r.exact.find(hp^mixID(hid), hid, q.Path); rec != nil {
+		if rec := r.exact.find(hp.get(r.seed, q.Path)^mixID(hid), hid, q.Path); rec != nil {
 			if e := rec.b.match(q); e != nil {
 				return e
 			}

@@ -10,7 +10,14 @@
 //
 // It runs a real etcd server (built from the etcd module this repository
 // depends on), the real sluice binary pinned to CPU 0, and upstreams, load
-// and polling pinned to CPU 1.
+// and polling pinned to CPU 1. Besides times it reports sluice's RSS (at
+// ready, once settled, after the changes, and its peak) and the CPU it
+// spent loading; with -sluice-log-level debug, how long sluice itself took
+// to apply each change. -source yaml measures a standalone data plane
+// instead: start to ready from a generated apisix.yaml, and one route
+// changed in the file to the first request it serves.
 //
 //	go run ./bench/propagation -routes 100000 -changes 300
+//	go run ./bench/propagation -routes 1000000 -changes 300 -sluice-log-level debug
+//	go run ./bench/propagation -routes 1000000 -source yaml
 package main
