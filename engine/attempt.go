@@ -90,7 +90,7 @@ func (cc *clientConn) balance() bool {
 	cc.tmo = cc.resolveTimeouts()
 	cc.stats.u = cc.upstream
 	cc.pick.Key = nil
-	if cc.upstream.Conf.Balancer == config.CHash {
+	if cc.upstream.Balancer == config.CHash {
 		cc.hashKey()
 	}
 	if !cc.pickNode() {

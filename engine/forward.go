@@ -66,7 +66,7 @@ func (cc *clientConn) upstreamHost() []byte {
 	if h, ok := rc.UpstreamHostOverride(); ok {
 		return h
 	}
-	switch up.Conf.PassHost {
+	switch up.PassHost {
 	case config.PassHostNode:
 		return up.Nodes[cc.node].HostHeader
 	case config.PassHostRewrite:
@@ -112,7 +112,7 @@ func (cc *clientConn) appendUpstreamRequest(dst []byte) []byte {
 	}
 	dst = append(dst, http11Suffix...)
 
-	passHost := up.Conf.PassHost
+	passHost := up.PassHost
 	hostOverride, hostSet := rc.UpstreamHostOverride()
 	keepHost := passHost == config.PassHostPass && !r.HostFromTarget && !hostSet
 	edits := rc.HasReqEdits()

@@ -149,18 +149,22 @@ type Timeouts struct {
 }
 
 // Upstream is a compiled upstream: nodes with identities and a picker.
+//
+// Layout: what the engine reads on every request (Ref, Nodes, Picker,
+// Balancer, PassHost, Retries, Timeout, RetryTimeout, Health) comes first,
+// copied out of Conf at build time, so a request never dereferences the
+// upstream's config (issue 13: a route's own upstream is cold memory in a
+// large table).
 type Upstream struct {
-	ID       string // empty for inline upstreams
-	Conf     *config.Upstream
-	interned string // the intern table's key, for an interned inline upstream
 	// Ref keys the loops' per-upstream state (balancer cursors); a new
 	// version of the upstream gets a new Ref, so that state restarts, as
 	// APISIX's does.
 	Ref    Ref
 	Nodes  []Node
 	Picker balancer.Picker
-	// HostRewrite is the Host pass_host "rewrite" sends (upstream_host).
-	HostRewrite []byte
+	// Balancer and PassHost are Conf's, for the request path.
+	Balancer config.Balancer
+	PassHost config.PassHost
 	// Retries is how many other nodes a failed connection may move on to:
 	// the configured retries, or len(Nodes)-1 (APISIX's default).
 	Retries int
@@ -169,16 +173,22 @@ type Upstream struct {
 	// request's first attempt, a failed attempt is not retried (the
 	// request answers 502, as APISIX's balancer does). Zero: no limit.
 	RetryTimeout time.Duration
+	// Health is the upstream's health checker: Health.Down() is the nodes
+	// to skip, and the engine reports each attempt's outcome to it
+	// (balancer/health's doc). Nil (all healthy) without checks.
+	Health *health.Checker
+	// HostRewrite is the Host pass_host "rewrite" sends (upstream_host).
+	HostRewrite []byte
 	// Hash is where a chash upstream's key comes from, compiled once.
 	Hash HashKey
 	// TLS is the client configuration of an https upstream (nil for
 	// http): verification and client certificate. Shared and immutable:
 	// the engine clones it per connection to set ServerName.
 	TLS *tls.Config
-	// Health is the upstream's health checker: Health.Down() is the nodes
-	// to skip, and the engine reports each attempt's outcome to it
-	// (balancer/health's doc). Nil (all healthy) without checks.
-	Health *health.Checker
+
+	ID       string // empty for inline upstreams
+	Conf     *config.Upstream
+	interned string // the intern table's key, for an interned inline upstream
 
 	dnsHosts   []string // host names its nodes were resolved from
 	dnsService string   // its dns-discovered service_name, if any

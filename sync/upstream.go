@@ -31,7 +31,7 @@ import (
 // so the engine only ever dials addresses; RefreshDNS compiles them again
 // when an answer changes.
 func (b *Builder) compileUpstream(owner string, u *config.Upstream) *Upstream {
-	cu := &Upstream{ID: u.ID.S, Conf: u, Ref: b.upRefs.alloc()}
+	cu := &Upstream{ID: u.ID.S, Conf: u, Ref: b.upRefs.alloc(), Balancer: u.Balancer, PassHost: u.PassHost}
 	// Connections to one address are shared (pooled) only between
 	// upstreams that speak to it the same way: plain HTTP, or TLS with the
 	// same verification and client certificate.
