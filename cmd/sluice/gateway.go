@@ -123,9 +123,28 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		return fmt.Errorf("no configuration after %v: is etcd at %v reachable? (sluice.startup_timeout)", startupTimeout(local), src.endpoints)
 	}
 	reload := func(ctx context.Context) error { return reloadPlugins(ctx, local, plugins, src, lg) }
+	var proxy *engine.Server
+	proxyDone := make(chan error, 1)
+	if local.ServesTraffic() {
+		if proxy, err = engine.New(opts, store); err != nil {
+			return err
+		}
+	}
+	// Ready (the control API's /status/ready) once the first load is
+	// published and the proxy accepts connections: the control API starts
+	// before the proxy, and a client that sends traffic as soon as it
+	// reads 200 must not find the port closed.
 	ready := func() bool {
 		select {
 		case <-src.ready:
+		default:
+			return false
+		}
+		if proxy == nil {
+			return true
+		}
+		select {
+		case <-proxy.Ready():
 			return true
 		default:
 			return false
@@ -161,13 +180,6 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		}
 	}
 
-	var proxy *engine.Server
-	proxyDone := make(chan error, 1)
-	if local.ServesTraffic() {
-		if proxy, err = engine.New(opts, store); err != nil {
-			return err
-		}
-	}
 	if err := startExporter(local, plugins, proxy, src, store, lg, serveErr, &cleanup); err != nil {
 		return err
 	}
