@@ -114,8 +114,9 @@ sluice:
 	fetch, total := loadTimes(sluiceLog.String())
 	say("initial load of %d routes: ready after %v, %.1f s of sluice CPU (sluice: fetch+decode %s, total %s); %s",
 		*routes, ready.Round(time.Millisecond), cpuReady, fetch, total, memReady)
-	if mid := *routes / 2; get(proxy+fmt.Sprintf("/svc%d/api/v1/res%d", mid%100, mid)) != 200 {
-		fatalf("a loaded route does not answer 200")
+	mid := *routes / 2
+	if body, code := getBody(http.DefaultClient, proxy+fmt.Sprintf("/svc%d/api/v1/res%d", mid%100, mid)); code != 200 {
+		fatalf("a loaded route answers %d, not 200: %q", code, body)
 	}
 
 	// A large load ends with sluice collecting its garbage (seconds of

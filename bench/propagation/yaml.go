@@ -44,8 +44,9 @@ sluice:
 	ready := time.Since(started)
 	memReady := memOf(gw.Process.Pid)
 	say("initial load of %d routes from apisix.yaml: ready after %v; %s", o.routes, ready.Round(time.Millisecond), memReady)
-	if mid := o.routes / 2; get(proxy+fmt.Sprintf("/svc%d/api/v1/res%d", mid%100, mid)) != 200 {
-		fatalf("a loaded route does not answer 200")
+	mid := o.routes / 2
+	if body, code := getBody(http.DefaultClient, proxy+fmt.Sprintf("/svc%d/api/v1/res%d", mid%100, mid)); code != 200 {
+		fatalf("a loaded route answers %d, not 200: %q", code, body)
 	}
 
 	// One route moves to upstream B: the file is rewritten (a new file
