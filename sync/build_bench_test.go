@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -39,6 +40,61 @@ func BenchmarkApplyFullLoad(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkFullLoadHeap is issue 13's memory per route: a first load of
+// n routes, then the live heap the Builder and its snapshot keep, per
+// route (heap-B/route: the routes' stored JSON, their decoded and compiled
+// forms and the router), with upstreams by id and with identical inline
+// upstreams (interned). ns/op is the Apply, not building the changes.
+func BenchmarkFullLoadHeap(b *testing.B) {
+	for _, inline := range []bool{false, true} {
+		for _, n := range []int{100_000, 1_000_000} {
+			name := fmt.Sprintf("upstream_id/%d", n)
+			if inline {
+				name = fmt.Sprintf("inline/%d", n)
+			}
+			b.Run(name, func(b *testing.B) {
+				var heap uint64
+				for b.Loop() {
+					b.StopTimer()
+					var ms runtime.MemStats
+					runtime.GC()
+					runtime.ReadMemStats(&ms)
+					before := ms.HeapAlloc
+					changes := routeSet(n)
+					if inline {
+						changes = inlineRouteSet(n)
+					}
+					bl := &Builder{Mode: trie.URI}
+					b.StartTimer()
+					_, problems := bl.Apply(1, changes, true)
+					b.StopTimer()
+					if len(problems) > 0 {
+						b.Fatal(problems[0])
+					}
+					changes = nil
+					runtime.GC()
+					runtime.ReadMemStats(&ms)
+					heap = ms.HeapAlloc - before
+					runtime.KeepAlive(bl)
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(heap)/float64(n), "heap-B/route")
+			})
+		}
+	}
+}
+
+// inlineRouteSet is routeSet with every route carrying the same inline
+// upstream instead of an upstream_id.
+func inlineRouteSet(n int) []Change {
+	changes := make([]Change, 0, n)
+	for i := range n {
+		changes = append(changes, put(config.Routes, fmt.Sprint(i), int64(1000+i),
+			fmt.Sprintf(`{"uri": "/svc%d/api/v1/res%d", "methods": ["GET"], "upstream": {"nodes": {"10.0.0.1:80": 1}, "type": "roundrobin"}}`, i%100, i)))
+	}
+	return changes
 }
 
 // BenchmarkApplyOneRoute is one route rewritten with n routes loaded: what
