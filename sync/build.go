@@ -260,13 +260,32 @@ func (st *state) withDeletions(changes []Change) []Change {
 		listed[depKey{c.Kind, c.ID}] = true
 	}
 	for _, k := range config.Kinds {
-		for _, id := range sortedKeys(st.objs[k]) {
+		// Only the ids deleted are sorted: a re-list of 1M routes with
+		// none deleted sorts nothing.
+		var gone []string
+		for id := range st.objs[k] {
 			if !listed[depKey{k, id}] {
-				changes = append(changes, Change{Kind: k, ID: id})
+				gone = append(gone, id)
 			}
+		}
+		slices.Sort(gone)
+		for _, id := range gone {
+			changes = append(changes, Change{Kind: k, ID: id})
 		}
 	}
 	return changes
+}
+
+// storedItem returns the item stored for kind k and id, or nil. It only
+// reads: safe from several goroutines while nothing applies.
+func (b *Builder) storedItem(k *config.Kind, id string) *Item {
+	if b.st == nil {
+		return nil
+	}
+	if s := b.st.objs[k][id]; s != nil {
+		return s.item
+	}
+	return nil
 }
 
 func kindOrder(k *config.Kind) int { return slices.Index(config.Kinds, k) }

@@ -15,11 +15,14 @@
 // EtcdSource reads the prefix with one ranged Get, then watches it from the
 // next revision; a compaction, a revision that went backwards or any error
 // makes it list everything again. YAMLSource polls apisix.yaml and reloads
-// it whole. Both decode objects with the Builder's Pipeline (Load): an
-// object etcd would refuse, the file refuses too. An invalid object from
-// etcd is skipped and its last good version kept, as APISIX does; a file
-// with any invalid object is refused whole. The Builder then applies the
-// changes to the previous Snapshot, sharing everything they did not touch.
+// it whole, all or nothing; an object whose JSON and place in the file are
+// unchanged keeps its stored (already validated) version and is neither
+// decoded nor compiled again, as an unchanged item of an etcd re-list is
+// not. Both decode objects with the Builder's Pipeline (Load): an object
+// etcd would refuse, the file refuses too. An invalid object from etcd is
+// skipped and its last good version kept, as APISIX does; a file with any
+// invalid object is refused whole. The Builder then applies the changes to
+// the previous Snapshot, sharing everything they did not touch.
 //
 // Upstream nodes named by host, and discovery_type dns services, are
 // resolved while their upstream compiles (Builder.Resolver, package

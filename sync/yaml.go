@@ -63,13 +63,16 @@ func (y *YAMLSource) load(fi os.FileInfo) error {
 	if err != nil {
 		return fmt.Errorf("sync: reading %s: %w", y.Path, err)
 	}
+	var prev func(*config.Kind, string) *Item
 	if y.Builder.st == nil { // the first load (loadgc.go)
 		gc := startLoadGC()
 		defer gc.done()
 		y.Builder.progress = gc.progress
 		defer func() { y.Builder.progress = nil }()
+	} else {
+		prev = y.Builder.storedItem
 	}
-	changes, err := parseYAML(y.Builder.Pipeline, data, slim)
+	changes, err := parseYAML(y.Builder.Pipeline, data, slim, prev)
 	if err != nil {
 		return fmt.Errorf("sync: %s: %w", y.Path, err)
 	}
@@ -175,18 +178,26 @@ func ParseYAML(data []byte) ([]Change, error) { return ParseYAMLWith(nil, data) 
 // ("routes[0]: ..."). The result is the complete configuration, every
 // object decoded, in file order. A nil p is config's default pipeline.
 func ParseYAMLWith(p *config.Pipeline, data []byte) ([]Change, error) {
-	return parseYAML(p, data, nil)
+	return parseYAML(p, data, nil, nil)
 }
 
 // parseYAML is ParseYAMLWith; keep, when set, maps each decoded object to
 // what the change carries (the source keeps a route's routeConf, not the
 // route, so a million-route file is never held decoded twice).
 //
+// prev, when set, returns the item the Builder holds for a kind and id: an
+// object whose JSON and place in the file are the same as that item's is
+// not decoded again; its change carries the held item, which Apply skips as
+// unchanged (the same ModRev, as for an etcd re-list). A reload of a file
+// with one route changed among a million decodes one route (issue 13). prev
+// is called from several goroutines at once while nothing applies.
+//
 // A file that is JSON (as generated configs usually are, and JSON is YAML)
 // is read as JSON: converting 100 MB of YAML takes minutes. Objects are
 // decoded on every CPU; the first error in file order is the one reported,
 // as when decoding one by one.
-func parseYAML(p *config.Pipeline, data []byte, keep func(config.Object) config.Object) ([]Change, error) {
+func parseYAML(p *config.Pipeline, data []byte, keep func(config.Object) config.Object,
+	prev func(*config.Kind, string) *Item) ([]Change, error) {
 	body, ok := cutEndMarker(data)
 	if !ok {
 		return nil, ErrMissingEndMarker
@@ -230,8 +241,8 @@ func parseYAML(p *config.Pipeline, data []byte, keep func(config.Object) config.
 		errs := make([]error, len(items))
 		base := len(changes)
 		parallel(len(items), func(i int) {
-			decoded[i], errs[i] = decodeFileItem(p, k, items[i], i, base+i+1)
-			if errs[i] == nil && keep != nil {
+			decoded[i], errs[i] = decodeFileItem(p, k, items[i], i, base+i+1, prev)
+			if errs[i] == nil && keep != nil && decoded[i].Obj != nil {
 				decoded[i].Obj = keep(decoded[i].Obj)
 			}
 		})
@@ -288,8 +299,11 @@ func parallel(n int, work func(i int)) {
 }
 
 // decodeFileItem decodes the i-th object of a kind's list; ord numbers
-// objects across the file, so routes keep file order on priority ties.
-func decodeFileItem(p *config.Pipeline, k *config.Kind, item json.RawMessage, i, ord int) (Change, error) {
+// objects across the file, so routes keep file order on priority ties. An
+// object prev holds unchanged (same JSON, same ord) is not decoded: the
+// change carries prev's item and no Obj.
+func decodeFileItem(p *config.Pipeline, k *config.Kind, item json.RawMessage, i, ord int,
+	prev func(*config.Kind, string) *Item) (Change, error) {
 	var probe struct {
 		ID       json.RawMessage `json:"id"`
 		Username string          `json:"username"`
@@ -312,6 +326,11 @@ func decodeFileItem(p *config.Pipeline, k *config.Kind, item json.RawMessage, i,
 			item = withoutID(item)
 		} else {
 			id = probe.Username
+		}
+	}
+	if prev != nil {
+		if old := prev(kind, id); old != nil && old.CreateRev == int64(ord) && bytes.Equal(old.Value, item) {
+			return Change{Kind: kind, ID: id, Item: old}, nil
 		}
 	}
 	obj, err := p.Load(kind, id, item)
