@@ -49,6 +49,10 @@ sluice:
 		fatalf("a loaded route answers %d, not 200: %q", code, body)
 	}
 
+	settled := settle(gw.Process.Pid) // the load's final collection (main.go)
+	memSettled := memOf(gw.Process.Pid)
+	say("settled %v after ready; %s", settled.Round(time.Millisecond), memSettled)
+
 	// One route moves to upstream B: the file is rewritten (a new file
 	// renamed over the old, as a deployment tool would) and polled for.
 	moved := o.routes / 3
@@ -71,7 +75,8 @@ sluice:
 	say("one route changed in the file -> served after %v (the poll interval is 1 s); %s", reload.Round(time.Millisecond), memAfter)
 	writeResult(out, result{
 		Machine: machine(), Routes: o.routes, Source: "yaml", Settings: o.String(),
-		ReadyMs: ms(ready), RSSReadyMiB: memReady.rssMiB(), PeakRSSMiB: memAfter.peakMiB(), RSSAfterMiB: memAfter.rssMiB(),
+		ReadyMs: ms(ready), RSSReadyMiB: memReady.rssMiB(), RSSSettledMiB: memSettled.rssMiB(),
+		PeakRSSMiB: memAfter.peakMiB(), RSSAfterMiB: memAfter.rssMiB(),
 		ReloadMs: ms(reload),
 	})
 }
