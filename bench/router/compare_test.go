@@ -82,7 +82,7 @@ func BenchmarkCompare(b *testing.B) {
 	for _, shape := range []string{"exact", "prefix", "param"} {
 		for _, n := range []int{10_000, 100_000} {
 			s := makeSet(shape, n)
-			b.Run(fmt.Sprintf("%s/%d/sluice", shape, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/%d/router=sluice", shape, n), func(b *testing.B) {
 				r, err := trie.New(s.mode, s.sluice)
 				if err != nil {
 					b.Fatal(err)
@@ -108,7 +108,7 @@ func BenchmarkCompare(b *testing.B) {
 					}
 				}
 			})
-			b.Run(fmt.Sprintf("%s/%d/httprouter", shape, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/%d/router=httprouter", shape, n), func(b *testing.B) {
 				r := httprouter.New()
 				for _, p := range s.httpr {
 					r.GET(p, noop)
