@@ -20,10 +20,11 @@
 // "/svc/:id": nearly all of them), at the request path's slashes from the
 // last, and only at slash counts some key of the index has (a table of
 // "/svcN/api/v1/resM/*" routes probes once). Other prefix keys ("/foo*",
-// "*") live in a trie, walked once, whose keys are merged in by length. Each candidate's checks run in APISIX's order:
-// method, remote address, host (URI modes), vars, filter_func, parameters;
-// a failing candidate falls through to the next. The method check is one
-// AND of the route's httpmethod.Set with the request's method bit.
+// "*") live in a trie, walked once, whose keys are merged in by length.
+// Each candidate's checks run in APISIX's order: method, remote address,
+// host (URI modes), vars, filter_func, parameters; a failing candidate
+// falls through to the next. The method check is one AND of the route's
+// httpmethod.Set with the request's method bit.
 //
 // In HostURI mode a reversed-host trie comes first: the exact host's path
 // trie, then wildcard hosts from the longest suffix ("*.foo.com" is the
