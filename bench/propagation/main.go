@@ -93,6 +93,8 @@ deployment:
     admin_listen: {ip: 127.0.0.1, port: %s}
   etcd:
     host: [%q]
+plugin_attr:
+  prometheus: {enable_export_server: false}
 sluice:
   loops: 1
   startup_timeout: 600s

@@ -22,6 +22,8 @@ func runYAML(work, sluiceBin string, o runOpts, out string) {
 deployment:
   role: data_plane
   role_data_plane: {config_provider: yaml}
+plugin_attr:
+  prometheus: {enable_export_server: false}
 sluice:
   loops: 1
   startup_timeout: 600s

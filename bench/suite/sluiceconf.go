@@ -42,8 +42,9 @@ func writeSluiceConfig(s *Scenario, spec *SluiceSpec, dir string, port int, vars
 }
 
 // sluiceLocalConfig is config.yaml: a standalone data plane reading
-// apisix.yaml, one listener, no control API (several sluice targets run at
-// once, and other work on the machine may hold its default port) and no
+// apisix.yaml, one listener, no control API and no prometheus export
+// server (several sluice targets run at once, a scenario's variants among
+// them, and other work on the machine may hold their default ports) and no
 // access log (the nginx baseline runs with access_log off), with extra
 // merged over it.
 func sluiceLocalConfig(extra string, port int) ([]byte, error) {
@@ -57,6 +58,7 @@ func sluiceLocalConfig(extra string, port int) ([]byte, error) {
 			"role_data_plane": map[string]any{"config_provider": "yaml"},
 		},
 		"nginx_config": map[string]any{"http": map[string]any{"enable_access_log": false}},
+		"plugin_attr":  map[string]any{"prometheus": map[string]any{"enable_export_server": false}},
 	}
 	if extra != "" {
 		var m map[string]any
