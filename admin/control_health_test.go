@@ -47,7 +47,7 @@ func TestControlHealthcheck(t *testing.T) {
 		item(config.Routes, "3", `{"uri": "/plain", "upstream": {"nodes": {"127.0.0.1:1980": 1}}}`),
 	}, true)
 	store.Publish(snap)
-	up := snap.Match(&trie.Query{Path: []byte("/hello"), Method: 1 << 1}).Upstream
+	up := snap.UpstreamOf(snap.Match(&trie.Query{Path: []byte("/hello"), Method: 1 << 1}))
 	up.Health.Report(1, health.TCPFailure) // as the engine would after two refused connections
 	up.Health.Report(1, health.TCPFailure)
 	wantU1 := `{"name":"/apisix/upstreams/1","nodes":[` +

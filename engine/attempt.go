@@ -83,7 +83,7 @@ func (cc *clientConn) balance() bool {
 		cc.replyError(route.Status, false)
 		return false
 	}
-	cc.upstream = route.Upstream
+	cc.upstream = cc.routeUp
 	if u, ok := cc.rc.UpstreamOverride.(*cfgsync.Upstream); ok && u != nil {
 		cc.upstream = u
 	}
@@ -152,9 +152,9 @@ func (cc *clientConn) pickNode() bool {
 // resolveTimeouts returns the upstream timeouts: the route's, else the
 // upstream's, with the engine's default in the fields neither sets.
 func (cc *clientConn) resolveTimeouts() cfgsync.Timeouts {
-	t := cc.route.Timeout
-	if cc.upstream != cc.route.Upstream && !cc.route.OwnTimeout {
-		t = cc.upstream.Timeout
+	t := cc.upstream.Timeout
+	if cc.route.OwnTimeout {
+		t = cc.route.Timeout
 	}
 	d := cc.l.s.opts.UpstreamTimeout
 	if t.Connect <= 0 {

@@ -62,6 +62,7 @@ type clientConn struct {
 	rejected   bool // refused before dispatch (reject): owed an access log line only
 	logged     bool
 	route      *cfgsync.Route
+	routeUp    *cfgsync.Upstream // the route's upstream, as the request's snapshot has it
 	upstream   *cfgsync.Upstream // the route's, or a plugin's choice
 	globals    *plugin.Chain     // global rules of the snapshot the request was routed on
 	chain      *plugin.Chain     // the route's plugins, with the consumer's merged in
@@ -219,7 +220,7 @@ func (cc *clientConn) resetExchange() {
 	cc.scan.Reset()
 	cc.rc.Reset()
 	cc.dispatched, cc.rejected, cc.logged, cc.parked = false, false, false, false
-	cc.route, cc.upstream, cc.globals, cc.chain = nil, nil, nil, nil
+	cc.route, cc.routeUp, cc.upstream, cc.globals, cc.chain = nil, nil, nil, nil, nil
 	cc.stage, cc.hook = 0, 0
 	cc.tried.Reset()
 	cc.attempts = 0

@@ -82,6 +82,7 @@ func (cc *clientConn) dispatch(buf []byte) {
 	rc.Config = snap.Plugins
 	if route := snap.Match(q); route != nil {
 		cc.route = route
+		cc.routeUp = snap.UpstreamOf(route) // by id: the snapshot's version of it
 		cc.chain = route.Plugins
 		rc.Route, rc.RouteID, rc.RouteName = route, route.ID, route.Name
 		rc.ServiceID, rc.ServiceName = route.ServiceID, route.ServiceName

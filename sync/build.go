@@ -104,6 +104,7 @@ type state struct {
 	objs map[*config.Kind]map[string]*stored // last good version of every object
 
 	upstreams   map[string]*Upstream // compiled, by upstream id
+	upTable     upTable              // the same, by slot: routes refer to them by it
 	svcUpstream map[string]*Upstream // compiled inline upstream, by service id
 
 	entries map[string]*trie.Route[*Route] // router entry per routable route
@@ -375,15 +376,24 @@ func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, 
 		dirty[c.ID] = struct{}{}
 	case config.Upstreams:
 		old := st.upstreams[c.ID]
+		var cu *Upstream
 		if c.Item == nil {
 			delete(st.upstreams, c.ID)
 		} else {
-			st.upstreams[c.ID] = b.compileUpstream(config.Upstreams.Name+"/"+c.ID, obj.(*config.Upstream))
+			cu = b.compileUpstream(config.Upstreams.Name+"/"+c.ID, obj.(*config.Upstream))
+			st.upstreams[c.ID] = cu
 		}
+		st.upTable.set(c.ID, cu)
 		b.releaseUpstream(old)
+		// Plugins compile the upstream in (traffic-split): always again.
+		// Routes naming it (or their service naming it) read it from the
+		// table: again only if it appeared or went (502 either side).
 		markUsers(depKey{config.Upstreams, c.ID})
-		for svc := range st.svcOf[c.ID] {
-			markUsers(depKey{config.Services, svc})
+		if (old == nil) != (cu == nil) {
+			markUsers(depKey{upstreamRef, c.ID})
+			for svc := range st.svcOf[c.ID] {
+				markUsers(depKey{config.Services, svc})
+			}
 		}
 	case config.Services:
 		b.storeService(c, obj)
@@ -708,25 +718,24 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 	}
 	switch {
 	case rc.Upstream != nil:
-		r.Upstream = b.routeUpstream(rc.ID.S, rc.Upstream)
+		r.own = b.routeUpstream(rc.ID.S, rc.Upstream)
 		r.ownsUpstream = true
 	case !rc.UpstreamID.IsZero():
-		r.Upstream = st.upstreams[rc.UpstreamID.S]
-		if r.Upstream == nil {
+		if slot, ok := st.upTable.slotOf(rc.UpstreamID.S); ok {
+			r.upSlot = slot + 1
+		} else {
 			r.Status, r.Err = http.StatusBadGateway, fmt.Errorf("upstream %s not found", rc.UpstreamID.S)
 		}
 	case svc != nil && svc.Upstream != nil:
-		r.Upstream = st.svcUpstream[rc.ServiceID.S]
+		r.own = st.svcUpstream[rc.ServiceID.S]
 	case svc != nil && !svc.UpstreamID.IsZero():
-		r.Upstream = st.upstreams[svc.UpstreamID.S]
-		if r.Upstream == nil {
+		if slot, ok := st.upTable.slotOf(svc.UpstreamID.S); ok {
+			r.upSlot = slot + 1
+		} else {
 			r.Status, r.Err = http.StatusBadGateway, fmt.Errorf("upstream %s of service %s not found", svc.UpstreamID.S, svc.ID.S)
 		}
 	default:
 		r.Status = statusNoUpstream
-	}
-	if r.Upstream != nil {
-		r.Timeout = r.Upstream.Timeout
 	}
 	if rc.Timeout != nil {
 		r.Timeout = timeoutsOf(rc.Timeout)
@@ -785,7 +794,7 @@ func (u *routeUpstreams) Find(id string) (any, error) {
 // releaseRoute gives back the upstreams a route owned.
 func (b *Builder) releaseRoute(r *Route) {
 	if r.ownsUpstream {
-		b.releaseRouteUpstream(r.Upstream)
+		b.releaseRouteUpstream(r.own)
 	}
 	for _, u := range r.extraUpstreams {
 		b.releaseUpstream(u)
@@ -798,6 +807,7 @@ func (st *state) snapshot(version int64) *Snapshot {
 		GlobalRules: st.globals,
 		Plugins:     st.index,
 		router:      st.router,
+		upTable:     st.upTable.publish(),
 		failClosed:  st.failClosed,
 		routeItems:  st.routeItems,
 		services:    st.services,

@@ -28,6 +28,15 @@ func match(s *Snapshot, path string) *Route {
 	return matchHost(s, "", path)
 }
 
+// upOf is where the route matching path sends requests (nil: none).
+func upOf(s *Snapshot, path string) *Upstream {
+	r := match(s, path)
+	if r == nil {
+		return nil
+	}
+	return s.UpstreamOf(r)
+}
+
 func matchHost(s *Snapshot, host, path string) *Route {
 	rev := []byte(host)
 	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
@@ -95,9 +104,9 @@ routes:
 	if !hasProblem(problems, config.ErrUnknownPlugin, "unknown plugin [key-auth]") {
 		t.Errorf("problems %v lack the unavailable plugin", problems)
 	}
-	r := match(snap, "/a")
-	if r == nil || r.Upstream == nil || len(r.Upstream.Nodes) != 2 || r.Upstream.Retries != 1 || r.Timeout.Read.Seconds() != 3 {
-		t.Fatalf("route by upstream_id: %+v", r)
+	r, u := match(snap, "/a"), upOf(snap, "/a")
+	if r == nil || u == nil || len(u.Nodes) != 2 || u.Retries != 1 || u.Timeout.Read.Seconds() != 3 || r.OwnTimeout {
+		t.Fatalf("route by upstream_id: %+v, upstream %+v", r, u)
 	}
 	for path, status := range map[string]int{
 		"/b": http.StatusBadGateway,         // unknown upstream_id
@@ -141,7 +150,7 @@ func TestServicesAndReferencesFollowChanges(t *testing.T) {
 		return s
 	}
 	s := snap(2)
-	if r := matchHost(s, "svc.example.com", "/a"); r == nil || r.Upstream.Nodes[0].Addr != "10.0.0.1:80" {
+	if r := matchHost(s, "svc.example.com", "/a"); r == nil || s.UpstreamOf(r).Nodes[0].Addr != "10.0.0.1:80" {
 		t.Fatalf("route through its service: %+v", r)
 	}
 	if r := matchHost(s, "other.example.com", "/a"); r != nil {
@@ -149,12 +158,12 @@ func TestServicesAndReferencesFollowChanges(t *testing.T) {
 	}
 	// The service's upstream changes: the route follows.
 	s = snap(3, put(config.Upstreams, "u1", 10, `{"nodes": {"10.0.0.9:80": 1}}`))
-	if r := matchHost(s, "svc.example.com", "/a"); r == nil || r.Upstream.Nodes[0].Addr != "10.0.0.9:80" {
+	if r := matchHost(s, "svc.example.com", "/a"); r == nil || s.UpstreamOf(r).Nodes[0].Addr != "10.0.0.9:80" {
 		t.Fatalf("after the upstream changed: %+v", r)
 	}
 	// The service moves to another upstream and host.
 	s = snap(4, put(config.Services, "s1", 11, `{"upstream_id": "u2", "hosts": ["new.example.com"]}`))
-	if r := matchHost(s, "new.example.com", "/a"); r == nil || r.Upstream.Nodes[0].Addr != "10.0.0.2:80" {
+	if r := matchHost(s, "new.example.com", "/a"); r == nil || s.UpstreamOf(r).Nodes[0].Addr != "10.0.0.2:80" {
 		t.Fatalf("after the service changed: %+v", r)
 	}
 	if r := matchHost(s, "svc.example.com", "/a"); r != nil {
@@ -224,7 +233,7 @@ func TestNodeRefsAreStableAndReclaimed(t *testing.T) {
 	yaml := "routes:\n  - uri: /a\n    upstream:\n      nodes: {\"10.0.0.1:80\": 1, \"10.0.0.2:80\": 1}\n"
 	s1, _ := b.Apply(1, mustParse(t, yaml), true)
 	s2, _ := b.Apply(2, mustParse(t, strings.Replace(yaml, "10.0.0.2", "10.0.0.3", 1)), true)
-	n1, n2 := match(s1, "/a").Upstream.Nodes, match(s2, "/a").Upstream.Nodes
+	n1, n2 := upOf(s1, "/a").Nodes, upOf(s2, "/a").Nodes
 	if n1[0].Ref != n2[0].Ref {
 		t.Fatal("the same address got a new ref")
 	}
@@ -245,7 +254,7 @@ func TestNodeRefsAreStableAndReclaimed(t *testing.T) {
 	}
 	// The next new address takes the freed slot, one generation on.
 	s3, _ := b.Apply(3, mustParse(t, strings.Replace(yaml, "10.0.0.2", "10.0.0.4", 1)), true)
-	n3 := match(s3, "/a").Upstream.Nodes
+	n3 := upOf(s3, "/a").Nodes
 	if n3[1].Ref.Slot != n1[1].Ref.Slot || !n3[1].Ref.Newer(n1[1].Ref) {
 		t.Fatalf("slot not reused with a newer generation: %v then %v", n1[1].Ref, n3[1].Ref)
 	}
@@ -340,22 +349,23 @@ func TestIncrementalMatchesRebuild(t *testing.T) {
 			for p := range 6 {
 				path := fmt.Sprintf("/p%d/x", p)
 				g, w := matchHost(got, host, path), matchHost(want, host, path)
-				if describe(g) != describe(w) {
-					t.Fatalf("step %d %s%s: incremental %s, rebuild %s", step, host, path, describe(g), describe(w))
+				if describe(got, g) != describe(want, w) {
+					t.Fatalf("step %d %s%s: incremental %s, rebuild %s", step, host, path, describe(got, g), describe(want, w))
 				}
 			}
 		}
 	}
 }
 
-func describe(r *Route) string {
+func describe(s *Snapshot, r *Route) string {
 	if r == nil {
 		return "404"
 	}
-	if r.Upstream == nil {
+	u := s.UpstreamOf(r)
+	if u == nil {
 		return fmt.Sprintf("%s:%d", r.ID, r.Status)
 	}
-	return r.ID + "->" + r.Upstream.Nodes[0].Addr
+	return r.ID + "->" + u.Nodes[0].Addr
 }
 
 func TestParseYAML(t *testing.T) {
@@ -455,7 +465,7 @@ func TestInlineUpstreamsInterned(t *testing.T) {
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	u := func(s *Snapshot, id string) *Upstream { return match(s, "/"+id).Upstream }
+	u := func(s *Snapshot, id string) *Upstream { return upOf(s, "/"+id) }
 	if u(s, "r1") != u(s, "r2") || u(s, "r2") != u(s, "r3") {
 		t.Fatal("identical inline upstreams were compiled apart")
 	}
@@ -534,5 +544,59 @@ func TestParseYAMLAsJSON(t *testing.T) {
 	bad := strings.Replace(strings.Replace(js.String(), `"uri": "/p/700"`, `"uri": ""`, 1), `"uri": "/p/1500"`, `"uri": ""`, 1)
 	if _, err := ParseYAML([]byte(bad + "#END\n")); err == nil || !strings.HasPrefix(err.Error(), "routes[700]: ") {
 		t.Fatalf("error %v, want the first bad route's (routes[700])", err)
+	}
+}
+
+// Routes naming an upstream by id (directly or through their service) read
+// it from the snapshot's upstream table: a change to its nodes compiles no
+// route again, a published snapshot keeps the version it was built with,
+// and deleting or creating the upstream recompiles the routes (502 and
+// back). A slot freed by a deletion serves another upstream afterwards
+// without older snapshots noticing.
+func TestRoutesFollowUpstreamsByID(t *testing.T) {
+	b := &Builder{Mode: trie.URI}
+	s1, problems := b.Apply(1, []Change{
+		put(config.Upstreams, "u1", 1, `{"nodes": {"10.0.0.1:80": 1}}`),
+		put(config.Services, "s1", 2, `{"upstream_id": "u1"}`),
+		put(config.Routes, "direct", 3, `{"uri": "/direct", "upstream_id": "u1"}`),
+		put(config.Routes, "svc", 4, `{"uri": "/svc", "service_id": "s1"}`),
+	}, true)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	s2, _ := b.Apply(5, []Change{put(config.Upstreams, "u1", 5, `{"nodes": {"10.0.0.2:80": 1}}`)}, false)
+	for _, p := range []string{"/direct", "/svc"} {
+		if match(s2, p) != match(s1, p) {
+			t.Errorf("%s: compiled again for a change of its upstream's nodes", p)
+		}
+		if got := upOf(s2, p).Nodes[0].Addr; got != "10.0.0.2:80" {
+			t.Errorf("%s: new snapshot sends to %s", p, got)
+		}
+		if got := upOf(s1, p).Nodes[0].Addr; got != "10.0.0.1:80" {
+			t.Errorf("%s: the published snapshot changed under its readers: %s", p, got)
+		}
+	}
+	s3, _ := b.Apply(6, []Change{del(config.Upstreams, "u1")}, false)
+	for _, p := range []string{"/direct", "/svc"} {
+		if r := match(s3, p); r == nil || r.Status != http.StatusBadGateway || s3.UpstreamOf(r) != nil {
+			t.Fatalf("%s after its upstream was deleted: %s", p, describe(s3, r))
+		}
+	}
+	// u9 takes the freed slot; s2's routes still find u1's last version.
+	s4, _ := b.Apply(7, []Change{
+		put(config.Upstreams, "u9", 7, `{"nodes": {"10.0.0.9:80": 1}}`),
+		put(config.Routes, "nine", 8, `{"uri": "/nine", "upstream_id": "u9"}`),
+	}, false)
+	if got := upOf(s4, "/nine").Nodes[0].Addr; got != "10.0.0.9:80" {
+		t.Fatalf("/nine sends to %s", got)
+	}
+	if got := upOf(s2, "/direct").Nodes[0].Addr; got != "10.0.0.2:80" {
+		t.Fatalf("an older snapshot sees a reused slot: %s", got)
+	}
+	s5, _ := b.Apply(9, []Change{put(config.Upstreams, "u1", 9, `{"nodes": {"10.0.0.3:80": 1}}`)}, false)
+	for _, p := range []string{"/direct", "/svc"} {
+		if got := describe(s5, match(s5, p)); !strings.HasSuffix(got, "->10.0.0.3:80") {
+			t.Fatalf("%s once its upstream is back: %s", p, got)
+		}
 	}
 }

@@ -43,7 +43,10 @@
 // read from its compiled form; only routes that compiled have any.
 // Identical inline upstreams are compiled once and shared, counted per
 // route (intern.go), when their compiled form depends on their config
-// alone. A first full load runs the collector less often until the live
+// alone. A route naming its upstream by id (or through its service) keeps
+// a slot of the snapshot's upstream table (uptable.go, Snapshot.UpstreamOf),
+// so a change to that upstream replaces one table entry and compiles no
+// route again, however many use it. A first full load runs the collector less often until the live
 // heap is large, then as usual, and returns what it freed to the system
 // once published (loadgc.go).
 //

@@ -123,10 +123,10 @@ func get(s *Snapshot, path string) string {
 	switch {
 	case r == nil:
 		return "404"
-	case r.Upstream == nil:
+	case s.UpstreamOf(r) == nil:
 		return fmt.Sprint(r.Status)
 	}
-	return r.Upstream.Nodes[0].Addr
+	return s.UpstreamOf(r).Nodes[0].Addr
 }
 
 func TestEtcdSourceFollowsWrites(t *testing.T) {

@@ -42,8 +42,8 @@ func TestHealthCheckersFollowTheConfig(t *testing.T) {
 	if got := owners(m); !slices.Equal(got, []string{"routes/r2", "services/s1", "upstreams/u1"}) {
 		t.Fatalf("checkers %v", got)
 	}
-	c := match(s, "/a").Upstream.Health
-	if c == nil || match(s, "/c").Upstream.Health != nil {
+	c := upOf(s, "/a").Health
+	if c == nil || upOf(s, "/c").Health != nil {
 		t.Fatal("checkers not where the checks are")
 	}
 	c.Report(1, health.TCPFailure)
@@ -56,7 +56,7 @@ func TestHealthCheckersFollowTheConfig(t *testing.T) {
 		put(config.Routes, "r2", 7, `{"uri": "/b2", "upstream": {"nodes": {"127.0.0.1:1982": 1}, `+checks+`}}`),
 		put(config.Services, "s1", 8, `{"desc": "x", "upstream": {"nodes": {"127.0.0.1:1983": 1}, `+checks+`}}`),
 	}, false)
-	if match(s, "/a").Upstream.Health != c || b.st.svcUpstream["s1"].Health != svc {
+	if upOf(s, "/a").Health != c || b.st.svcUpstream["s1"].Health != svc {
 		t.Fatal("an edit that kept checks and nodes replaced the checker")
 	}
 	if st, _ := m.StatusOf("upstreams/u1"); st.Nodes[1].Counter.TCPFailure != 2 {

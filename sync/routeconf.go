@@ -75,16 +75,17 @@ func (r *routeConf) ObjectID() string { return r.ID.S }
 // Enabled reports whether the route is routable (status absent or 1).
 func (r *routeConf) Enabled() bool { return r.Status == nil || *r.Status == 1 }
 
-// depKeys lists what a compiled route refers to: its upstream, service and
-// plugin config by id, and what its plugins refer to (traffic-split's
-// upstreams, Lua plugins loaded from etcd).
+// depKeys lists what a compiled route refers to: its upstream (through the
+// upTable: upstreamRef), service and plugin config by id, and what its
+// plugins refer to (traffic-split's upstreams, Lua plugins loaded from
+// etcd).
 func (r *Route) depKeys() []depKey {
 	ks := r.pluginDeps
 	c := r.conf
 	if c == nil {
 		return ks
 	}
-	ks = append(ks[:len(ks):len(ks)], depKey{config.Upstreams, c.UpstreamID.S}, depKey{config.Services, c.ServiceID.S},
+	ks = append(ks[:len(ks):len(ks)], depKey{upstreamRef, c.UpstreamID.S}, depKey{config.Services, c.ServiceID.S},
 		depKey{config.PluginConfigs, c.PluginConfigID.S})
 	return ks
 }
@@ -127,7 +128,7 @@ func (st *state) reserveUsers(ids []string) {
 	for _, id := range ids {
 		if s := st.objs[config.Routes][id]; s != nil {
 			c := s.obj.(*routeConf)
-			counts[depKey{config.Upstreams, c.UpstreamID.S}]++
+			counts[depKey{upstreamRef, c.UpstreamID.S}]++
 			counts[depKey{config.Services, c.ServiceID.S}]++
 		}
 	}

@@ -30,6 +30,9 @@ type Snapshot struct {
 	Plugins *plugin.Index
 
 	router *trie.Router[*Route]
+	// upTable is the upstreams routes name by id, by slot (upTable in
+	// uptable.go): UpstreamOf reads it.
+	upTable []*Upstream
 	// failClosed, when set, is what every request gets: a global rule
 	// sluice cannot honour.
 	failClosed *Route
@@ -60,6 +63,17 @@ func (s *Snapshot) Match(q *trie.Query) *Route {
 	}
 	r, _ := s.router.Match(q)
 	return r
+}
+
+// UpstreamOf returns where r sends requests under this snapshot: its own
+// (inline, or its service's inline) upstream, or the one it names by id as
+// this snapshot has it; nil when r.Status is set. Call it with the
+// snapshot r was matched in. Safe from any goroutine; allocates nothing.
+func (s *Snapshot) UpstreamOf(r *Route) *Upstream {
+	if r.upSlot != 0 {
+		return s.upTable[r.upSlot-1]
+	}
+	return r.own
 }
 
 // Routes returns the number of routable routes.
@@ -108,27 +122,31 @@ func (s *Snapshot) Item(k *config.Kind, id string) *Item {
 //
 // Layout: with 100K routes a request's route is cold memory, so the fields
 // the engine reads on every request come first and fill the struct's first
-// two cache lines (Upstream, Plugins, Timeout, Status, OwnTimeout, then the
-// names it copies into the request context); what only the builder, the
-// control API or an error path reads comes after.
+// two cache lines (its upstream, Plugins, Timeout, Status, OwnTimeout, then
+// the names it copies into the request context); what only the builder,
+// the control API or an error path reads comes after.
 type Route struct {
-	// Upstream is where requests go; nil when Status is set. Identical
-	// inline upstreams of different routes are one compiled Upstream
-	// (Builder interns them).
-	Upstream *Upstream
+	// own is the route's own upstream (inline, or its service's inline
+	// one); identical inline upstreams of different routes are one
+	// compiled Upstream (Builder interns them). upSlot, when not zero, is
+	// 1 + the slot of the upstream it names by id instead (upTable).
+	// Snapshot.UpstreamOf reads them; both are unset when Status is.
+	own    *Upstream
+	upSlot uint32
+	// OwnTimeout says the route sets its own Timeout, which then wins
+	// over its upstream's and over an upstream a plugin picks.
+	OwnTimeout   bool
+	ownsUpstream bool // own is the route's share of an interned inline upstream
 	// Plugins runs in each phase after the global rules.
 	Plugins *plugin.Chain
-	// Timeout is the effective timeout: route's, else upstream's; zero
-	// fields mean the engine's defaults. OwnTimeout says the route sets
-	// its own (which also wins over an upstream a plugin picks).
+	// Timeout is the route's own timeout, when OwnTimeout (zero fields:
+	// the engine's defaults); otherwise the upstream's applies.
 	Timeout Timeouts
 	// Status, when non-zero, is what the route answers instead of proxying:
 	// 502 for an unknown upstream_id, 503 for a route with no upstream
 	// (APISIX's behaviour) or with a plugin sluice does not run, 404 for
 	// an unknown service.
-	Status       int
-	OwnTimeout   bool
-	ownsUpstream bool // Upstream is the route's share of an interned inline upstream
+	Status int
 
 	ID string
 	// Name and ServiceID are the route's name and service (route_name,

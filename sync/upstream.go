@@ -299,23 +299,29 @@ func (b *Builder) RefreshDNS(version int64) (*Snapshot, []error) {
 	st := b.st
 	dirty := map[string]struct{}{}
 	var problems []error
+	// Routes naming a recompiled upstream by id see it through the
+	// upTable without being compiled again (store), so the snapshot is
+	// new even when no route is dirty.
+	stored := 0
 	for _, id := range sortedKeys(st.upstreams) {
 		if s := st.objs[config.Upstreams][id]; s != nil && uses(st.upstreams[id]) {
 			b.store(Change{Kind: config.Upstreams, ID: id, Item: s.item}, s.obj, dirty, &problems)
+			stored++
 		}
 	}
 	for _, id := range sortedKeys(st.svcUpstream) {
 		if s := st.objs[config.Services][id]; s != nil && uses(st.svcUpstream[id]) {
 			b.store(Change{Kind: config.Services, ID: id, Item: s.item}, s.obj, dirty, &problems)
+			stored++
 		}
 	}
 	for id, e := range st.entries {
 		r := e.Value
-		if r.ownsUpstream && uses(r.Upstream) || slices.ContainsFunc(r.extraUpstreams, uses) {
+		if r.ownsUpstream && uses(r.own) || slices.ContainsFunc(r.extraUpstreams, uses) {
 			dirty[id] = struct{}{}
 		}
 	}
-	if len(dirty) == 0 {
+	if len(dirty) == 0 && stored == 0 {
 		return nil, problems
 	}
 	b.compileRoutes(dirty, &problems)

@@ -29,14 +29,14 @@ func TestUpstreamClientCertID(t *testing.T) {
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	u := match(s, "/a").Upstream
+	u := upOf(s, "/a")
 	if u.TLS == nil || len(u.TLS.Certificates) != 1 || !u.TLS.InsecureSkipVerify {
 		t.Fatalf("TLS config %+v", u.TLS)
 	}
 	first := u.TLS.Certificates[0].Certificate[0]
 	cert2, key2 := testcert.Pair(t, "client-b")
 	s, _ = b.Apply(2, []Change{put(config.SSLs, "c1", 4, ssl(cert2, key2))}, false)
-	u2 := match(s, "/a").Upstream
+	u2 := upOf(s, "/a")
 	if string(u2.TLS.Certificates[0].Certificate[0]) == string(first) {
 		t.Fatal("the upstream kept the old client certificate")
 	}
@@ -54,7 +54,7 @@ func TestHTTPAndHTTPSNodesArePooledApart(t *testing.T) {
 		put(config.Routes, "r2", 2, `{"uri": "/tls", "upstream": {"scheme": "https", "nodes": {"127.0.0.1:8443": 1}}}`),
 		put(config.Routes, "r3", 3, `{"uri": "/tls2", "upstream": {"scheme": "https", "nodes": {"127.0.0.1:8443": 1}}}`),
 	}, true)
-	plain, tls1, tls2 := match(s, "/plain").Upstream.Nodes[0], match(s, "/tls").Upstream.Nodes[0], match(s, "/tls2").Upstream.Nodes[0]
+	plain, tls1, tls2 := upOf(s, "/plain").Nodes[0], upOf(s, "/tls").Nodes[0], upOf(s, "/tls2").Nodes[0]
 	if plain.Ref == tls1.Ref || tls1.Ref != tls2.Ref {
 		t.Fatalf("refs: plain %v, https %v and %v", plain.Ref, tls1.Ref, tls2.Ref)
 	}
@@ -75,14 +75,14 @@ func TestHostNodesRefresh(t *testing.T) {
 		put(config.Routes, "r1", 2, `{"uri": "/a", "upstream_id": "u1"}`),
 		put(config.Routes, "r2", 3, `{"uri": "/b", "upstream": {"nodes": {"127.0.0.1:1": 1}}}`),
 	}, true)
-	n := match(s, "/a").Upstream.Nodes[0]
+	n := upOf(s, "/a").Nodes[0]
 	if n.IP != netip.MustParseAddrPort("127.0.0.5:8080") || n.Addr != "127.0.0.5:8080" || string(n.HostHeader) != "api.test:8080" {
 		t.Fatalf("node %+v", n)
 	}
 	if snap, _ := b.RefreshDNS(2); snap != nil {
 		t.Fatal("a refresh with no change built a snapshot")
 	}
-	other := match(s, "/b").Upstream
+	other := upOf(s, "/b")
 	dns.SetAddrs("api.test", "127.0.0.6")
 	r.Refresh() // as Run would once the answer aged
 	<-b.DNSChanges()
@@ -90,10 +90,10 @@ func TestHostNodesRefresh(t *testing.T) {
 	if s2 == nil || len(problems) > 0 {
 		t.Fatalf("%v %v", s2, problems)
 	}
-	if n := match(s2, "/a").Upstream.Nodes[0]; n.IP != netip.MustParseAddrPort("127.0.0.6:8080") {
+	if n := upOf(s2, "/a").Nodes[0]; n.IP != netip.MustParseAddrPort("127.0.0.6:8080") {
 		t.Fatalf("after the change: %+v", n)
 	}
-	if match(s2, "/b").Upstream != other {
+	if upOf(s2, "/b") != other {
 		t.Fatal("an upstream without host names was compiled again")
 	}
 }

@@ -86,7 +86,7 @@ func TestYAMLReloadOnlyDecodesChanges(t *testing.T) {
 		}
 		for p := range 6 {
 			path := fmt.Sprintf("/p%d/x", p)
-			if g, w := describe(match(got, path)), describe(match(want, path)); g != w {
+			if g, w := describe(got, match(got, path)), describe(want, match(want, path)); g != w {
 				t.Fatalf("step %d %s: reload serves %s, a fresh load %s", step, path, g, w)
 			}
 		}
