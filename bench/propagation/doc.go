@@ -3,8 +3,9 @@
 //   - initial load: N routes already in etcd, sluice started; the time until
 //     /status/ready, and sluice's own account of fetch and build;
 //   - propagation: an Admin API write acknowledged → the first request
-//     served by the new config (route created, and route moved to another
-//     upstream), polled through the proxy;
+//     served by the new config (route created, route moved to another
+//     upstream, and upstream "a", which every loaded route names, moved to
+//     another node), polled through the proxy;
 //   - the serving path's cost: latency of steady traffic on an unrelated
 //     route while changes are applied, against the same traffic with none.
 //

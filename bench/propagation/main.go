@@ -30,6 +30,7 @@ const adminKey = "edd1c9f034335f136f87ad84b625c8f1"
 func main() {
 	routes := flag.Int("routes", 100_000, "routes loaded before measuring")
 	changes := flag.Int("changes", 300, "Admin API writes to time (half creations, half upstream moves)")
+	upChanges := flag.Int("upstream-changes", 20, "Admin API writes of upstream a's nodes to time (its routes follow it)")
 	loadConns := flag.Int("load", 8, "connections of steady background traffic")
 	out := flag.String("out", "bench/results", "directory for the JSON result")
 	source := flag.String("source", "etcd", "where sluice reads the routes: etcd, or yaml (a standalone apisix.yaml)")
@@ -151,6 +152,21 @@ sluice:
 			moved = append(moved, propagate(client, admin+"/apisix/admin/routes/"+id, body, proxy+fmt.Sprintf("/svc%d/api/v1/res%s", svc, id), "B"))
 		}
 	}
+	// Upstream a's node swapped between A and B: every route naming it
+	// by id follows (all the loaded ones unless -inline-upstreams, and
+	// /prop/0, created above, which is the one polled).
+	var upMoved []time.Duration
+	for i := range *upChanges {
+		if *changes == 0 {
+			break
+		}
+		node, want := upB, "B"
+		if i%2 == 1 {
+			node, want = upA, "A"
+		}
+		body := fmt.Sprintf(`{"nodes": {%q: 1}, "type": "roundrobin"}`, node)
+		upMoved = append(upMoved, propagate(client, admin+"/apisix/admin/upstreams/a", body, proxy+"/prop/0", want))
+	}
 	busy := lat.reset()
 	stopLoad()
 	applied := applyTimes(sluiceLog.String())
@@ -177,6 +193,9 @@ sluice:
 		MoveP99Ms:         ms(pct(moved, 99)),
 		MoveMaxMs:         ms(pct(moved, 100)),
 		AllP99Ms:          ms(pct(append(created, moved...), 99)),
+		UpstreamP50Ms:     ms(pct(upMoved, 50)),
+		UpstreamP99Ms:     ms(pct(upMoved, 99)),
+		UpstreamMaxMs:     ms(pct(upMoved, 100)),
 		ApplyP50Ms:        ms(pct(applied, 50)),
 		ApplyP99Ms:        ms(pct(applied, 99)),
 		TrafficQuiet:      summary(quiet),
@@ -185,6 +204,10 @@ sluice:
 	say("propagation (write acknowledged -> first request served), %d writes with %d routes loaded:", *changes, *routes)
 	say("  new route:      p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.CreateP50Ms, res.CreateP99Ms, res.CreateMaxMs)
 	say("  route moved:    p50 %.2f ms  p99 %.2f ms  max %.2f ms", res.MoveP50Ms, res.MoveP99Ms, res.MoveMaxMs)
+	if len(upMoved) > 0 {
+		say("  upstream moved (%d writes; %s): p50 %.2f ms  p99 %.2f ms  max %.2f ms", len(upMoved), upUsers(opts),
+			res.UpstreamP50Ms, res.UpstreamP99Ms, res.UpstreamMaxMs)
+	}
 	if len(applied) > 0 {
 		say("  of which sluice applying the change (-sluice-log-level debug): p50 %.3f ms  p99 %.3f ms", res.ApplyP50Ms, res.ApplyP99Ms)
 	}
@@ -225,8 +248,19 @@ type result struct {
 	MoveP99Ms         float64 `json:"move_p99_ms,omitempty"`
 	MoveMaxMs         float64 `json:"move_max_ms,omitempty"`
 	AllP99Ms          float64 `json:"all_p99_ms,omitempty"`
+	UpstreamP50Ms     float64 `json:"upstream_p50_ms,omitempty"`
+	UpstreamP99Ms     float64 `json:"upstream_p99_ms,omitempty"`
+	UpstreamMaxMs     float64 `json:"upstream_max_ms,omitempty"`
 	TrafficQuiet      string  `json:"traffic_no_changes,omitempty"`
 	TrafficDuringWork string  `json:"traffic_during_changes,omitempty"`
+}
+
+// upUsers says how many routes name upstream a.
+func upUsers(o runOpts) string {
+	if o.inline {
+		return "a few routes on it"
+	}
+	return fmt.Sprintf("%d routes on it", o.routes)
 }
 
 // propagate writes body to url (PUT) and polls probe until its body names
