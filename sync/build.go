@@ -704,7 +704,8 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 	}
 	for name := range plugins {
 		// A plugin loaded later (Lua, from etcd) recompiles the route.
-		r.pluginDeps = append(r.pluginDeps, depKey{config.LuaPlugins, name})
+		pr := r.pluginRefs()
+		pr.deps = append(pr.deps, depKey{config.LuaPlugins, name})
 	}
 	if svc != nil {
 		r.ServiceName = svc.Name
@@ -760,7 +761,9 @@ func (b *Builder) compilePlugins(r *Route, plugins map[string]json.RawMessage, o
 	ch, err := b.Plugins.Compile(env, plugins)
 	if err != nil {
 		b.releaseRoute(r)
-		r.extraUpstreams = nil
+		if r.refs != nil {
+			r.refs.upstreams = nil
+		}
 		return err
 	}
 	r.Plugins = ch
@@ -779,12 +782,14 @@ func (u *routeUpstreams) Compile(conf []byte) (any, error) {
 		return nil, err
 	}
 	cu := u.b.compileUpstream(config.Routes.Name+"/"+u.r.ID, obj.(*config.Upstream))
-	u.r.extraUpstreams = append(u.r.extraUpstreams, cu)
+	pr := u.r.pluginRefs()
+	pr.upstreams = append(pr.upstreams, cu)
 	return cu, nil
 }
 
 func (u *routeUpstreams) Find(id string) (any, error) {
-	u.r.pluginDeps = append(u.r.pluginDeps, depKey{config.Upstreams, id})
+	pr := u.r.pluginRefs()
+	pr.deps = append(pr.deps, depKey{config.Upstreams, id})
 	if cu := u.b.st.upstreams[id]; cu != nil {
 		return cu, nil
 	}
@@ -796,8 +801,10 @@ func (b *Builder) releaseRoute(r *Route) {
 	if r.ownsUpstream {
 		b.releaseRouteUpstream(r.own)
 	}
-	for _, u := range r.extraUpstreams {
-		b.releaseUpstream(u)
+	if r.refs != nil {
+		for _, u := range r.refs.upstreams {
+			b.releaseUpstream(u)
+		}
 	}
 }
 

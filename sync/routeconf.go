@@ -80,7 +80,10 @@ func (r *routeConf) Enabled() bool { return r.Status == nil || *r.Status == 1 }
 // plugins refer to (traffic-split's upstreams, Lua plugins loaded from
 // etcd).
 func (r *Route) depKeys() []depKey {
-	ks := r.pluginDeps
+	var ks []depKey
+	if r.refs != nil {
+		ks = r.refs.deps
+	}
 	c := r.conf
 	if c == nil {
 		return ks

@@ -156,9 +156,24 @@ type Route struct {
 	// Err says why Status is set.
 	Err error
 
-	conf           *routeConf  // what it was compiled from
-	extraUpstreams []*Upstream // upstreams the route's plugins compiled (traffic-split)
-	pluginDeps     []depKey    // upstreams the route's plugins refer to by id
+	conf *routeConf  // what it was compiled from
+	refs *pluginRefs // nil for a route without plugins
+}
+
+// pluginRefs is what a route's plugins refer to. Behind a pointer, nil for
+// a route without plugins (most of a large table), so Route stays in the
+// 160-byte size class (issue 13).
+type pluginRefs struct {
+	upstreams []*Upstream // upstreams its plugins compiled (traffic-split)
+	deps      []depKey    // what its plugins refer to by id: upstreams, Lua plugins
+}
+
+// pluginRefs returns r's, creating them.
+func (r *Route) pluginRefs() *pluginRefs {
+	if r.refs == nil {
+		r.refs = &pluginRefs{}
+	}
+	return r.refs
 }
 
 // Timeouts are upstream timeouts; a zero field means "engine default".

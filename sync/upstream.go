@@ -317,7 +317,7 @@ func (b *Builder) RefreshDNS(version int64) (*Snapshot, []error) {
 	}
 	for id, e := range st.entries {
 		r := e.Value
-		if r.ownsUpstream && uses(r.own) || slices.ContainsFunc(r.extraUpstreams, uses) {
+		if r.ownsUpstream && uses(r.own) || r.refs != nil && slices.ContainsFunc(r.refs.upstreams, uses) {
 			dirty[id] = struct{}{}
 		}
 	}
