@@ -12,8 +12,9 @@
 //
 // # Sources
 //
-// EtcdSource reads the prefix with one ranged Get, then watches it from the
-// next revision; a compaction, a revision that went backwards or any error
+// EtcdSource reads the prefix at one revision (a RangeStream, or ranged Gets
+// page by page from an etcd before 3.7), then watches it from the next
+// revision; a compaction, a revision that went backwards or any error
 // makes it list everything again. YAMLSource polls apisix.yaml and reloads
 // it whole, all or nothing; an object whose JSON and place in the file are
 // unchanged keeps its stored (already validated) version and is neither

@@ -17,6 +17,8 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/sluicegw/sluice/config"
 )
@@ -83,7 +85,9 @@ type EtcdSource struct {
 	Logger  *slog.Logger
 	// RequestTimeout bounds each Get; zero means 10 s.
 	RequestTimeout time.Duration
-	// PageSize is how many keys one Get returns; zero means 5000.
+	// PageSize is how many keys one Get returns when listing from a
+	// cluster without RangeStream (before etcd 3.7; a stream's chunks are
+	// sized by etcd); zero means 5000.
 	PageSize int64
 	// CheckInterval is how often a watching source asks etcd for its
 	// current revision: to notice a cluster that went back in time (a
@@ -164,8 +168,8 @@ func (e *EtcdSource) timeout() time.Duration {
 	return e.RequestTimeout
 }
 
-// relist reads the whole prefix at one revision and applies it. Pages are
-// decoded while the next one is fetched: on a large config the etcd round
+// relist reads the whole prefix at one revision and applies it. Chunks are
+// decoded while the next ones are fetched: on a large config the etcd round
 // trips hide behind the decoding.
 func (e *EtcdSource) relist(ctx context.Context) (int64, error) {
 	start := time.Now()
@@ -174,32 +178,31 @@ func (e *EtcdSource) relist(ctx context.Context) (int64, error) {
 		gc = startLoadGC()
 		defer gc.done()
 	}
-	type page struct {
-		kvs []*mvccpb.KeyValue
+	chunks := make(chan []*mvccpb.KeyValue, 2)
+	type fetched struct {
 		rev int64
+		err error
 	}
-	pages := make(chan page, 2)
-	fetchErr := make(chan error, 1)
+	result := make(chan fetched, 1)
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		defer close(pages)
-		fetchErr <- e.fetch(fctx, func(kvs []*mvccpb.KeyValue, rev int64) bool {
+		defer close(chunks)
+		rev, err := e.fetch(fctx, func(kvs []*mvccpb.KeyValue) bool {
 			select {
-			case pages <- page{kvs, rev}:
+			case chunks <- kvs:
 				return true
 			case <-fctx.Done():
 				return false
 			}
 		})
+		result <- fetched{rev, err}
 	}()
 	var changes []Change
 	var problems []error
-	var rev int64
-	for p := range pages {
-		rev = p.rev
+	for kvs := range chunks {
 		first := len(changes)
-		for _, kv := range p.kvs {
+		for _, kv := range kvs {
 			if c, ok := e.change(kv, false); ok {
 				changes = append(changes, c)
 			}
@@ -209,10 +212,12 @@ func (e *EtcdSource) relist(ctx context.Context) (int64, error) {
 			gc.progress()
 		}
 	}
-	if err := <-fetchErr; err != nil {
-		return 0, err
+	f := <-result
+	if f.err != nil {
+		return 0, f.err
 	}
-	fetched := time.Since(start)
+	rev := f.rev
+	decoded := time.Since(start)
 	if gc != nil {
 		e.Builder.progress = gc.progress
 	}
@@ -223,13 +228,89 @@ func (e *EtcdSource) relist(ctx context.Context) (int64, error) {
 	e.Ready()
 	e.readyClose.Do(func() { close(e.ready) })
 	e.logger().Info("configuration loaded from etcd", "revision", rev, "objects", len(changes),
-		"routes", snap.Routes(), "fetch+decode", fetched.Round(time.Millisecond), "total", time.Since(start).Round(time.Millisecond))
+		"routes", snap.Routes(), "fetch+decode", decoded.Round(time.Millisecond), "total", time.Since(start).Round(time.Millisecond))
 	return rev, nil
 }
 
-// fetch reads the prefix page by page, every page at the revision of the
-// first, and hands each page to use (which returns false to stop).
-func (e *EtcdSource) fetch(ctx context.Context, use func(kvs []*mvccpb.KeyValue, rev int64) bool) error {
+// errNoRangeStream: the cluster does not serve RangeStream (etcd before
+// 3.7, or a proxy that does not pass it on).
+var errNoRangeStream = errors.New("etcd does not serve RangeStream")
+
+// errStalled: etcd sent nothing for a whole request timeout.
+var errStalled = errors.New("etcd sent nothing within the request timeout")
+
+// fetch reads the whole prefix at one revision, handing the keys to use
+// chunk by chunk (use returns false to stop), and returns that revision.
+//
+// It streams the range (RangeStream, etcd 3.7) and falls back to a Get per
+// page on a cluster that cannot. A paged Get costs etcd quadratic time: it
+// answers every page with the count of the keys left, and counts them by
+// walking the rest of its index, so 1M keys in pages of 5000 walk 100M
+// index entries (issue 13). A stream's chunks do not count, and etcd sizes
+// them to its --max-request-bytes, so memory stays bounded either way.
+func (e *EtcdSource) fetch(ctx context.Context, use func(kvs []*mvccpb.KeyValue) bool) (int64, error) {
+	rev, err := e.fetchStream(ctx, use)
+	if errors.Is(err, errNoRangeStream) {
+		return e.fetchPages(ctx, use)
+	}
+	return rev, err
+}
+
+func (e *EtcdSource) fetchStream(ctx context.Context, use func(kvs []*mvccpb.KeyValue) bool) (int64, error) {
+	dir := e.prefix() + "/"
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// The whole stream of a large config takes longer than one request
+	// may (it goes at the pace of the decoding), so the timeout bounds
+	// each wait for etcd instead.
+	idle := time.AfterFunc(e.timeout(), func() { cancel(errStalled) })
+	defer idle.Stop()
+	stream, err := e.Client.GetStream(sctx, dir, clientv3.WithRange(clientv3.GetPrefixRangeEnd(dir)))
+	if err != nil {
+		return 0, streamErr(sctx, dir, err)
+	}
+	defer func() {
+		// The client's reader goroutine ends after handing over its last
+		// response, which nobody reads once this returns early.
+		cancel(nil)
+		for range stream {
+		}
+	}()
+	var rev int64
+	started := false
+	for r := range stream {
+		if err := r.Err(); err != nil {
+			if !started && status.Code(err) == codes.Unimplemented {
+				return 0, errNoRangeStream
+			}
+			return 0, streamErr(sctx, dir, err)
+		}
+		started = true
+		idle.Stop()
+		if !use(r.Kvs) {
+			return 0, ctx.Err()
+		}
+		idle.Reset(e.timeout())
+		if r.Header != nil { // the last chunk
+			rev = r.Header.Revision
+		}
+	}
+	if rev == 0 {
+		return 0, fmt.Errorf("listing %s: the stream ended without its revision", dir)
+	}
+	return rev, nil
+}
+
+func streamErr(ctx context.Context, dir string, err error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, errStalled) {
+		err = cause
+	}
+	return fmt.Errorf("listing %s: %w", dir, err)
+}
+
+// fetchPages is fetch for a cluster without RangeStream: pages of
+// PageSize keys, every page at the revision of the first.
+func (e *EtcdSource) fetchPages(ctx context.Context, use func(kvs []*mvccpb.KeyValue) bool) (int64, error) {
 	dir := e.prefix() + "/"
 	end := clientv3.GetPrefixRangeEnd(dir)
 	limit := e.PageSize
@@ -247,16 +328,16 @@ func (e *EtcdSource) fetch(ctx context.Context, use func(kvs []*mvccpb.KeyValue,
 		resp, err := e.Client.Get(cctx, from, opts...)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("listing %s: %w", dir, err)
+			return 0, fmt.Errorf("listing %s: %w", dir, err)
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision
 		}
-		if !use(resp.Kvs, rev) {
-			return ctx.Err()
+		if !use(resp.Kvs) {
+			return 0, ctx.Err()
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
-			return nil
+			return rev, nil
 		}
 		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}

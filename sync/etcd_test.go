@@ -2,14 +2,19 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
 
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/embedetcd"
@@ -271,5 +276,127 @@ func TestKeyOf(t *testing.T) {
 		if want := strings.TrimSpace(tc.kind + " " + tc.id); got != want {
 			t.Errorf("KeyOf(%q) = %q, want %q", tc.key, got, want)
 		}
+	}
+}
+
+// rangeOnlyKV is etcd's KV service as a cluster before 3.7 serves it,
+// without RangeStream; Range goes to a real etcd.
+type rangeOnlyKV struct {
+	pb.UnimplementedKVServer
+	kv pb.KVClient
+}
+
+func (p rangeOnlyKV) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResponse, error) {
+	return p.kv.Range(ctx, r)
+}
+
+// serveRangeOnly puts a rangeOnlyKV in front of the etcd cli talks to and
+// returns its endpoint.
+func serveRangeOnly(t *testing.T, cli *clientv3.Client) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	pb.RegisterKVServer(srv, rangeOnlyKV{kv: pb.NewKVClient(cli.ActiveConnection())})
+	go func() { _ = srv.Serve(l) }() // returns when stopped
+	t.Cleanup(srv.Stop)
+	return l.Addr().String()
+}
+
+// TestEtcdFetch lists a prefix through a stream (etcd 3.7) and page by
+// page (an etcd without RangeStream): every key once, in order, at the
+// revision of the listing's start, however many chunks it takes and
+// whatever is written meanwhile.
+func TestEtcdFetch(t *testing.T) {
+	e := startEtcd(t, "", "")
+	direct := newSyncHarness(t, e.Endpoint)
+	var want []string
+	var rev int64
+	for i := range 100 {
+		key := fmt.Sprintf("routes/%03d", i)
+		want = append(want, "/apisix/"+key)
+		rev = direct.put(key, fmt.Sprintf(`{"uri": "/r%d"}`, i))
+	}
+	for _, tc := range []struct{ name, endpoint string }{
+		{"stream", e.Endpoint},
+		{"pages", serveRangeOnly(t, direct.cli)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newSyncHarness(t, tc.endpoint)
+			var got []string
+			var value50 string
+			chunks := 0
+			gotRev, err := h.src.fetch(context.Background(), func(kvs []*mvccpb.KeyValue) bool {
+				chunks++
+				for _, kv := range kvs {
+					got = append(got, string(kv.Key))
+					if string(kv.Key) == "/apisix/routes/050" {
+						value50 = string(kv.Value)
+					}
+				}
+				if chunks == 1 { // later chunks must not see these
+					direct.put("routes/050", `{"uri": "/changed"}`)
+					direct.put("routes/zzz", `{"uri": "/new"}`)
+				}
+				return true
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if chunks < 3 {
+				t.Errorf("%d chunks: the test wants several", chunks)
+			}
+			if gotRev != rev {
+				t.Errorf("revision %d, want %d", gotRev, rev)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("listed %d keys %q..., want %d", len(got), got[:min(5, len(got))], len(want))
+			}
+			if value50 != `{"uri": "/r50"}` {
+				t.Errorf("routes/050 listed as %s, a write made after the listing began", value50)
+			}
+			direct.del("routes/zzz")
+			rev = direct.put("routes/050", `{"uri": "/r50"}`)
+		})
+	}
+}
+
+// stallingKV streams one chunk of a range and then nothing, as an etcd
+// that stopped answering mid-stream.
+type stallingKV struct {
+	pb.UnimplementedKVServer
+}
+
+func (stallingKV) RangeStream(_ *pb.RangeRequest, s grpc.ServerStreamingServer[pb.RangeStreamResponse]) error {
+	kv := &mvccpb.KeyValue{Key: []byte("/apisix/routes/1"), Value: []byte(`{"uri": "/a"}`)}
+	if err := s.Send(&pb.RangeStreamResponse{RangeResponse: &pb.RangeResponse{Kvs: []*mvccpb.KeyValue{kv}}}); err != nil {
+		return err
+	}
+	<-s.Context().Done()
+	return s.Context().Err()
+}
+
+// TestEtcdFetchStalled: a stream that stops mid-way fails after the
+// request timeout rather than waiting forever.
+func TestEtcdFetchStalled(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	pb.RegisterKVServer(srv, stallingKV{})
+	go func() { _ = srv.Serve(l) }() // returns when stopped
+	t.Cleanup(srv.Stop)
+	h := newSyncHarness(t, l.Addr().String())
+	h.src.RequestTimeout = 100 * time.Millisecond
+	got := 0
+	_, err = h.src.fetch(context.Background(), func(kvs []*mvccpb.KeyValue) bool {
+		got += len(kvs)
+		return true
+	})
+	if !errors.Is(err, errStalled) || got != 1 {
+		t.Fatalf("got %d keys and error %v, want 1 and %v", got, err, errStalled)
 	}
 }
