@@ -21,4 +21,5 @@
 //	go run ./bench/propagation -routes 100000 -changes 300
 //	go run ./bench/propagation -routes 1000000 -changes 300 -sluice-log-level debug
 //	go run ./bench/propagation -routes 1000000 -source yaml
+//	go run ./bench/propagation -routes 1000000 -changes 0 -sluice-cpuprofile /tmp/load.prof
 package main

@@ -39,8 +39,9 @@ func main() {
 	memLimit := flag.String("gomemlimit", "", "GOMEMLIMIT for sluice (empty: none)")
 	cpus := flag.String("sluice-cpus", "0", "CPUs sluice is pinned to (taskset -c); etcd and this tool use CPU 1")
 	logLevel := flag.String("sluice-log-level", "info", "sluice's -log-level (debug logs how long each change took to apply)")
+	profile := flag.String("sluice-cpuprofile", "", "write a CPU profile of sluice's whole run to this file (sluice is then stopped with SIGTERM, so it can finish the file)")
 	flag.Parse()
-	opts := runOpts{routes: *routes, inline: *inline, env: goEnv(*gogc, *memLimit), cpus: *cpus}
+	opts := runOpts{routes: *routes, inline: *inline, env: goEnv(*gogc, *memLimit), cpus: *cpus, profile: *profile}
 
 	work, err := os.MkdirTemp("", "sluice-propagation")
 	check(err)
@@ -104,11 +105,11 @@ sluice:
 	check(os.WriteFile(cfgPath, []byte(cfg), 0o644))
 	sluiceLog := &logBuffer{}
 	started := time.Now()
-	gw := start("sluice", opts.cpus, sluiceBin, "run", "-c", cfgPath, "-log-level", *logLevel)
+	gw := start("sluice", opts.cpus, sluiceBin, opts.runArgs(cfgPath, "-log-level", *logLevel)...)
 	gw.Stderr = sluiceLog
 	gw.Env = append(os.Environ(), opts.env...)
 	check(gw.Start())
-	defer stop(gw)
+	defer opts.stop(gw)
 	proxy, admin := "http://127.0.0.1:"+proxyPort, "http://127.0.0.1:"+adminPort
 	waitFor("sluice ready", func() bool { return get("http://127.0.0.1:"+controlPort+"/status/ready") == 200 })
 	ready := time.Since(started)

@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -15,10 +17,31 @@ import (
 
 // runOpts is what both sources load and how sluice runs.
 type runOpts struct {
-	routes int
-	inline bool     // each route has an inline upstream (all identical) rather than upstream_id
-	env    []string // extra environment for sluice (GOGC, GOMEMLIMIT)
-	cpus   string   // taskset -c for sluice
+	routes  int
+	inline  bool     // each route has an inline upstream (all identical) rather than upstream_id
+	env     []string // extra environment for sluice (GOGC, GOMEMLIMIT)
+	cpus    string   // taskset -c for sluice
+	profile string   // sluice's -cpuprofile, if any
+}
+
+// runArgs is sluice's command line with config file cfg and extra flags.
+func (o runOpts) runArgs(cfg string, extra ...string) []string {
+	args := append([]string{"run", "-c", cfg}, extra...)
+	if o.profile != "" {
+		args = append(args, "-cpuprofile", o.profile)
+	}
+	return args
+}
+
+// stop ends sluice: killed, or, when it writes a profile, asked to stop
+// so that it finishes the file.
+func (o runOpts) stop(gw *exec.Cmd) {
+	if o.profile == "" || gw.Process == nil {
+		stop(gw)
+		return
+	}
+	_ = gw.Process.Signal(syscall.SIGTERM)
+	_ = gw.Wait()
 }
 
 func (o runOpts) String() string {

@@ -36,11 +36,11 @@ sluice:
 
 	sluiceLog := &logBuffer{}
 	started := time.Now()
-	gw := start("sluice", o.cpus, sluiceBin, "run", "-c", cfgPath)
+	gw := start("sluice", o.cpus, sluiceBin, o.runArgs(cfgPath)...)
 	gw.Stderr = sluiceLog
 	gw.Env = append(os.Environ(), o.env...)
 	check(gw.Start())
-	defer stop(gw)
+	defer o.stop(gw)
 	proxy := "http://127.0.0.1:" + proxyPort
 	waitFor("sluice ready", func() bool { return get("http://127.0.0.1:"+controlPort+"/status/ready") == 200 })
 	ready := time.Since(started)
