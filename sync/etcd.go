@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	stdsync "sync"
 	"sync/atomic"
@@ -198,16 +199,20 @@ func (e *EtcdSource) relist(ctx context.Context) (int64, error) {
 		})
 		result <- fetched{rev, err}
 	}()
-	var changes []Change
+	// Each chunk's changes, joined once the listing is complete: appending
+	// a million changes to one slice copied it again at every doubling, a
+	// second of a 1M-route load.
+	var parts [][]Change
 	var problems []error
 	for kvs := range chunks {
-		first := len(changes)
+		part := make([]Change, 0, len(kvs))
 		for _, kv := range kvs {
 			if c, ok := e.change(kv, false); ok {
-				changes = append(changes, c)
+				part = append(part, c)
 			}
 		}
-		problems = append(problems, e.Builder.Decode(changes[first:], true)...)
+		problems = append(problems, e.Builder.Decode(part, true)...)
+		parts = append(parts, part)
 		if gc != nil {
 			gc.progress()
 		}
@@ -217,6 +222,7 @@ func (e *EtcdSource) relist(ctx context.Context) (int64, error) {
 		return 0, f.err
 	}
 	rev := f.rev
+	changes := slices.Concat(parts...)
 	decoded := time.Since(start)
 	if gc != nil {
 		e.Builder.progress = gc.progress
