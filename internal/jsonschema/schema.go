@@ -742,14 +742,3 @@ func deepCopyJSON(v any) any {
 	}
 	return v
 }
-
-// DecodeJSON decodes one JSON document the way validation expects it.
-// Numbers become float64, as they are doubles in APISIX's Lua (an integer id
-// above 2^53 is as imprecise there as here).
-func DecodeJSON(b []byte) (any, error) {
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
