@@ -184,13 +184,7 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 	problems := b.Decode(changes, full)
 	b.prefetchHosts(changes)
 
-	// Maps sized up front: growing them to a million entries one rehash
-	// at a time was a tenth of a 1M-route load.
-	counts := map[*config.Kind]int{}
-	for _, c := range changes {
-		counts[c.Kind]++
-	}
-	st.reserve(counts)
+	counts := st.reserve(changes)
 	dirty := make(map[string]struct{}, counts[config.Routes])
 	listed := map[*config.Kind][]string{} // ids written or deleted, by kind (may repeat)
 	for i, c := range changes {
@@ -220,9 +214,20 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 	return snap, problems
 }
 
-// reserve makes the empty maps of a first load as large as the load:
-// counts is changes by kind.
-func (st *state) reserve(counts map[*config.Kind]int) {
+// reserve makes the empty maps of a first load as large as the load, and
+// returns the number of changes by kind. Growing them to a million
+// entries one rehash at a time was a tenth of a 1M-route load; so was
+// growing the set of routes that name one upstream.
+func (st *state) reserve(changes []Change) map[*config.Kind]int {
+	counts := map[*config.Kind]int{}
+	users := map[depKey]int{} // routes about to refer to each upstream and service
+	for _, c := range changes {
+		counts[c.Kind]++
+		if rc, ok := c.Obj.(*routeConf); ok {
+			users[depKey{upstreamRef, rc.UpstreamID.S}]++
+			users[depKey{config.Services, rc.ServiceID.S}]++
+		}
+	}
 	for k, n := range counts {
 		if len(st.objs[k]) == 0 && n > 1024 {
 			st.objs[k] = make(map[string]*stored, n)
@@ -231,6 +236,12 @@ func (st *state) reserve(counts map[*config.Kind]int) {
 	if n := counts[config.Routes]; len(st.entries) == 0 && n > 1024 {
 		st.entries = make(map[string]*trie.Route[*Route], n)
 	}
+	for k, n := range users {
+		if k.id != "" && n > 1024 && len(st.users[k]) == 0 {
+			st.users[k] = make(map[string]struct{}, n)
+		}
+	}
+	return counts
 }
 
 // tick calls progress every 8192nd i.
@@ -550,9 +561,6 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	if rebuild {
-		st.reserveUsers(ids)
-	}
 	for i, id := range ids {
 		b.tick(i)
 		old := st.entries[id]
@@ -642,20 +650,12 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 	r := &Route{ID: rc.ID.S, Name: rc.Name, ServiceID: rc.ServiceID.S, conf: rc}
 	hosts := rc.Hosts
 	var svc *config.Service
-	// The plugins that run: route over plugin config over service, as
-	// APISIX merges them (plugin_config.lua merge, merge_service_route).
-	plugins := map[string]json.RawMessage{}
-	// owners: where the confs not the route's own came from (plugin.Env).
-	owners := map[string]string{}
+	var pc *config.PluginSet
 	if !rc.ServiceID.IsZero() {
 		if s := st.objs[config.Services][rc.ServiceID.S]; s != nil {
 			svc = s.obj.(*config.Service)
 			if len(hosts) == 0 {
 				hosts = svc.Hosts
-			}
-			maps.Copy(plugins, svc.Plugins)
-			for name := range svc.Plugins {
-				owners[name] = "/apisix/services/" + rc.ServiceID.S
 			}
 		} else {
 			r.Status, r.Err = http.StatusNotFound, fmt.Errorf("service %s not found", rc.ServiceID.S)
@@ -663,10 +663,7 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 	}
 	if !rc.PluginConfigID.IsZero() {
 		if s := st.objs[config.PluginConfigs][rc.PluginConfigID.S]; s != nil {
-			maps.Copy(plugins, s.obj.(*config.PluginSet).Plugins)
-			for name := range s.obj.(*config.PluginSet).Plugins {
-				owners[name] = "/apisix/plugin_configs/" + rc.PluginConfigID.S
-			}
+			pc = s.obj.(*config.PluginSet)
 		} else if r.Status == 0 {
 			r.Status, r.Err = http.StatusServiceUnavailable, fmt.Errorf("plugin config %s not found", rc.PluginConfigID.S)
 		}
@@ -698,10 +695,7 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 	if r.Status != 0 {
 		return te, nil
 	}
-	maps.Copy(plugins, rc.Plugins)
-	for name := range rc.Plugins {
-		delete(owners, name)
-	}
+	plugins, owners := mergePlugins(rc, svc, pc)
 	for name := range plugins {
 		// A plugin loaded later (Lua, from etcd) recompiles the route.
 		pr := r.pluginRefs()
@@ -743,6 +737,38 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 		r.OwnTimeout = true
 	}
 	return te, nil
+}
+
+// mergePlugins returns the plugin confs that run on a route: its own over
+// its plugin config's over its service's, as APISIX merges them
+// (plugin_config.lua merge, merge_service_route), and where those not the
+// route's own came from (plugin.Env's Owners). Both are nil for a route
+// that runs none, as most of a large table do: it allocates nothing then.
+func mergePlugins(rc *routeConf, svc *config.Service, pc *config.PluginSet) (map[string]json.RawMessage, map[string]string) {
+	var svcConfs, pcConfs config.Plugins
+	if svc != nil {
+		svcConfs = svc.Plugins
+	}
+	if pc != nil {
+		pcConfs = pc.Plugins
+	}
+	n := len(svcConfs) + len(pcConfs) + len(rc.Plugins)
+	if n == 0 {
+		return nil, nil
+	}
+	plugins := make(map[string]json.RawMessage, n)
+	owners := map[string]string{}
+	for name, conf := range svcConfs {
+		plugins[name], owners[name] = conf, "/apisix/services/"+rc.ServiceID.S
+	}
+	for name, conf := range pcConfs {
+		plugins[name], owners[name] = conf, "/apisix/plugin_configs/"+rc.PluginConfigID.S
+	}
+	for name, conf := range rc.Plugins {
+		plugins[name] = conf
+		delete(owners, name)
+	}
+	return plugins, owners
 }
 
 // compilePlugins compiles a route's merged plugin confs into its chain;

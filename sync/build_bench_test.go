@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/trie"
@@ -31,6 +33,7 @@ func BenchmarkApplyFullLoad(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		changes := routeSet(n)
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			cpu := startCPU()
 			for b.Loop() {
 				bl := &Builder{Mode: trie.URI}
 				// Apply annotates changes in place: hand it fresh ones.
@@ -38,6 +41,7 @@ func BenchmarkApplyFullLoad(b *testing.B) {
 					b.Fatal(problems[0])
 				}
 			}
+			cpu.report(b)
 		})
 	}
 }
@@ -150,4 +154,23 @@ func BenchmarkApplyOneUpstream(b *testing.B) {
 			}
 		})
 	}
+}
+
+// cpuClock is the CPU time this process has used, for benchmarks to
+// report next to wall time: on a shared machine other work stretches the
+// wall time of a run, much less the CPU it needs.
+type cpuClock time.Duration
+
+func startCPU() cpuClock {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return cpuClock(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()))
+}
+
+// report adds cpu-ms/op: CPU used since c, all goroutines (the collector's
+// too), per iteration.
+func (c cpuClock) report(b *testing.B) {
+	b.ReportMetric(float64(time.Duration(startCPU()-c).Milliseconds())/float64(b.N), "cpu-ms/op")
 }

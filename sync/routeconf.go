@@ -75,21 +75,19 @@ func (r *routeConf) ObjectID() string { return r.ID.S }
 // Enabled reports whether the route is routable (status absent or 1).
 func (r *routeConf) Enabled() bool { return r.Status == nil || *r.Status == 1 }
 
-// depKeys lists what a compiled route refers to: its upstream (through the
-// upTable: upstreamRef), service and plugin config by id, and what its
-// plugins refer to (traffic-split's upstreams, Lua plugins loaded from
-// etcd).
-func (r *Route) depKeys() []depKey {
-	var ks []depKey
+// depKeys appends to ks what a compiled route refers to: its upstream
+// (through the upTable: upstreamRef), service and plugin config by id, and
+// what its plugins refer to (traffic-split's upstreams, Lua plugins loaded
+// from etcd). Callers pass a small array's slice: a route without plugins
+// then costs no allocation, once per route of a load.
+func (r *Route) depKeys(ks []depKey) []depKey {
 	if r.refs != nil {
-		ks = r.refs.deps
+		ks = append(ks, r.refs.deps...)
 	}
-	c := r.conf
-	if c == nil {
-		return ks
+	if c := r.conf; c != nil {
+		ks = append(ks, depKey{upstreamRef, c.UpstreamID.S}, depKey{config.Services, c.ServiceID.S},
+			depKey{config.PluginConfigs, c.PluginConfigID.S})
 	}
-	ks = append(ks[:len(ks):len(ks)], depKey{upstreamRef, c.UpstreamID.S}, depKey{config.Services, c.ServiceID.S},
-		depKey{config.PluginConfigs, c.PluginConfigID.S})
 	return ks
 }
 
@@ -98,7 +96,8 @@ func (r *Route) depKeys() []depKey {
 // (disabled, or paths or filter_func refused) refer to nothing: no other
 // object's change can make them compile.
 func (st *state) addUsers(id string, r *Route) {
-	for _, k := range r.depKeys() {
+	var buf [3]depKey
+	for _, k := range r.depKeys(buf[:0]) {
 		if k.id == "" {
 			continue
 		}
@@ -113,31 +112,13 @@ func (st *state) addUsers(id string, r *Route) {
 
 // removeUsers undoes addUsers.
 func (st *state) removeUsers(id string, r *Route) {
-	for _, k := range r.depKeys() {
+	var buf [3]depKey
+	for _, k := range r.depKeys(buf[:0]) {
 		if set := st.users[k]; set != nil {
 			delete(set, id)
 			if len(set) == 0 {
 				delete(st.users, k)
 			}
-		}
-	}
-}
-
-// reserveUsers sizes the dependents sets the routes ids are about to join,
-// when they are new and large (a first load: a million routes on one
-// upstream grew one set a rehash at a time).
-func (st *state) reserveUsers(ids []string) {
-	counts := map[depKey]int{}
-	for _, id := range ids {
-		if s := st.objs[config.Routes][id]; s != nil {
-			c := s.obj.(*routeConf)
-			counts[depKey{upstreamRef, c.UpstreamID.S}]++
-			counts[depKey{config.Services, c.ServiceID.S}]++
-		}
-	}
-	for k, n := range counts {
-		if k.id != "" && n > 1024 && len(st.users[k]) == 0 {
-			st.users[k] = make(map[string]struct{}, n)
 		}
 	}
 }
