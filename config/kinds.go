@@ -135,13 +135,15 @@ func KindByName(name string) *Kind {
 // APISIX's, e.g. "invalid configuration: property \"uri\" validation
 // failed: ...".
 func (k *Kind) Decode(id string, raw []byte) (Object, error) {
-	obj, _, err := k.decodeValue(id, raw)
+	obj, _, err := k.decodeValue(id, raw, nil)
 	return obj, err
 }
 
 // decodeValue is Decode that also returns the validated JSON value with
-// APISIX's defaults filled in: what the Admin API stores.
-func (k *Kind) decodeValue(id string, raw []byte) (Object, map[string]any, error) {
+// APISIX's defaults filled in: what the Admin API stores. A route is
+// decoded into into when it is not nil (it is overwritten whatever the
+// outcome), else into a new Route.
+func (k *Kind) decodeValue(id string, raw []byte, into *Route) (Object, map[string]any, error) {
 	if builtinErr != nil {
 		return nil, nil, builtinErr
 	}
@@ -153,9 +155,14 @@ func (k *Kind) decodeValue(id string, raw []byte) (Object, map[string]any, error
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: invalid item data, it should be an object", ErrInvalid)
 	}
-	var route *Route
+	var route *Route // set when read from value
 	if k == Routes {
-		route = routeFromValue(value) // before Validate adds defaults; nil: decode raw
+		if into == nil {
+			into = &Route{}
+		}
+		if routeFromValue(value, into) { // before Validate adds defaults; false: decode raw
+			route = into
+		}
 	}
 	if _, ok := value["id"]; !ok && k.KeyField == "" && k != PluginMetadata && k != LuaPlugins {
 		// The Admin API always stores the id; data written by hand may
@@ -166,11 +173,15 @@ func (k *Kind) decodeValue(id string, raw []byte) (Object, map[string]any, error
 		return nil, nil, err
 	}
 	var obj Object
-	if route != nil {
+	switch {
+	case route != nil:
 		route.ID = ID{S: id}
 		err = route.Normalize()
 		obj = route
-	} else {
+	case k == Routes:
+		err = decodeRouteInto(id, raw, into)
+		obj = into
+	default:
 		obj, err = k.decode(id, raw)
 	}
 	if err != nil {
@@ -289,14 +300,20 @@ func (p *Metadata) ObjectID() string { return p.Plugin }
 
 func decodeRoute(id string, raw []byte) (Object, error) {
 	var r Route
-	if err := unmarshal(raw, &r); err != nil {
-		return nil, err
-	}
-	r.ID = ID{S: id}
-	if err := r.Normalize(); err != nil {
+	if err := decodeRouteInto(id, raw, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// decodeRouteInto is decodeRoute into r, which it overwrites.
+func decodeRouteInto(id string, raw []byte, r *Route) error {
+	*r = Route{}
+	if err := unmarshal(raw, r); err != nil {
+		return err
+	}
+	r.ID = ID{S: id}
+	return r.Normalize()
 }
 
 func decodeUpstream(id string, raw []byte) (Object, error) {

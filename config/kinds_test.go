@@ -25,7 +25,7 @@ func TestDecode(t *testing.T) {
 		if len(c.Args) > 1 {
 			id = c.Args[1]
 		}
-		_, value, err := k.decodeValue(id, []byte(strings.Join(c.Input, "\n")))
+		_, value, err := k.decodeValue(id, []byte(strings.Join(c.Input, "\n")), nil)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Errorf("%s: error %q does not wrap ErrInvalid", c.Pos, err)

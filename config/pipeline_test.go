@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/sluicegw/sluice/internal/testcert"
@@ -143,5 +144,26 @@ func TestPipelineResults(t *testing.T) {
 	var zero *Pipeline
 	if _, _, err := zero.Check(Routes, "1", []byte(`{"uri": "/a", "plugins": {"limit": {"count": 1}}}`)); errText(err) != "unknown plugin [limit]" {
 		t.Errorf("nil pipeline: %v", err)
+	}
+}
+
+// TestLoadRouteReusesNothing: a Route LoadRoute decodes into again holds
+// exactly what Load returns for the new route, whatever it held before
+// (a source reuses one for a whole load), and errors are Load's.
+func TestLoadRouteReusesNothing(t *testing.T) {
+	p := &Pipeline{Plugins: limitChecker{}}
+	for _, before := range routeCorpus {
+		for _, raw := range routeCorpus {
+			var r Route
+			_ = p.LoadRoute("k", []byte(before), &r)
+			err := p.LoadRoute("k", []byte(raw), &r)
+			want, wantErr := p.Load(Routes, "k", []byte(raw))
+			switch {
+			case (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error():
+				t.Errorf("%s after %s: error %v, Load's %v", raw, before, err, wantErr)
+			case err == nil && !reflect.DeepEqual(&r, want):
+				t.Errorf("%s after %s:\n got %+v\nwant %+v", raw, before, &r, want)
+			}
+		}
 	}
 }

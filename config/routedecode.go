@@ -5,13 +5,14 @@ import (
 	"time"
 )
 
-// routeFromValue reads a route from its generic JSON value (as DecodeJSON
-// returns it, before Validate fills in defaults), instead of parsing its
-// raw JSON a second time with encoding/json's reflection. A route is the
-// object a large install has a million of, and that second parse was the
-// largest part of loading one (issue 13: a 1M-route load from etcd).
+// routeFromValue reads a route into r from its generic JSON value (as
+// DecodeJSON returns it, before Validate fills in defaults), instead of
+// parsing its raw JSON a second time with encoding/json's reflection. A
+// route is the object a large install has a million of, and that second
+// parse was the largest part of loading one (issue 13: a 1M-route load
+// from etcd). It overwrites all of r.
 //
-// It returns nil, and the caller decodes raw as before (decodeRoute), for
+// It returns false, and the caller decodes raw as before (decodeRoute), for
 // anything whose typed form the generic value cannot give exactly: plugins
 // and vars (kept as raw JSON), an inline upstream (its own decoding),
 // numeric ids, numbers that are not integers, a key it does not know, a
@@ -21,8 +22,8 @@ import (
 // as 1.0 or 1e0 is read as the integer it is, where encoding/json refuses
 // it (APISIX, in Lua, accepts it too). The caller still validates the value
 // and normalizes the route.
-func routeFromValue(value map[string]any) *Route {
-	r := &Route{}
+func routeFromValue(value map[string]any, r *Route) bool {
+	*r = Route{}
 	for k, v := range value {
 		if v == nil {
 			// null: the typed decode leaves a plain field as it is (zero),
@@ -33,7 +34,7 @@ func routeFromValue(value map[string]any) *Route {
 				"update_time", "enable_websocket":
 				continue
 			}
-			return nil
+			return false
 		}
 		ok := true
 		switch k {
@@ -99,10 +100,10 @@ func routeFromValue(value map[string]any) *Route {
 			ok = false
 		}
 		if !ok {
-			return nil
+			return false
 		}
 	}
-	return r
+	return true
 }
 
 func stringList(v any) ([]string, bool) {

@@ -323,9 +323,17 @@ func (b *Builder) Decode(changes []Change, full bool) []error {
 		}
 	}
 	errs := make([]error, len(changes))
-	work := func(i int) {
+	// scratch is the worker's route: routes are decoded into it and
+	// slimmed (copied out) at once, so a load allocates no config.Route.
+	work := func(i int, scratch *config.Route) {
 		c := &changes[i]
-		obj, err := b.Pipeline.Load(c.Kind, c.ID, c.Item.Value)
+		var obj config.Object = scratch
+		var err error
+		if c.Kind == config.Routes {
+			err = b.Pipeline.LoadRoute(c.ID, c.Item.Value, scratch)
+		} else {
+			obj, err = b.Pipeline.Load(c.Kind, c.ID, c.Item.Value)
+		}
 		if err != nil {
 			c.skip = true
 			errs[i] = fmt.Errorf("%s: %w; keeping the last valid version", c.Item.Key, err)
@@ -335,16 +343,18 @@ func (b *Builder) Decode(changes []Change, full bool) []error {
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if len(todo) < 512 || workers == 1 {
+		var scratch config.Route
 		for _, i := range todo {
-			work(i)
+			work(i, &scratch)
 		}
 	} else {
 		var wg stdsync.WaitGroup
 		next := make(chan int, 256)
 		for range workers {
 			wg.Go(func() {
+				var scratch config.Route
 				for i := range next {
-					work(i)
+					work(i, &scratch)
 				}
 			})
 		}
