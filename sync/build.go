@@ -220,12 +220,15 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 // growing the set of routes that name one upstream.
 func (st *state) reserve(changes []Change) map[*config.Kind]int {
 	counts := map[*config.Kind]int{}
-	users := map[depKey]int{} // routes about to refer to each upstream and service
+	// Routes about to refer to each upstream and service, by id: keyed by
+	// string, as hashing a depKey per route cost more than the lookups
+	// this replaced.
+	upstreams, services := map[string]int{}, map[string]int{}
 	for _, c := range changes {
 		counts[c.Kind]++
 		if rc, ok := c.Obj.(*routeConf); ok {
-			users[depKey{upstreamRef, rc.UpstreamID.S}]++
-			users[depKey{config.Services, rc.ServiceID.S}]++
+			upstreams[rc.UpstreamID.S]++
+			services[rc.ServiceID.S]++
 		}
 	}
 	for k, n := range counts {
@@ -236,9 +239,11 @@ func (st *state) reserve(changes []Change) map[*config.Kind]int {
 	if n := counts[config.Routes]; len(st.entries) == 0 && n > 1024 {
 		st.entries = make(map[string]*trie.Route[*Route], n)
 	}
-	for k, n := range users {
-		if k.id != "" && n > 1024 && len(st.users[k]) == 0 {
-			st.users[k] = make(map[string]struct{}, n)
+	for kind, users := range map[*config.Kind]map[string]int{upstreamRef: upstreams, config.Services: services} {
+		for id, n := range users {
+			if k := (depKey{kind, id}); id != "" && n > 1024 && len(st.users[k]) == 0 {
+				st.users[k] = make(map[string]struct{}, n)
+			}
 		}
 	}
 	return counts
