@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	stdsync "sync"
@@ -223,7 +224,7 @@ func parseYAML(p *config.Pipeline, data []byte, keep func(config.Object) config.
 		return nil, fmt.Errorf("invalid YAML: top level must be a mapping: %w", err)
 	}
 	var changes []Change
-	seen := map[depKey]bool{}
+	seen := map[*config.Kind]map[string]bool{} // ids by kind: a million depKeys hashed generically cost a second
 	for _, k := range config.Kinds {
 		if k == config.Credentials {
 			continue // listed under consumers, as "<username>/credentials/<id>"
@@ -246,15 +247,20 @@ func parseYAML(p *config.Pipeline, data []byte, keep func(config.Object) config.
 				decoded[i].Obj = keep(decoded[i].Obj)
 			}
 		})
+		changes = slices.Grow(changes, len(decoded))
 		for i, c := range decoded {
 			if errs[i] != nil {
 				return nil, fmt.Errorf("%s[%d]: %w", k.Name, i, errs[i])
 			}
-			key := depKey{c.Kind, c.ID}
-			if seen[key] {
+			ids := seen[c.Kind]
+			if ids == nil {
+				ids = make(map[string]bool, len(decoded))
+				seen[c.Kind] = ids
+			}
+			if ids[c.ID] {
 				return nil, fmt.Errorf("%s[%d]: duplicate id %q", k.Name, i, c.ID)
 			}
-			seen[key] = true
+			ids[c.ID] = true
 			changes = append(changes, c)
 		}
 	}
