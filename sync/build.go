@@ -583,9 +583,16 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 	if rebuild {
 		compiled = make([]*trie.Route[*Route], 0, len(ids))
 	}
+	// With no entries yet (a first load) no id has an old one: looking
+	// each up in the map (sized for the whole load) missed the cache on
+	// every one.
+	first := len(st.entries) == 0
 	for i, id := range ids {
 		b.tick(i)
-		old := st.entries[id]
+		var old *trie.Route[*Route]
+		if !first {
+			old = st.entries[id]
+		}
 		if old != nil {
 			st.removeUsers(id, old.Value)
 		}
