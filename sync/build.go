@@ -239,14 +239,19 @@ func (st *state) reserve(changes []Change) map[*config.Kind]int {
 	if n := counts[config.Routes]; len(st.entries) == 0 && n > 1024 {
 		st.entries = make(map[string]*trie.Route[*Route], n)
 	}
-	for kind, users := range map[*config.Kind]map[string]int{upstreamRef: upstreams, config.Services: services} {
-		for id, n := range users {
-			if k := (depKey{kind, id}); id != "" && n > 1024 && len(st.users[k]) == 0 {
-				st.users[k] = make(map[string]struct{}, n)
-			}
+	st.reserveUsers(upstreamRef, upstreams)
+	st.reserveUsers(config.Services, services)
+	return counts
+}
+
+// reserveUsers sizes the empty sets of routes about to refer to an object
+// of kind (by id) when they are large.
+func (st *state) reserveUsers(kind *config.Kind, users map[string]int) {
+	for id, n := range users {
+		if k := (depKey{kind, id}); id != "" && n > 1024 && len(st.users[k]) == 0 {
+			st.users[k] = make(map[string]struct{}, n)
 		}
 	}
-	return counts
 }
 
 // tick calls progress every 8192nd i.
@@ -328,14 +333,18 @@ func (b *Builder) Decode(changes []Change, full bool) []error {
 		}
 	}
 	errs := make([]error, len(changes))
-	// scratch is the worker's route: routes are decoded into it and
-	// slimmed (copied out) at once, so a load allocates no config.Route.
-	work := func(i int, scratch *config.Route) {
+	// scratch is the worker's route, made for its first: routes are
+	// decoded into it and slimmed (copied out) at once, so a load
+	// allocates no config.Route.
+	work := func(i int, scratch **config.Route) {
 		c := &changes[i]
-		var obj config.Object = scratch
+		var obj config.Object
 		var err error
 		if c.Kind == config.Routes {
-			err = b.Pipeline.LoadRoute(c.ID, c.Item.Value, scratch)
+			if *scratch == nil {
+				*scratch = &config.Route{}
+			}
+			obj, err = *scratch, b.Pipeline.LoadRoute(c.ID, c.Item.Value, *scratch)
 		} else {
 			obj, err = b.Pipeline.Load(c.Kind, c.ID, c.Item.Value)
 		}
@@ -348,7 +357,7 @@ func (b *Builder) Decode(changes []Change, full bool) []error {
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if len(todo) < 512 || workers == 1 {
-		var scratch config.Route
+		var scratch *config.Route
 		for _, i := range todo {
 			work(i, &scratch)
 		}
@@ -357,7 +366,7 @@ func (b *Builder) Decode(changes []Change, full bool) []error {
 		next := make(chan int, 256)
 		for range workers {
 			wg.Go(func() {
-				var scratch config.Route
+				var scratch *config.Route
 				for i := range next {
 					work(i, &scratch)
 				}
