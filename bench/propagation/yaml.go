@@ -45,7 +45,9 @@ sluice:
 	waitFor("sluice ready", func() bool { return get("http://127.0.0.1:"+controlPort+"/status/ready") == 200 })
 	ready := time.Since(started)
 	memReady := memOf(gw.Process.Pid)
-	say("initial load of %d routes from apisix.yaml: ready after %v; %s", o.routes, ready.Round(time.Millisecond), memReady)
+	cpuReady := float64(cpuTicks(gw.Process.Pid)) / 100
+	say("initial load of %d routes from apisix.yaml: ready after %v, %.1f s of sluice CPU; %s",
+		o.routes, ready.Round(time.Millisecond), cpuReady, memReady)
 	mid := o.routes / 2
 	if body, code := getBody(http.DefaultClient, proxy+fmt.Sprintf("/svc%d/api/v1/res%d", mid%100, mid)); code != 200 {
 		fatalf("a loaded route answers %d, not 200: %q", code, body)
@@ -77,7 +79,7 @@ sluice:
 	say("one route changed in the file -> served after %v (the poll interval is 1 s); %s", reload.Round(time.Millisecond), memAfter)
 	writeResult(out, result{
 		Machine: machine(), Routes: o.routes, Source: "yaml", Settings: o.String(),
-		ReadyMs: ms(ready), RSSReadyMiB: memReady.rssMiB(), RSSSettledMiB: memSettled.rssMiB(),
+		ReadyMs: ms(ready), ReadyCPUSeconds: cpuReady, RSSReadyMiB: memReady.rssMiB(), RSSSettledMiB: memSettled.rssMiB(),
 		PeakRSSMiB: memAfter.peakMiB(), RSSAfterMiB: memAfter.rssMiB(),
 		ReloadMs: ms(reload),
 	})
