@@ -19,6 +19,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/sluicegw/sluice/internal/testport"
 )
 
 // rawClient neither asks for nor undoes compression: the tests see the
@@ -251,7 +253,7 @@ func hasPlugin(t *testing.T, g *etcdGateway, name string) bool {
 // routes, unmatched requests, the consumer label, the exporter's address.
 func TestPrometheus(t *testing.T) {
 	o := startOrigin(t)
-	export := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	export := "127.0.0.1:" + strconv.Itoa(testport.Port(t))
 	host, port, _ := net.SplitHostPort(export)
 	g := startEtcdGateway(t, "traditional", "", fmt.Sprintf("plugin_attr:\n  prometheus:\n    export_addr: {ip: %s, port: %s}\n", host, port))
 	for id, uri := range map[string]string{"1": "/hello", "2": "/hello1"} {

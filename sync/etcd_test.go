@@ -3,7 +3,6 @@ package sync
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -13,18 +12,9 @@ import (
 
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/embedetcd"
+	"github.com/sluicegw/sluice/internal/testport"
 	"github.com/sluicegw/sluice/trie"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // startEtcd starts an embedded etcd in dir (a fresh temp dir if empty) on
 // clientAddr (a free port if empty).
@@ -34,9 +24,9 @@ func startEtcd(t *testing.T, dir, clientAddr string) *embedetcd.Server {
 		dir = t.TempDir()
 	}
 	if clientAddr == "" {
-		clientAddr = freeAddr(t)
+		clientAddr = testport.Addr(t)
 	}
-	e, err := embedetcd.Start(embedetcd.Options{DataDir: dir, ClientAddr: clientAddr, PeerAddr: freeAddr(t)})
+	e, err := embedetcd.Start(embedetcd.Options{DataDir: dir, ClientAddr: clientAddr, PeerAddr: testport.Addr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

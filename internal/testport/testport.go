@@ -1,0 +1,61 @@
+// Package testport hands tests loopback ports to listen on, for servers
+// that must be told their address before they start (etcd, the gateway,
+// an upstream that is meant to refuse connections).
+//
+// The kernel gives a port that was probed and closed back out again, so
+// two probes in a row can return the same port: a gateway routed to a
+// "dead" address then proxied to itself until the head grew too large
+// (431), and an exporter bound a port the control API already had. Port
+// never returns a port twice in one process.
+package testport
+
+import (
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+var handedOut struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
+// Port returns a loopback port nothing listened on when it was probed and
+// that this process has not been handed before.
+func Port(t testing.TB) int {
+	t.Helper()
+	return next(t, probe)
+}
+
+// probe asks the kernel for a free loopback port.
+func probe(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = ln.Close() // only probing for a free port
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// next probes until the probe offers a port not handed out before.
+func next(t testing.TB, probe func(testing.TB) int) int {
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.ports == nil {
+		handedOut.ports = map[int]bool{}
+	}
+	for {
+		if port := probe(t); !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return port
+		}
+	}
+}
+
+// Addr returns "127.0.0.1:<port>" for a Port.
+func Addr(t testing.TB) string {
+	t.Helper()
+	return "127.0.0.1:" + strconv.Itoa(Port(t))
+}
