@@ -103,6 +103,8 @@ return function(conf, ctx)
 		ngx.var.uri, ngx.var.host, ngx.var.arg_a, ngx.var.cookie_s, ngx.var.http_x_a, ctx.var.remote_addr or "-",
 		tostring(args.a[1]) .. tostring(args.a[2]), args.b, h["x-a"], core.request.header(ctx, "X-A"),
 		ngx.req.get_method(), ctx.route_id, ngx.encode_base64("hi"), ngx.md5("x"), cjson.encode({1, 2}),
+		-- nginx's decoder: padding optional, input ends at '=', CR/LF refused
+		ngx.decode_base64("aGk") .. ngx.decode_base64("YQ=") .. ngx.decode_base64("YQ==junk") .. tostring(ngx.decode_base64("aG\nk=")),
 	}
 	ngx.req.set_header("X-Added", "1")
 	ngx.req.clear_header("X-A")
@@ -119,7 +121,7 @@ end`)
 		t.Fatalf("result %v", res)
 	}
 	_, body, _, _ := c.Exited()
-	want := "/p|example.com|1|42|hello|127.0.0.1|12|x y|hello|hello|GET|r1|aGk=|9dd4e461268c8034f5c8564e155c67a6|[1,2]|abc:123|a+b+c"
+	want := "/p|example.com|1|42|hello|127.0.0.1|12|x y|hello|hello|GET|r1|aGk=|9dd4e461268c8034f5c8564e155c67a6|[1,2]|hiaanil|abc:123|a+b+c"
 	if string(body) != want {
 		t.Fatalf("body\n %q\nwant\n %q", body, want)
 	}

@@ -17,6 +17,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/sluicegw/sluice/internal/bytestr"
+	"github.com/sluicegw/sluice/internal/ngxbase64"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
@@ -504,13 +505,8 @@ func encodeBase64(L *glua.LState) int {
 }
 
 func decodeBase64(L *glua.LState) int {
-	s := L.CheckString(1)
-	enc := base64.StdEncoding
-	if len(s)%4 != 0 {
-		enc = base64.RawStdEncoding
-	}
-	b, err := enc.DecodeString(s)
-	if err != nil {
+	b, ok := ngxbase64.Decode(nil, []byte(L.CheckString(1)))
+	if !ok {
 		L.Push(glua.LNil)
 		return 1
 	}
