@@ -241,3 +241,32 @@ end`)
 		}
 	}
 }
+
+// TestSetURIArgs: ngx.req.set_uri_args and core.request.set_uri_args take
+// a string, a number or a table, and raise (the request fails with 500) on
+// anything else, as lua-nginx-module does.
+func TestSetURIArgs(t *testing.T) {
+	_, vm, l := runtime(t, time.Second)
+	for src, want := range map[string]string{
+		`ngx.req.set_uri_args("a=1&b")`:                "a=1&b",
+		`ngx.req.set_uri_args(ngx.escape_uri("a 你~"))`: "a%20%E4%BD%A0~",
+		`ngx.req.set_uri_args(42)`:                     "42",
+		`require("apisix.core").request.set_uri_args(ctx, {b = "x y", a = true, c = false, d = {1, "2/"}})`: "a&b=x%20y&d=1&d=2%2F",
+		`require("apisix.core").request.set_uri_args(ctx, 7)`:                                               "7",
+	} {
+		c := request(t, l, getHead)
+		f := mustFunc(t, "return function(conf, ctx) "+src+" end")
+		if res := vm.RunHook(c, "access", f, "", nil); res == reqctx.Stop || string(c.Args()) != want {
+			t.Errorf("%s: %v, args %q, want %q", src, res, c.Args(), want)
+		}
+	}
+	for _, src := range []string{`ngx.req.set_uri_args(true)`, `ngx.req.set_uri_args(nil)`,
+		`require("apisix.core").request.set_uri_args(ctx, false)`} {
+		c := request(t, l, getHead)
+		before := string(c.Args())
+		f := mustFunc(t, "return function(conf, ctx) "+src+" end")
+		if res := vm.RunHook(c, "access", f, "", nil); res != reqctx.Stop || c.Status != 500 || string(c.Args()) != before {
+			t.Errorf("%s: %v %d, args %q: want a 500 and the args unchanged", src, res, c.Status, c.Args())
+		}
+	}
+}

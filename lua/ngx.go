@@ -108,7 +108,7 @@ func (vm *VM) installAPI() {
 		"crc32_short":   crc32Of,
 		"crc32_long":    crc32Of,
 		"hmac_sha1":     hmacSHA1,
-		"escape_uri":    func(L *glua.LState) int { L.Push(glua.LString(url.QueryEscape(L.CheckString(1)))); return 1 },
+		"escape_uri":    func(L *glua.LState) int { L.Push(glua.LString(escapeComponent(nil, L.CheckString(1)))); return 1 },
 		"unescape_uri":  unescapeURI,
 		"encode_args":   func(L *glua.LState) int { L.Push(glua.LString(encodeArgs(L.CheckTable(1)))); return 1 },
 		"decode_args":   func(L *glua.LState) int { L.Push(argsTable(L, L.CheckString(1))); return 1 },
@@ -302,12 +302,7 @@ func (vm *VM) reqTable() *glua.LTable {
 		"set_header":   func(L *glua.LState) int { vm.setReqHeader(L, 1); return 0 },
 		"clear_header": func(L *glua.LState) int { vm.request(L).DelHeader(L.CheckString(1)); return 0 },
 		"get_uri_args": func(L *glua.LState) int { L.Push(argsTable(L, string(vm.request(L).Args()))); return 1 },
-		"set_uri_args": func(L *glua.LState) int {
-			if !setURIArgs(vm.request(L), L.CheckAny(1)) {
-				L.ArgError(1, "string or table expected")
-			}
-			return 0
-		},
+		"set_uri_args": func(L *glua.LState) int { setURIArgs(L, vm.request(L), 1); return 0 },
 		"set_uri": func(L *glua.LState) int {
 			uri := L.CheckString(1)
 			if uri == "" || uri[0] != '/' {
@@ -560,36 +555,45 @@ func argsTable(L *glua.LState, q string) *glua.LTable {
 	return t
 }
 
-// setURIArgs replaces c's query with v: a string as it is, a table
-// encoded (encodeArgs). It reports false, changing nothing, for any other
-// value.
-func setURIArgs(c *reqctx.Ctx, v glua.LValue) bool {
-	switch a := v.(type) {
+// setURIArgs replaces c's query with argument arg, as
+// ngx.req.set_uri_args does: a string as it is, a number as its text, a
+// table encoded (encodeArgs); anything else raises, changing nothing.
+func setURIArgs(L *glua.LState, c *reqctx.Ctx, arg int) {
+	switch a := L.Get(arg).(type) {
 	case glua.LString:
 		c.SetArgs(bytestr.Bytes(string(a)))
+	case glua.LNumber:
+		c.SetArgs([]byte(a.String()))
 	case *glua.LTable:
 		c.SetArgs([]byte(encodeArgs(a)))
 	default:
-		return false
+		// lua-nginx-module's words; APISIX's core.request.set_uri_args
+		// passes its second argument on as this first one.
+		L.RaiseError("bad argument #1 to 'set_uri_args' (string, number, or table expected, but got %s)", a.Type())
 	}
-	return true
 }
 
-// encodeArgs encodes a table as a query string, keys sorted.
+// encodeArgs encodes a table as a query string, as ngx.encode_args does:
+// keys and values escaped as URI components, a true value as the key
+// alone, a false one left out, a list as the key repeated. Keys are sorted
+// (nginx follows the table's order, which Lua does not define).
 func encodeArgs(t *glua.LTable) string {
 	var keys []string
 	t.ForEach(func(k, _ glua.LValue) { keys = append(keys, glua.LVAsString(k)) })
 	slices.Sort(keys)
-	var b strings.Builder
+	var b []byte
 	for _, k := range keys {
 		add := func(v glua.LValue) {
-			if b.Len() > 0 {
-				b.WriteByte('&')
+			if v == glua.LFalse {
+				return
 			}
-			b.WriteString(url.QueryEscape(k))
+			if len(b) > 0 {
+				b = append(b, '&')
+			}
+			b = escapeComponent(b, k)
 			if v != glua.LTrue {
-				b.WriteByte('=')
-				b.WriteString(url.QueryEscape(glua.LVAsString(v)))
+				b = append(b, '=')
+				b = escapeComponent(b, glua.LVAsString(v))
 			}
 		}
 		switch v := t.RawGetString(k).(type) {
@@ -599,5 +603,21 @@ func encodeArgs(t *glua.LTable) string {
 			add(v)
 		}
 	}
-	return b.String()
+	return string(b)
+}
+
+// escapeComponent appends s escaped as ngx.escape_uri escapes a URI
+// component: every byte but RFC 3986's unreserved ones (letters, digits,
+// "-._~") as %XX, so a space is "%20", not "+" as url.QueryEscape has it.
+func escapeComponent(dst []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return dst
 }
