@@ -101,7 +101,10 @@ var ErrFilterFuncUnsupported = errors.New("filter_func needs Lua, which this bui
 // state is what the Builder remembers between changes. Only the source's
 // goroutine touches it.
 type state struct {
-	objs map[*config.Kind]map[string]*stored // last good version of every object
+	// objs holds the last good version of every object, by value: at 1M
+	// routes a pointer per entry was a million more small objects for
+	// the collector to mark (issue 13).
+	objs map[*config.Kind]map[string]stored
 
 	upstreams   map[string]*Upstream // compiled, by upstream id
 	upTable     upTable              // the same, by slot: routes refer to them by it
@@ -141,7 +144,7 @@ func newState(mode trie.Mode) *state {
 	empty, _ := trie.New[*Route](mode, nil)
 	st := &state{
 		router:      empty,
-		objs:        map[*config.Kind]map[string]*stored{},
+		objs:        map[*config.Kind]map[string]stored{},
 		upstreams:   map[string]*Upstream{},
 		svcUpstream: map[string]*Upstream{},
 		entries:     map[string]*trie.Route[*Route]{},
@@ -152,7 +155,7 @@ func newState(mode trie.Mode) *state {
 		upstreamL:   immutable.NewSortedMap[string, *Item](nil),
 	}
 	for _, k := range config.Kinds {
-		st.objs[k] = map[string]*stored{}
+		st.objs[k] = map[string]stored{}
 	}
 	return st
 }
@@ -225,7 +228,7 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 func (st *state) reserve(counts map[*config.Kind]int) {
 	for k, n := range counts {
 		if len(st.objs[k]) == 0 && n > 1024 {
-			st.objs[k] = make(map[string]*stored, n)
+			st.objs[k] = make(map[string]stored, n)
 		}
 	}
 	if n := counts[config.Routes]; len(st.entries) == 0 && n > 1024 {
@@ -283,10 +286,7 @@ func (b *Builder) storedItem(k *config.Kind, id string) *Item {
 	if b.st == nil {
 		return nil
 	}
-	if s := b.st.objs[k][id]; s != nil {
-		return s.item
-	}
-	return nil
+	return b.st.objs[k][id].item
 }
 
 func kindOrder(k *config.Kind) int { return slices.Index(config.Kinds, k) }
@@ -353,8 +353,8 @@ func (b *Builder) Decode(changes []Change, full bool) []error {
 }
 
 func (b *Builder) unchanged(c Change) bool {
-	old := b.st.objs[c.Kind][c.ID]
-	return old != nil && c.Item.ModRev != 0 && old.item.ModRev == c.Item.ModRev
+	old := b.st.objs[c.Kind][c.ID].item
+	return old != nil && c.Item.ModRev != 0 && old.ModRev == c.Item.ModRev
 }
 
 // store records one change and marks the routes it affects.
@@ -364,7 +364,7 @@ func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, 
 	if c.Item == nil {
 		delete(st.objs[c.Kind], c.ID)
 	} else {
-		st.objs[c.Kind][c.ID] = &stored{item: c.Item, obj: obj}
+		st.objs[c.Kind][c.ID] = stored{item: c.Item, obj: obj}
 	}
 	markUsers := func(k depKey) {
 		for id := range st.users[k] {
@@ -560,7 +560,7 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 			st.removeUsers(id, old.Value)
 		}
 		var next *trie.Route[*Route]
-		if s := st.objs[config.Routes][id]; s != nil {
+		if s, ok := st.objs[config.Routes][id]; ok {
 			var err error
 			next, err = b.compileRoute(s.obj.(*routeConf), s.item)
 			if err != nil {
@@ -615,7 +615,7 @@ func (st *state) syncList(m *immutable.SortedMap[string, *Item], k *config.Kind,
 	objs := st.objs[k]
 	if len(changed) <= m.Len()/rebuildFraction {
 		for _, id := range changed {
-			if s := objs[id]; s != nil {
+			if s, ok := objs[id]; ok {
 				m = m.Set(id, s.item)
 			} else {
 				m = m.Delete(id)
@@ -639,7 +639,7 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 		return nil, nil
 	}
 	st := b.st
-	r := &Route{ID: rc.ID.S, Name: rc.Name, ServiceID: rc.ServiceID.S, conf: rc}
+	r := &Route{ID: rc.ID, Name: rc.Name, ServiceID: rc.ServiceID, conf: rc}
 	hosts := rc.Hosts
 	var svc *config.Service
 	// The plugins that run: route over plugin config over service, as
@@ -647,32 +647,32 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 	plugins := map[string]json.RawMessage{}
 	// owners: where the confs not the route's own came from (plugin.Env).
 	owners := map[string]string{}
-	if !rc.ServiceID.IsZero() {
-		if s := st.objs[config.Services][rc.ServiceID.S]; s != nil {
+	if rc.ServiceID != "" {
+		if s, ok := st.objs[config.Services][rc.ServiceID]; ok {
 			svc = s.obj.(*config.Service)
 			if len(hosts) == 0 {
 				hosts = svc.Hosts
 			}
 			maps.Copy(plugins, svc.Plugins)
 			for name := range svc.Plugins {
-				owners[name] = "/apisix/services/" + rc.ServiceID.S
+				owners[name] = "/apisix/services/" + rc.ServiceID
 			}
 		} else {
-			r.Status, r.Err = http.StatusNotFound, fmt.Errorf("service %s not found", rc.ServiceID.S)
+			r.Status, r.Err = http.StatusNotFound, fmt.Errorf("service %s not found", rc.ServiceID)
 		}
 	}
-	if !rc.PluginConfigID.IsZero() {
-		if s := st.objs[config.PluginConfigs][rc.PluginConfigID.S]; s != nil {
+	if rc.PluginConfigID != "" {
+		if s, ok := st.objs[config.PluginConfigs][rc.PluginConfigID]; ok {
 			maps.Copy(plugins, s.obj.(*config.PluginSet).Plugins)
 			for name := range s.obj.(*config.PluginSet).Plugins {
-				owners[name] = "/apisix/plugin_configs/" + rc.PluginConfigID.S
+				owners[name] = "/apisix/plugin_configs/" + rc.PluginConfigID
 			}
 		} else if r.Status == 0 {
-			r.Status, r.Err = http.StatusServiceUnavailable, fmt.Errorf("plugin config %s not found", rc.PluginConfigID.S)
+			r.Status, r.Err = http.StatusServiceUnavailable, fmt.Errorf("plugin config %s not found", rc.PluginConfigID)
 		}
 	}
 	te := &trie.Route[*Route]{
-		ID:          rc.ID.S,
+		ID:          rc.ID,
 		Paths:       rc.Paths,
 		Hosts:       hosts,
 		Methods:     rc.MethodSet,
@@ -719,16 +719,16 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 	}
 	switch {
 	case rc.Upstream != nil:
-		r.own = b.routeUpstream(rc.ID.S, rc.Upstream)
+		r.own = b.routeUpstream(rc.ID, rc.Upstream)
 		r.ownsUpstream = true
-	case !rc.UpstreamID.IsZero():
-		if slot, ok := st.upTable.slotOf(rc.UpstreamID.S); ok {
+	case rc.UpstreamID != "":
+		if slot, ok := st.upTable.slotOf(rc.UpstreamID); ok {
 			r.upSlot = slot + 1
 		} else {
-			r.Status, r.Err = http.StatusBadGateway, fmt.Errorf("upstream %s not found", rc.UpstreamID.S)
+			r.Status, r.Err = http.StatusBadGateway, fmt.Errorf("upstream %s not found", rc.UpstreamID)
 		}
 	case svc != nil && svc.Upstream != nil:
-		r.own = st.svcUpstream[rc.ServiceID.S]
+		r.own = st.svcUpstream[rc.ServiceID]
 	case svc != nil && !svc.UpstreamID.IsZero():
 		if slot, ok := st.upTable.slotOf(svc.UpstreamID.S); ok {
 			r.upSlot = slot + 1
