@@ -110,7 +110,7 @@ type state struct {
 	upTable     upTable              // the same, by slot: routes refer to them by it
 	svcUpstream map[string]*Upstream // compiled inline upstream, by service id
 
-	entries map[string]*trie.Route[*Route] // router entry per routable route
+	entries map[string]*Route              // compiled, per routable route (each in the router)
 	users   map[depKey]map[string]struct{} // route ids by what they refer to
 	svcOf   map[string]map[string]struct{} // service ids by upstream id
 	router  *trie.Router[*Route]
@@ -147,7 +147,7 @@ func newState(mode trie.Mode) *state {
 		objs:        map[*config.Kind]map[string]stored{},
 		upstreams:   map[string]*Upstream{},
 		svcUpstream: map[string]*Upstream{},
-		entries:     map[string]*trie.Route[*Route]{},
+		entries:     map[string]*Route{},
 		users:       map[depKey]map[string]struct{}{},
 		svcOf:       map[string]map[string]struct{}{},
 		routeItems:  immutable.NewSortedMap[string, *Item](nil),
@@ -232,7 +232,7 @@ func (st *state) reserve(counts map[*config.Kind]int) {
 		}
 	}
 	if n := counts[config.Routes]; len(st.entries) == 0 && n > 1024 {
-		st.entries = make(map[string]*trie.Route[*Route], n)
+		st.entries = make(map[string]*Route, n)
 	}
 }
 
@@ -361,6 +361,9 @@ func (b *Builder) unchanged(c Change) bool {
 func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, problems *[]error) {
 	st := b.st
 	obj = slim(obj)
+	if rc, ok := obj.(*routeConf); ok && c.Item != nil {
+		rc.seq = c.Item.CreateRev // only the builder reads it
+	}
 	if c.Item == nil {
 		delete(st.objs[c.Kind], c.ID)
 	} else {
@@ -557,21 +560,21 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 		b.tick(i)
 		old := st.entries[id]
 		if old != nil {
-			st.removeUsers(id, old.Value)
+			st.removeUsers(id, old)
 		}
-		var next *trie.Route[*Route]
+		var next *Route
 		if s, ok := st.objs[config.Routes][id]; ok {
 			var err error
-			next, err = b.compileRoute(s.obj.(*routeConf), s.item)
+			next, err = b.compileRoute(s.obj.(*routeConf))
 			if err != nil {
 				*problems = append(*problems, fmt.Errorf("%s: %w", s.item.Key, err))
 			}
 			if next != nil {
-				st.addUsers(id, next.Value)
+				st.addUsers(id, next)
 			}
 		}
-		if next != nil && next.Value.Status != 0 && next.Value.Err != nil {
-			*problems = append(*problems, fmt.Errorf("route %s: %w; it answers %d", id, next.Value.Err, next.Value.Status))
+		if next != nil && next.Status != 0 && next.Err != nil {
+			*problems = append(*problems, fmt.Errorf("route %s: %w; it answers %d", id, next.Err, next.Status))
 		}
 		switch {
 		case next == nil:
@@ -580,12 +583,21 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 			st.entries[id] = next
 		}
 		if old != nil {
-			b.releaseRoute(old.Value)
+			b.releaseRoute(old)
 		}
 		if rebuild || (old == nil && next == nil) {
 			continue
 		}
-		r, err := st.router.Update(old, next)
+		var oe, ne *trie.Route[*Route]
+		if old != nil {
+			e := old.routerEntry()
+			oe = &e
+		}
+		if next != nil {
+			e := next.routerEntry()
+			ne = &e
+		}
+		r, err := st.router.Update(oe, ne)
 		if err != nil {
 			// Paths were vetted by CheckPaths; keep the old router
 			// rather than publish a half-updated one.
@@ -595,11 +607,14 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 		st.router = r
 	}
 	if rebuild {
-		entries := make([]*trie.Route[*Route], 0, len(st.entries))
-		for _, e := range st.entries {
-			entries = append(entries, e)
-		}
-		r, err := trie.New(b.Mode, entries)
+		r, err := trie.Build(b.Mode, func(yield func(*trie.Route[*Route]) bool) {
+			for _, rt := range st.entries {
+				e := rt.routerEntry()
+				if !yield(&e) {
+					return
+				}
+			}
+		})
 		if err != nil {
 			*problems = append(*problems, fmt.Errorf("building the router: %w; serving nothing rather than half the routes", err))
 			r, _ = trie.New[*Route](b.Mode, nil)
@@ -634,13 +649,12 @@ func (st *state) syncList(m *immutable.SortedMap[string, *Item], k *config.Kind,
 // config as APISIX does at request time. It returns nil for a route that
 // is not routable (status 0, or one that cannot be stored), with an error
 // saying why when that is a problem.
-func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], error) {
+func (b *Builder) compileRoute(rc *routeConf) (*Route, error) {
 	if !rc.Enabled() {
 		return nil, nil
 	}
 	st := b.st
 	r := &Route{ID: rc.ID, Name: rc.Name, ServiceID: rc.ServiceID, conf: rc}
-	hosts := rc.Hosts
 	var svc *config.Service
 	// The plugins that run: route over plugin config over service, as
 	// APISIX merges them (plugin_config.lua merge, merge_service_route).
@@ -650,8 +664,8 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 	if rc.ServiceID != "" {
 		if s, ok := st.objs[config.Services][rc.ServiceID]; ok {
 			svc = s.obj.(*config.Service)
-			if len(hosts) == 0 {
-				hosts = svc.Hosts
+			if len(rc.Hosts) == 0 && len(svc.Hosts) > 0 {
+				r.moreRefs().hosts = svc.Hosts
 			}
 			maps.Copy(plugins, svc.Plugins)
 			for name := range svc.Plugins {
@@ -671,17 +685,6 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 			r.Status, r.Err = http.StatusServiceUnavailable, fmt.Errorf("plugin config %s not found", rc.PluginConfigID)
 		}
 	}
-	te := &trie.Route[*Route]{
-		ID:          rc.ID,
-		Paths:       rc.Paths,
-		Hosts:       hosts,
-		Methods:     rc.MethodSet,
-		RemoteAddrs: rc.RemoteAddrs,
-		Vars:        rc.VarsExpr,
-		Priority:    rc.Priority,
-		Seq:         int(item.CreateRev),
-		Value:       r,
-	}
 	if err := b.Mode.CheckPaths(rc.Paths...); err != nil {
 		return nil, err
 	}
@@ -693,10 +696,10 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 		if err != nil {
 			return nil, fmt.Errorf("filter_func: %w", err)
 		}
-		te.Filter = f
+		r.moreRefs().filter = f
 	}
 	if r.Status != 0 {
-		return te, nil
+		return r, nil
 	}
 	maps.Copy(plugins, rc.Plugins)
 	for name := range rc.Plugins {
@@ -704,7 +707,7 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 	}
 	for name := range plugins {
 		// A plugin loaded later (Lua, from etcd) recompiles the route.
-		pr := r.pluginRefs()
+		pr := r.moreRefs()
 		pr.deps = append(pr.deps, depKey{config.LuaPlugins, name})
 	}
 	if svc != nil {
@@ -714,7 +717,7 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 		if err := b.compilePlugins(r, plugins, owners); err != nil {
 			// Fail closed: a route never runs without a plugin it names.
 			r.Status, r.Err = http.StatusServiceUnavailable, err
-			return te, nil
+			return r, nil
 		}
 	}
 	switch {
@@ -742,7 +745,7 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 		r.Timeout = timeoutsOf(rc.Timeout)
 		r.OwnTimeout = true
 	}
-	return te, nil
+	return r, nil
 }
 
 // compilePlugins compiles a route's merged plugin confs into its chain;
@@ -782,13 +785,13 @@ func (u *routeUpstreams) Compile(conf []byte) (any, error) {
 		return nil, err
 	}
 	cu := u.b.compileUpstream(config.Routes.Name+"/"+u.r.ID, obj.(*config.Upstream))
-	pr := u.r.pluginRefs()
+	pr := u.r.moreRefs()
 	pr.upstreams = append(pr.upstreams, cu)
 	return cu, nil
 }
 
 func (u *routeUpstreams) Find(id string) (any, error) {
-	pr := u.r.pluginRefs()
+	pr := u.r.moreRefs()
 	pr.deps = append(pr.deps, depKey{config.Upstreams, id})
 	if cu := u.b.st.upstreams[id]; cu != nil {
 		return cu, nil

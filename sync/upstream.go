@@ -315,8 +315,7 @@ func (b *Builder) RefreshDNS(version int64) (*Snapshot, []error) {
 			stored++
 		}
 	}
-	for id, e := range st.entries {
-		r := e.Value
+	for id, r := range st.entries {
 		if r.ownsUpstream && uses(r.own) || r.refs != nil && slices.ContainsFunc(r.refs.upstreams, uses) {
 			dirty[id] = struct{}{}
 		}
