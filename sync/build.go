@@ -608,8 +608,9 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 	}
 	if rebuild {
 		r, err := trie.Build(b.Mode, func(yield func(*trie.Route[*Route]) bool) {
+			var e trie.Route[*Route] // one for all: the router keeps none
 			for _, rt := range st.entries {
-				e := rt.routerEntry()
+				e = rt.routerEntry()
 				if !yield(&e) {
 					return
 				}
@@ -659,8 +660,15 @@ func (b *Builder) compileRoute(rc *routeConf) (*Route, error) {
 	// The plugins that run: route over plugin config over service, as
 	// APISIX merges them (plugin_config.lua merge, merge_service_route).
 	plugins := map[string]json.RawMessage{}
-	// owners: where the confs not the route's own came from (plugin.Env).
-	owners := map[string]string{}
+	// owners: where the confs not the route's own came from (plugin.Env);
+	// nil while there are none, so most routes allocate no map for it.
+	var owners map[string]string
+	setOwner := func(name, owner string) {
+		if owners == nil {
+			owners = map[string]string{}
+		}
+		owners[name] = owner
+	}
 	if rc.ServiceID != "" {
 		if s, ok := st.objs[config.Services][rc.ServiceID]; ok {
 			svc = s.obj.(*config.Service)
@@ -669,7 +677,7 @@ func (b *Builder) compileRoute(rc *routeConf) (*Route, error) {
 			}
 			maps.Copy(plugins, svc.Plugins)
 			for name := range svc.Plugins {
-				owners[name] = "/apisix/services/" + rc.ServiceID
+				setOwner(name, "/apisix/services/"+rc.ServiceID)
 			}
 		} else {
 			r.Status, r.Err = http.StatusNotFound, fmt.Errorf("service %s not found", rc.ServiceID)
@@ -679,7 +687,7 @@ func (b *Builder) compileRoute(rc *routeConf) (*Route, error) {
 		if s, ok := st.objs[config.PluginConfigs][rc.PluginConfigID]; ok {
 			maps.Copy(plugins, s.obj.(*config.PluginSet).Plugins)
 			for name := range s.obj.(*config.PluginSet).Plugins {
-				owners[name] = "/apisix/plugin_configs/" + rc.PluginConfigID
+				setOwner(name, "/apisix/plugin_configs/"+rc.PluginConfigID)
 			}
 		} else if r.Status == 0 {
 			r.Status, r.Err = http.StatusServiceUnavailable, fmt.Errorf("plugin config %s not found", rc.PluginConfigID)

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"iter"
 	"net/netip"
 
 	"github.com/sluicegw/sluice/config"
@@ -81,22 +82,24 @@ func (r *routeConf) ObjectID() string { return r.ID }
 // Enabled reports whether the route is routable (status absent or 1).
 func (r *routeConf) Enabled() bool { return r.Status == nil || *r.Status == 1 }
 
-// depKeys lists what a compiled route refers to: its upstream (through the
-// upTable: upstreamRef), service and plugin config by id, and what its
+// depKeys yields what a compiled route refers to: its upstream (through
+// the upTable: upstreamRef), service and plugin config by id, and what its
 // plugins refer to (traffic-split's upstreams, Lua plugins loaded from
-// etcd).
-func (r *Route) depKeys() []depKey {
-	var ks []depKey
-	if r.refs != nil {
-		ks = r.refs.deps
+// etcd). An iterator, not a slice: a first load asks it of every route.
+func (r *Route) depKeys() iter.Seq[depKey] {
+	return func(yield func(depKey) bool) {
+		if r.refs != nil {
+			for _, k := range r.refs.deps {
+				if !yield(k) {
+					return
+				}
+			}
+		}
+		if c := r.conf; c != nil {
+			_ = yield(depKey{upstreamRef, c.UpstreamID}) && yield(depKey{config.Services, c.ServiceID}) &&
+				yield(depKey{config.PluginConfigs, c.PluginConfigID})
+		}
 	}
-	c := r.conf
-	if c == nil {
-		return ks
-	}
-	ks = append(ks[:len(ks):len(ks)], depKey{upstreamRef, c.UpstreamID}, depKey{config.Services, c.ServiceID},
-		depKey{config.PluginConfigs, c.PluginConfigID})
-	return ks
 }
 
 // addUsers records that route id (compiled as r) refers to what it does:
@@ -104,7 +107,7 @@ func (r *Route) depKeys() []depKey {
 // (disabled, or paths or filter_func refused) refer to nothing: no other
 // object's change can make them compile.
 func (st *state) addUsers(id string, r *Route) {
-	for _, k := range r.depKeys() {
+	for k := range r.depKeys() {
 		if k.id == "" {
 			continue
 		}
@@ -119,7 +122,7 @@ func (st *state) addUsers(id string, r *Route) {
 
 // removeUsers undoes addUsers.
 func (st *state) removeUsers(id string, r *Route) {
-	for _, k := range r.depKeys() {
+	for k := range r.depKeys() {
 		if set := st.users[k]; set != nil {
 			delete(set, id)
 			if len(set) == 0 {

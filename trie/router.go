@@ -393,12 +393,13 @@ func (r *Router[T]) insert(t *txn, rt *Route[T]) error {
 	for i := range keys {
 		k := &keys[i]
 		idx := r.indexFor(*k)
-		var es []entry[T]
+		e := r.newEntry(rt, *k)
+		es := []entry[T]{e}
 		old := r.bucketAt(&idx, k)
 		if old != nil {
-			es = old.entries()
+			es = with(old.entries(), e)
 		}
-		r.setBucket(t, &idx, k, with(es, r.newEntry(rt, *k)), old != nil)
+		r.setBucket(t, &idx, k, es, old != nil)
 		r.storeIndex(t, *k, idx)
 	}
 	r.routes++
@@ -537,11 +538,13 @@ func (b *bucket[T]) entries() []entry[T] {
 	return append(append(out, b.first), *b.rest...)
 }
 
-// bucketOf makes a bucket of es (at least one entry), sharing its array.
+// bucketOf makes a bucket of es (at least one entry). It copies the rest,
+// so es itself may live on the caller's stack: a new key's one entry
+// allocates nothing but its record.
 func bucketOf[T any](es []entry[T]) bucket[T] {
 	b := bucket[T]{first: es[0]}
 	if len(es) > 1 {
-		rest := es[1:]
+		rest := slices.Clone(es[1:])
 		b.rest = &rest
 	}
 	return b
