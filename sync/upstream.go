@@ -245,7 +245,7 @@ func (b *Builder) prefetchHosts(changes []Change) {
 			add(o)
 		case *config.Service:
 			add(o.Upstream)
-		case *config.Route:
+		case *routeConf:
 			add(o.Upstream)
 		}
 	}
