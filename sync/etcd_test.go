@@ -154,7 +154,7 @@ func TestEtcdSourceFollowsWrites(t *testing.T) {
 	}
 	// Credentials live under their consumer.
 	s = h.waitRev(h.put("consumers/jack/credentials/c1", `{"plugins": {}}`))
-	if s.Version < 1 || h.src.Builder.st.objs[config.Credentials]["jack/c1"] == nil {
+	if s.Version < 1 || h.src.Builder.st.objs[config.Credentials]["jack/c1"].obj == nil {
 		t.Fatal("credential not stored under jack/c1")
 	}
 }

@@ -173,9 +173,13 @@ func (b *bucket[T]) match(q *Query) *entry[T] {
 	if b.first.matches(q) {
 		return &b.first
 	}
-	for i := range b.rest {
-		if b.rest[i].matches(q) {
-			return &b.rest[i]
+	if b.rest == nil {
+		return nil
+	}
+	rest := *b.rest
+	for i := range rest {
+		if rest[i].matches(q) {
+			return &rest[i]
 		}
 	}
 	return nil

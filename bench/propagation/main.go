@@ -39,8 +39,9 @@ func main() {
 	memLimit := flag.String("gomemlimit", "", "GOMEMLIMIT for sluice (empty: none)")
 	cpus := flag.String("sluice-cpus", "0", "CPUs sluice is pinned to (taskset -c); etcd and this tool use CPU 1")
 	logLevel := flag.String("sluice-log-level", "info", "sluice's -log-level (debug logs how long each change took to apply)")
+	godebug := flag.String("sluice-godebug", "", "GODEBUG for sluice alone (gctrace=1 interleaves its collections with its log)")
 	flag.Parse()
-	opts := runOpts{routes: *routes, inline: *inline, env: goEnv(*gogc, *memLimit), cpus: *cpus}
+	opts := runOpts{routes: *routes, inline: *inline, env: goEnv(*gogc, *memLimit, *godebug), cpus: *cpus}
 
 	work, err := os.MkdirTemp("", "sluice-propagation")
 	check(err)
