@@ -235,6 +235,29 @@ func (vm *VM) varTable() *glua.LTable {
 	return t
 }
 
+// matchedTable is ctx.curr_req_matched, what lua-resty-radixtree records
+// of a match: _path and _host, the route's path and host as written that
+// matched (no _host for a route without hosts), _method, and the
+// parameter captures by name. nil when no route matched.
+func (vm *VM) matchedTable(c *reqctx.Ctx) glua.LValue {
+	if c.Route == nil {
+		return glua.LNil
+	}
+	L := vm.L
+	t := L.NewTable()
+	path, host := c.Matched()
+	t.RawSetString("_path", glua.LString(path))
+	if host != "" {
+		t.RawSetString("_host", glua.LString(host))
+	}
+	t.RawSetString("_method", vm.lstr(c.Method()))
+	for i := 0; i < c.Query.Params.Len(); i++ {
+		name, val := c.Query.Params.At(i)
+		t.RawSetString(name, glua.LString(val))
+	}
+	return t
+}
+
 // ctxTable is the ctx argument hooks get (APISIX's api_ctx): var,
 // consumer_name, route_id and friends, and whatever the hooks store.
 func (vm *VM) ctxTable() *glua.LTable {
@@ -266,6 +289,9 @@ func (vm *VM) ctxTable() *glua.LTable {
 			if c.Consumer != nil {
 				s = c.Consumer.GroupID
 			}
+		case "curr_req_matched":
+			L.Push(vm.matchedTable(c))
+			return 1
 		default:
 			if st, ok := c.Local(ctxStoreKey).(*glua.LTable); ok {
 				L.Push(st.RawGetString(k))

@@ -9,7 +9,7 @@ import (
 // on a parameter route q.Params holds the captures. Safe from any
 // goroutine; allocates nothing.
 func (r *Router[T]) Match(q *Query) (v T, ok bool) {
-	q.Params.n = 0
+	q.Params.n, q.mode = 0, r.mode
 	var hp pathHash
 	if r.mode == HostURI && r.hosts.root != nil {
 		if e := r.matchHost(r.hosts.root, q.HostRev, q, &hp); e != nil {

@@ -60,6 +60,7 @@ type Query struct {
 	RemoteAddr netip.Addr     // client address
 	Vars       expr.Vars      // variables for vars conditions (may be nil if no route has any)
 	Params     Params         // out: parameter captures of the matched route
+	mode       Mode           // out: how the router that answered reads paths (MatchedPath)
 }
 
 // MaxParams bounds the parameters one route path may capture.
@@ -75,6 +76,9 @@ type Params struct {
 
 // Len returns the number of captures.
 func (p *Params) Len() int { return p.n }
+
+// At returns the i-th capture, 0 <= i < Len.
+func (p *Params) At(i int) (name string, val []byte) { return p.names[i], p.vals[i] }
 
 // Get returns the capture for name.
 func (p *Params) Get(name string) ([]byte, bool) {
