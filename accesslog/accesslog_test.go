@@ -98,6 +98,26 @@ func TestCombined(t *testing.T) {
 	}
 }
 
+// TestRemoteUser: $remote_user is the user of a Basic Authorization,
+// decoded as nginx decodes (padding optional, input ends at '='), and "-"
+// when there is none or it does not decode.
+func TestRemoteUser(t *testing.T) {
+	f, _ := Compile("$remote_user", EscapeDefault)
+	for auth, want := range map[string]string{
+		"Basic dXNlcjpwYXNz":       "user", // "user:pass"
+		"basic   dXNlcjpw":         "user", // "user:p", unpadded, scheme in any case
+		"Basic dXNlcjpw==garbage!": "user",
+		"Basic dXNlcjpw!XNz":       "-", // a byte outside the alphabet
+		"Basic dXNlcg==":           "-", // no ':'
+		"Bearer dXNlcjpwYXNz":      "-",
+	} {
+		c := ctx(t, &reqctx.Loop{}, "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: "+auth+"\r\n\r\n")
+		if got := string(f.Append(nil, c, newLineState([32]byte{}))); got != want+"\n" {
+			t.Errorf("%q: %q, want %q", auth, got, want)
+		}
+	}
+}
+
 func TestEscapes(t *testing.T) {
 	c := ctx(t, &reqctx.Loop{}, "GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: a\"b\\c\xe9\tz\r\n\r\n")
 	for esc, want := range map[Escape]string{

@@ -2,7 +2,6 @@ package accesslog
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluicegw/sluice/expr"
+	"github.com/sluicegw/sluice/internal/ngxbase64"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
@@ -250,15 +250,10 @@ func remoteUser(c *reqctx.Ctx, st *lineState) ([]byte, bool) {
 		return nil, false
 	}
 	enc := bytes.TrimLeft(h[len(basicPrefix):], " ")
-	need := base64.StdEncoding.DecodedLen(len(enc))
-	if cap(st.scratch) < need {
-		st.scratch = make([]byte, need)
-	}
-	n, err := base64.StdEncoding.Decode(st.scratch[:need], enc)
-	if err != nil {
+	if st.scratch, ok = ngxbase64.Decode(st.scratch[:0], enc); !ok {
 		return nil, false
 	}
-	user, _, found := bytes.Cut(st.scratch[:n], []byte{':'})
+	user, _, found := bytes.Cut(st.scratch, []byte{':'})
 	if !found {
 		return nil, false
 	}

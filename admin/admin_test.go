@@ -3,7 +3,6 @@ package admin
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -18,25 +17,16 @@ import (
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/embedetcd"
 	"github.com/sluicegw/sluice/internal/admintest"
+	"github.com/sluicegw/sluice/internal/testport"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
 
 const testKey = "edd1c9f034335f136f87ad84b625c8f1"
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // startAdmin serves the Admin API in-process on a real (embedded) etcd.
 func startAdmin(t *testing.T, edit func(*Options)) (*httptest.Server, *clientv3.Client) {
 	t.Helper()
-	e, err := embedetcd.Start(embedetcd.Options{DataDir: t.TempDir(), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
+	e, err := embedetcd.Start(embedetcd.Options{DataDir: t.TempDir(), ClientAddr: testport.Addr(t), PeerAddr: testport.Addr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,8 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+
+	"github.com/sluicegw/sluice/internal/testport"
 )
 
 // The admin keys every etcd-backed test gateway accepts (the golden file
@@ -74,8 +76,8 @@ func startEtcd(t *testing.T) *etcdProc {
 	e := &etcdProc{
 		t:         t,
 		dir:       t.TempDir(),
-		clientURL: "http://127.0.0.1:" + strconv.Itoa(freePort(t)),
-		peerURL:   "http://127.0.0.1:" + strconv.Itoa(freePort(t)),
+		clientURL: "http://127.0.0.1:" + strconv.Itoa(testport.Port(t)),
+		peerURL:   "http://127.0.0.1:" + strconv.Itoa(testport.Port(t)),
 		log:       &syncBuffer{},
 	}
 	e.start()
@@ -182,7 +184,7 @@ func startEtcdGateway(t *testing.T, role, endpoint, extra string) *etcdGateway {
 func startEtcdGatewayWith(t *testing.T, role, endpoint, apisixExtra, extra string) *etcdGateway {
 	t.Helper()
 	dir := t.TempDir()
-	adminPort := freePort(t)
+	adminPort := testport.Port(t)
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "deployment:\n  role: %s\n", role)
 	if role == "data_plane" {
@@ -191,9 +193,9 @@ func startEtcdGatewayWith(t *testing.T, role, endpoint, apisixExtra, extra strin
 	fmt.Fprintf(&cfg, "  admin:\n    admin_key:\n      - {name: admin, key: %s, role: admin}\n      - {name: viewer, key: %s, role: viewer}\n"+
 		"    admin_listen: {ip: 127.0.0.1, port: %d}\n", adminKey, viewerKey, adminPort)
 	if endpoint == "" {
-		client := "127.0.0.1:" + strconv.Itoa(freePort(t))
+		client := "127.0.0.1:" + strconv.Itoa(testport.Port(t))
 		fmt.Fprintf(&cfg, "sluice:\n  embedded_etcd:\n    enable: true\n    data_dir: %s\n    client_listen: %s\n    peer_listen: 127.0.0.1:%d\n",
-			filepath.Join(dir, "etcd"), client, freePort(t))
+			filepath.Join(dir, "etcd"), client, testport.Port(t))
 		endpoint = "http://" + client
 	} else {
 		fmt.Fprintf(&cfg, "  etcd:\n    host: [%q]\n    prefix: /apisix\n    timeout: 2\n", endpoint)

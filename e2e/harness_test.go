@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluicegw/sluice/internal/testport"
 )
 
 // sluiceBin is the sluice binary built for this run.
@@ -66,37 +68,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// handedOut holds every port freePort has returned in this test binary.
-var handedOut struct {
-	sync.Mutex
-	ports map[int]bool
-}
-
-// freePort returns a loopback port nothing listens on, never one it
-// returned before: the kernel may offer a just-closed port again, and two
-// of a gateway's listeners given the same one made it exit ("address
-// already in use") in CI.
-func freePort(t testing.TB) int {
-	t.Helper()
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	if handedOut.ports == nil {
-		handedOut.ports = map[int]bool{}
-	}
-	for {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		_ = ln.Close() // only probing for a free port
-		if !handedOut.ports[port] {
-			handedOut.ports[port] = true
-			return port
-		}
-	}
-}
-
 // startStandalone runs sluice in standalone (yaml) mode. extra is appended
 // to config.yaml; routes is the body of apisix.yaml (without #END).
 func startStandalone(t *testing.T, extra, routes string, env ...string) *gatewayProc {
@@ -117,7 +88,7 @@ func startGateway(t *testing.T, dir, cfg string, env ...string) *gatewayProc {
 // section (apisixExtra, each line indented by two spaces).
 func startGatewayWith(t *testing.T, dir, apisixExtra, cfg string, env ...string) *gatewayProc {
 	t.Helper()
-	port, control := freePort(t), freePort(t)
+	port, control := testport.Port(t), testport.Port(t)
 	full := fmt.Sprintf("apisix:\n  node_listen:\n    - ip: 127.0.0.1\n      port: %d\n  control:\n    ip: 127.0.0.1\n    port: %d\n%s%s", port, control, apisixExtra, cfg)
 	// The prometheus exporter binds 127.0.0.1:9091 by default, so two
 	// gateways in one test (or two test binaries at once) would collide;
@@ -126,7 +97,7 @@ func startGatewayWith(t *testing.T, dir, apisixExtra, cfg string, env ...string)
 		if !strings.HasSuffix(full, "\n") {
 			full += "\n"
 		}
-		full += fmt.Sprintf("plugin_attr:\n  prometheus:\n    export_addr: {ip: 127.0.0.1, port: %d}\n", freePort(t))
+		full += fmt.Sprintf("plugin_attr:\n  prometheus:\n    export_addr: {ip: 127.0.0.1, port: %d}\n", testport.Port(t))
 	}
 	writeFile(t, filepath.Join(dir, "config.yaml"), full)
 	g := &gatewayProc{t: t, addr: "127.0.0.1:" + strconv.Itoa(port), control: "127.0.0.1:" + strconv.Itoa(control),

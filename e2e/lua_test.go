@@ -43,8 +43,10 @@ func TestServerlessInEveryPhase(t *testing.T) {
 	o := startOrigin(t)
 	g := startEtcdGateway(t, "traditional", "", "")
 	luaRoute(t, g, "rewrite", "/hello", "serverless-pre-function", "rewrite", o.addr,
-		`return function(conf, ctx) ngx.req.set_uri("/uri"); ngx.req.set_header("X-Pre", "rewrite") end`)
-	g.waitServes("/hello", 200, "x-pre: rewrite")
+		// curr_req_matched._path is the path the route matched, after
+		// the uri was rewritten too (serverless docs' example).
+		`return function(conf, ctx) ngx.req.set_uri("/uri"); ngx.req.set_header("X-Pre", "rewrite " .. ctx.curr_req_matched._path) end`)
+	g.waitServes("/hello", 200, "x-pre: rewrite /hello")
 	if _, body := getResp(t, g, "/hello"); !strings.Contains(body, "uri: /uri") {
 		t.Fatalf("rewrite: %q", body)
 	}

@@ -19,6 +19,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/sluicegw/sluice/internal/testport"
 )
 
 // rawClient neither asks for nor undoes compression: the tests see the
@@ -251,7 +253,7 @@ func hasPlugin(t *testing.T, g *etcdGateway, name string) bool {
 // routes, unmatched requests, the consumer label, the exporter's address.
 func TestPrometheus(t *testing.T) {
 	o := startOrigin(t)
-	export := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	export := "127.0.0.1:" + strconv.Itoa(testport.Port(t))
 	host, port, _ := net.SplitHostPort(export)
 	g := startEtcdGateway(t, "traditional", "", fmt.Sprintf("plugin_attr:\n  prometheus:\n    export_addr: {ip: %s, port: %s}\n", host, port))
 	for id, uri := range map[string]string{"1": "/hello", "2": "/hello1"} {
@@ -286,13 +288,34 @@ func TestPrometheus(t *testing.T) {
 			counter(fams, "apisix_http_status", "code", "200", "route", "2") >= before("apisix_http_status", "code", "200", "route", "2")+1 &&
 			counter(fams, "apisix_http_status", "route", "1") == 3
 	})
-	if got := counter(fams, "apisix_http_status", "code", "200", "route", "1", "matched_uri", "", "matched_host", "", "service", "", "consumer", "",
+	if got := counter(fams, "apisix_http_status", "code", "200", "route", "1", "matched_uri", "/hello", "matched_host", "", "service", "", "consumer", "",
 		"node", "127.0.0.1", "request_type", "traditional_http", "request_llm_model", "", "llm_model", "", "response_source", "upstream"); got != 3 {
 		t.Errorf("route 1: %v", got)
 	}
 	if m := metric(fams, "apisix_http_status", "code", "404", "route", "", "node", "", "response_source", "apisix"); m == nil {
 		t.Errorf("unmatched requests: no response_source apisix, node \"\"")
 	}
+	// prometheus2.t tests 8-15: matched_uri and matched_host say which of
+	// a route's uris and hosts the request matched, as written.
+	g.mustAdmin("PUT", "/apisix/admin/routes/9", fmt.Sprintf(`{"hosts": ["foo.com", "bar.com"], "uris": ["/foo*", "/bar*"],
+		"plugins": {"prometheus": {}}, "upstream": {"nodes": {%q: 1}}}`, o.addr), 201)
+	hit := func(host, path string) {
+		req, _ := http.NewRequest("GET", "http://"+g.addr+path, nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	waitUntil(t, "route 9's matches counted", func() bool {
+		hit("foo.com", "/foo1")
+		hit("bar.com", "/bar1")
+		f := scrape(t, export)
+		return counter(f, "apisix_http_status", "route", "9", "matched_uri", "/foo*", "matched_host", "foo.com") > 0 &&
+			counter(f, "apisix_http_status", "route", "9", "matched_uri", "/bar*", "matched_host", "bar.com") > 0
+	})
 	for _, typ := range []string{"request", "upstream", "apisix"} {
 		m := metric(fams, "apisix_http_latency", "type", typ, "route", "1", "node", "127.0.0.1")
 		if m == nil || m.Histogram == nil || m.Histogram.GetSampleCount() != 3 {

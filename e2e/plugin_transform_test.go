@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/sluicegw/sluice/internal/testport"
 )
 
 // End-to-end tests of the transformation plugins (proxy-rewrite,
@@ -210,7 +212,7 @@ func TestCorsE2E(t *testing.T) {
 
 	// The gateway's own error answers carry the headers: a 502 from a
 	// route whose upstream refuses connections.
-	dead := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	dead := fmt.Sprintf("127.0.0.1:%d", testport.Port(t))
 	g.route("2", "/dead", `{"cors": {"allow_origins": "**"}}`, dead, "/dead", 502)
 	resp, body = g.do("GET", "/dead", map[string]string{"Origin": "https://sub.domain.com"}, "")
 	expect(t, resp, body, 502, map[string]string{"Access-Control-Allow-Origin": "https://sub.domain.com", "Vary": "Origin"}, "-")
@@ -248,7 +250,7 @@ func TestRequestIDE2E(t *testing.T) {
 		t.Errorf("upstream saw\n%s", body)
 	}
 
-	g.route("2", "/opentracing", `{"request-id": {"algorithm": "nanoid", "header_name": "X-Trace"}}`, fmt.Sprintf("127.0.0.1:%d", freePort(t)), "/opentracing", 502)
+	g.route("2", "/opentracing", `{"request-id": {"algorithm": "nanoid", "header_name": "X-Trace"}}`, fmt.Sprintf("127.0.0.1:%d", testport.Port(t)), "/opentracing", 502)
 	resp, body = g.do("GET", "/opentracing", nil, "")
 	if id := resp.Header.Get("X-Trace"); len(id) != 21 {
 		t.Errorf("nanoid on a 502: %q (%d %q)", id, resp.StatusCode, body)
@@ -281,7 +283,7 @@ func TestResponseRewriteE2E(t *testing.T) {
 
 	// A gateway answer (502) is rewritten too.
 	g.route("6", "/gone", `{"response-rewrite": {"status_code": 503, "body": "{\"msg\":\"down\"}", "headers": {"set": {"Content-Type": "application/json"}}, "vars": [["status","==",502]]}}`,
-		fmt.Sprintf("127.0.0.1:%d", freePort(t)), "/gone", 503)
+		fmt.Sprintf("127.0.0.1:%d", testport.Port(t)), "/gone", 503)
 	resp, body = g.do("GET", "/gone", nil, "")
 	expect(t, resp, body, 503, map[string]string{"Content-Type": "application/json"}, `{"msg":"down"}`)
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicegw/sluice/internal/testport"
 )
 
 // redisProc is a redis-server process on a free loopback port, without
@@ -31,7 +33,7 @@ func startRedis(t *testing.T, extra ...string) *redisProc {
 	if err != nil {
 		t.Fatal("redis-server not found: install it (apt-get install -y redis-server; scripts/test.sh does)")
 	}
-	port := freePort(t)
+	port := testport.Port(t)
 	r := &redisProc{t: t, port: port, addr: "127.0.0.1:" + strconv.Itoa(port), log: &syncBuffer{},
 		args: append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 			"--dir", t.TempDir()}, extra...)}

@@ -2,7 +2,6 @@ package embedetcd
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,21 +10,13 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
-)
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+	"github.com/sluicegw/sluice/internal/testport"
+)
 
 func start(t *testing.T, dir, clientAddr string) *Server {
 	t.Helper()
-	s, err := Start(Options{DataDir: dir, ClientAddr: clientAddr, PeerAddr: freeAddr(t)})
+	s, err := Start(Options{DataDir: dir, ClientAddr: clientAddr, PeerAddr: testport.Addr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +35,7 @@ func client(t *testing.T, s *Server) *clientv3.Client {
 // The data directory is the cluster: a restart on it serves the same keys
 // at the same revisions.
 func TestRestartKeepsData(t *testing.T) {
-	dir, addr := filepath.Join(t.TempDir(), "etcd"), freeAddr(t)
+	dir, addr := filepath.Join(t.TempDir(), "etcd"), testport.Addr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
@@ -80,8 +71,8 @@ func TestStartErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, o := range map[string]Options{
-		"data dir is a file": {DataDir: filepath.Join(file, "etcd"), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)},
-		"bad client address": {DataDir: t.TempDir(), ClientAddr: "127.0.0.1:notaport", PeerAddr: freeAddr(t)},
+		"data dir is a file": {DataDir: filepath.Join(file, "etcd"), ClientAddr: testport.Addr(t), PeerAddr: testport.Addr(t)},
+		"bad client address": {DataDir: t.TempDir(), ClientAddr: "127.0.0.1:notaport", PeerAddr: testport.Addr(t)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, err := Start(o)

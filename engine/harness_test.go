@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sluicegw/sluice/config"
+	"github.com/sluicegw/sluice/internal/testport"
 	"github.com/sluicegw/sluice/plugin"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
@@ -28,18 +29,6 @@ type gateway struct {
 	addr  string
 	store *cfgsync.Store
 	b     *cfgsync.Builder
-}
-
-// freeAddr returns a loopback address nobody listens on right now.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
 }
 
 // startGateway runs a server with the given standalone YAML (the #END marker
@@ -71,7 +60,7 @@ func startGatewayWith(t testing.TB, yaml string, opts Options, plugins []string,
 		opts.Loops = 2
 	}
 	g.load(yaml)
-	g.addr = freeAddr(t)
+	g.addr = testport.Addr(t)
 	opts.Listen = []string{g.addr}
 	if opts.Logger == nil && testing.Verbose() {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluicegw/sluice/internal/testport"
 )
 
 // chaosUpstream answers by path: /ok keeps the connection, /close answers
@@ -84,7 +86,7 @@ func newFDs(start, now []string) []string {
 func TestNoLeaksUnderChaos(t *testing.T) {
 	const total = 100_000
 	up := startRawUpstream(t, chaosUpstream)
-	dead := freeAddr(t)
+	dead := testport.Addr(t)
 	g := startGateway(t, fmt.Sprintf(`routes:
   - uri: /dead
     upstream:

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicegw/sluice/internal/testport"
 	cfgsync "github.com/sluicegw/sluice/sync"
 )
 
@@ -26,7 +27,7 @@ func TestReadyMeansLoopsRun(t *testing.T) {
 	}
 	for i := 0; i < 2; i++ {
 		before := pollers()
-		srv, err := New(Options{Listen: []string{freeAddr(t)}, Loops: loops}, cfgsync.NewStore())
+		srv, err := New(Options{Listen: []string{testport.Addr(t)}, Loops: loops}, cfgsync.NewStore())
 		if err != nil {
 			t.Fatal(err)
 		}

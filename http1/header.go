@@ -54,6 +54,13 @@ func (k HeaderKind) HopByHop() bool {
 	return false
 }
 
+// initialHeaders is the capacity a parser's Headers start with. Sizing them
+// to Limits.MaxHeaders (100) cost 2.8 KB per client connection and per
+// upstream connection, about a third of what each connection held at 4,000
+// clients; typical heads have under 16 fields, and a connection whose heads
+// have more grows its slice once and keeps it.
+const initialHeaders = 16
+
 // Header is one field line: its name and value (without surrounding
 // whitespace) and the whole line including its CRLF, all relative to the head.
 type Header struct {

@@ -72,7 +72,8 @@ type Request struct {
 	UpgradeRequested bool
 
 	// Headers are the field lines in order, with their kinds. The slice's
-	// backing array is reused; its capacity is Limits.MaxHeaders.
+	// backing array is reused: it starts at initialHeaders and grows, up to
+	// Limits.MaxHeaders, to the most a connection has needed.
 	Headers []Header
 }
 
@@ -87,8 +88,8 @@ func (r *Request) Reset() {
 // status in the returned *Error, everything listed in the package doc.
 func (r *Request) Parse(head []byte, lim *Limits) error {
 	r.Reset()
-	if cap(r.Headers) < lim.MaxHeaders {
-		r.Headers = make([]Header, 0, lim.MaxHeaders)
+	if r.Headers == nil {
+		r.Headers = make([]Header, 0, initialHeaders)
 	}
 	pos, err := r.parseRequestLine(head)
 	if err != nil {

@@ -119,3 +119,40 @@ func TestRequestDataDriven(t *testing.T) {
 		return out.String()
 	})
 }
+
+// TestHeadersGrowToTheLimit: a parser's Headers start small; one that is
+// reused takes heads up to Limits.MaxHeaders field lines, refuses one more,
+// and keeps the grown capacity (no allocation once it has grown).
+func TestHeadersGrowToTheLimit(t *testing.T) {
+	lim := Limits{}.WithDefaults()
+	head := func(first string, fields int) []byte {
+		var b strings.Builder
+		b.WriteString(first + "\r\n")
+		for i := 0; i < fields; i++ {
+			fmt.Fprintf(&b, "X-F%d: %d\r\n", i, i)
+		}
+		b.WriteString("\r\n")
+		return []byte(b.String())
+	}
+	var req Request
+	var resp Response
+	for _, n := range []int{2, lim.MaxHeaders, 3} {
+		// The request also carries Host, so n-1 X- fields make n lines.
+		if err := req.Parse(head("GET / HTTP/1.1\r\nHost: a", n-1), &lim); err != nil || len(req.Headers) != n {
+			t.Fatalf("request with %d field lines: %v, %d headers", n, err, len(req.Headers))
+		}
+		if err := resp.Parse(head("HTTP/1.1 200 OK", n), MethodGet, &lim); err != nil || len(resp.Headers) != n {
+			t.Fatalf("response with %d field lines: %v, %d headers", n, err, len(resp.Headers))
+		}
+	}
+	if err := req.Parse(head("GET / HTTP/1.1\r\nHost: a", lim.MaxHeaders), &lim); err != ErrHeadTooLarge {
+		t.Errorf("request with %d field lines: %v, want ErrHeadTooLarge", lim.MaxHeaders+1, err)
+	}
+	if err := resp.Parse(head("HTTP/1.1 200 OK", lim.MaxHeaders+1), MethodGet, &lim); err != ErrResponseHeadTooLarge {
+		t.Errorf("response with %d field lines: %v, want ErrResponseHeadTooLarge", lim.MaxHeaders+1, err)
+	}
+	big := head("GET / HTTP/1.1\r\nHost: a", lim.MaxHeaders-1)
+	if a := testing.AllocsPerRun(20, func() { _ = req.Parse(big, &lim) }); a != 0 {
+		t.Errorf("a grown parser allocates %v times per head", a)
+	}
+}

@@ -37,8 +37,8 @@ func (r *Response) Interim() bool { return r.Status >= 100 && r.Status < 200 && 
 // Every error carries status 502: the gateway cannot relay what it cannot frame.
 func (r *Response) Parse(head []byte, method Method, lim *Limits) error {
 	r.Reset()
-	if cap(r.Headers) < lim.MaxHeaders {
-		r.Headers = make([]Header, 0, lim.MaxHeaders)
+	if r.Headers == nil {
+		r.Headers = make([]Header, 0, initialHeaders)
 	}
 	pos, err := r.parseStatusLine(head)
 	if err != nil {

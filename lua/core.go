@@ -34,16 +34,11 @@ func (vm *VM) coreModule() *glua.LTable {
 			vm.request(L).AddHeader(L.CheckString(2), bytestr.Bytes(L.CheckString(3)))
 			return 0
 		},
-		"get_method":   func(L *glua.LState) int { L.Push(vm.lstr(vm.request(L).Method())); return 1 },
-		"get_host":     func(L *glua.LState) int { L.Push(vm.lstr(vm.request(L).Host())); return 1 },
-		"get_path":     func(L *glua.LState) int { L.Push(vm.lstr(vm.request(L).URI())); return 1 },
-		"get_uri_args": func(L *glua.LState) int { L.Push(argsTable(L, string(vm.request(L).Args()))); return 1 },
-		"set_uri_args": func(L *glua.LState) int {
-			// A value neither string nor table is ignored here, though
-			// APISIX's core hands it to ngx.req.set_uri_args, which raises.
-			setURIArgs(vm.request(L), L.CheckAny(2))
-			return 0
-		},
+		"get_method":           func(L *glua.LState) int { L.Push(vm.lstr(vm.request(L).Method())); return 1 },
+		"get_host":             func(L *glua.LState) int { L.Push(vm.lstr(vm.request(L).Host())); return 1 },
+		"get_path":             func(L *glua.LState) int { L.Push(vm.lstr(vm.request(L).URI())); return 1 },
+		"get_uri_args":         func(L *glua.LState) int { L.Push(argsTable(L, string(vm.request(L).Args()))); return 1 },
+		"set_uri_args":         func(L *glua.LState) int { setURIArgs(L, vm.request(L), 2); return 0 },
 		"get_remote_client_ip": func(L *glua.LState) int { L.Push(vm.lstr(vm.request(L).RemoteText)); return 1 },
 		"get_body": func(L *glua.LState) int {
 			c := vm.request(L)

@@ -103,6 +103,8 @@ return function(conf, ctx)
 		ngx.var.uri, ngx.var.host, ngx.var.arg_a, ngx.var.cookie_s, ngx.var.http_x_a, ctx.var.remote_addr or "-",
 		tostring(args.a[1]) .. tostring(args.a[2]), args.b, h["x-a"], core.request.header(ctx, "X-A"),
 		ngx.req.get_method(), ctx.route_id, ngx.encode_base64("hi"), ngx.md5("x"), cjson.encode({1, 2}),
+		-- nginx's decoder: padding optional, input ends at '=', CR/LF refused
+		ngx.decode_base64("aGk") .. ngx.decode_base64("YQ=") .. ngx.decode_base64("YQ==junk") .. tostring(ngx.decode_base64("aG\nk=")),
 	}
 	ngx.req.set_header("X-Added", "1")
 	ngx.req.clear_header("X-A")
@@ -119,7 +121,7 @@ end`)
 		t.Fatalf("result %v", res)
 	}
 	_, body, _, _ := c.Exited()
-	want := "/p|example.com|1|42|hello|127.0.0.1|12|x y|hello|hello|GET|r1|aGk=|9dd4e461268c8034f5c8564e155c67a6|[1,2]|abc:123|a+b+c"
+	want := "/p|example.com|1|42|hello|127.0.0.1|12|x y|hello|hello|GET|r1|aGk=|9dd4e461268c8034f5c8564e155c67a6|[1,2]|hiaanil|abc:123|a+b+c"
 	if string(body) != want {
 		t.Fatalf("body\n %q\nwant\n %q", body, want)
 	}
@@ -236,6 +238,35 @@ end`)
 		vm.RunHook(c, "access", f, "", cf)
 		if _, body, _, _ := c.Exited(); !strings.Contains(string(body), want) {
 			t.Errorf("%s: %q, want %q", conf, body, want)
+		}
+	}
+}
+
+// TestSetURIArgs: ngx.req.set_uri_args and core.request.set_uri_args take
+// a string, a number or a table, and raise (the request fails with 500) on
+// anything else, as lua-nginx-module does.
+func TestSetURIArgs(t *testing.T) {
+	_, vm, l := runtime(t, time.Second)
+	for src, want := range map[string]string{
+		`ngx.req.set_uri_args("a=1&b")`:                "a=1&b",
+		`ngx.req.set_uri_args(ngx.escape_uri("a 你~"))`: "a%20%E4%BD%A0~",
+		`ngx.req.set_uri_args(42)`:                     "42",
+		`require("apisix.core").request.set_uri_args(ctx, {b = "x y", a = true, c = false, d = {1, "2/"}})`: "a&b=x%20y&d=1&d=2%2F",
+		`require("apisix.core").request.set_uri_args(ctx, 7)`:                                               "7",
+	} {
+		c := request(t, l, getHead)
+		f := mustFunc(t, "return function(conf, ctx) "+src+" end")
+		if res := vm.RunHook(c, "access", f, "", nil); res == reqctx.Stop || string(c.Args()) != want {
+			t.Errorf("%s: %v, args %q, want %q", src, res, c.Args(), want)
+		}
+	}
+	for _, src := range []string{`ngx.req.set_uri_args(true)`, `ngx.req.set_uri_args(nil)`,
+		`require("apisix.core").request.set_uri_args(ctx, false)`} {
+		c := request(t, l, getHead)
+		before := string(c.Args())
+		f := mustFunc(t, "return function(conf, ctx) "+src+" end")
+		if res := vm.RunHook(c, "access", f, "", nil); res != reqctx.Stop || c.Status != 500 || string(c.Args()) != before {
+			t.Errorf("%s: %v %d, args %q: want a 500 and the args unchanged", src, res, c.Status, c.Args())
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/sluicegw/sluice/internal/bytestr"
+	"github.com/sluicegw/sluice/internal/ngxbase64"
 	"github.com/sluicegw/sluice/internal/reqctx"
 )
 
@@ -107,7 +108,7 @@ func (vm *VM) installAPI() {
 		"crc32_short":   crc32Of,
 		"crc32_long":    crc32Of,
 		"hmac_sha1":     hmacSHA1,
-		"escape_uri":    func(L *glua.LState) int { L.Push(glua.LString(url.QueryEscape(L.CheckString(1)))); return 1 },
+		"escape_uri":    func(L *glua.LState) int { L.Push(glua.LString(escapeComponent(nil, L.CheckString(1)))); return 1 },
 		"unescape_uri":  unescapeURI,
 		"encode_args":   func(L *glua.LState) int { L.Push(glua.LString(encodeArgs(L.CheckTable(1)))); return 1 },
 		"decode_args":   func(L *glua.LState) int { L.Push(argsTable(L, L.CheckString(1))); return 1 },
@@ -234,6 +235,29 @@ func (vm *VM) varTable() *glua.LTable {
 	return t
 }
 
+// matchedTable is ctx.curr_req_matched, what lua-resty-radixtree records
+// of a match: _path and _host, the route's path and host as written that
+// matched (no _host for a route without hosts), _method, and the
+// parameter captures by name. nil when no route matched.
+func (vm *VM) matchedTable(c *reqctx.Ctx) glua.LValue {
+	if c.Route == nil {
+		return glua.LNil
+	}
+	L := vm.L
+	t := L.NewTable()
+	path, host := c.Matched()
+	t.RawSetString("_path", glua.LString(path))
+	if host != "" {
+		t.RawSetString("_host", glua.LString(host))
+	}
+	t.RawSetString("_method", vm.lstr(c.Method()))
+	for i := 0; i < c.Query.Params.Len(); i++ {
+		name, val := c.Query.Params.At(i)
+		t.RawSetString(name, glua.LString(val))
+	}
+	return t
+}
+
 // ctxTable is the ctx argument hooks get (APISIX's api_ctx): var,
 // consumer_name, route_id and friends, and whatever the hooks store.
 func (vm *VM) ctxTable() *glua.LTable {
@@ -265,6 +289,9 @@ func (vm *VM) ctxTable() *glua.LTable {
 			if c.Consumer != nil {
 				s = c.Consumer.GroupID
 			}
+		case "curr_req_matched":
+			L.Push(vm.matchedTable(c))
+			return 1
 		default:
 			if st, ok := c.Local(ctxStoreKey).(*glua.LTable); ok {
 				L.Push(st.RawGetString(k))
@@ -301,12 +328,7 @@ func (vm *VM) reqTable() *glua.LTable {
 		"set_header":   func(L *glua.LState) int { vm.setReqHeader(L, 1); return 0 },
 		"clear_header": func(L *glua.LState) int { vm.request(L).DelHeader(L.CheckString(1)); return 0 },
 		"get_uri_args": func(L *glua.LState) int { L.Push(argsTable(L, string(vm.request(L).Args()))); return 1 },
-		"set_uri_args": func(L *glua.LState) int {
-			if !setURIArgs(vm.request(L), L.CheckAny(1)) {
-				L.ArgError(1, "string or table expected")
-			}
-			return 0
-		},
+		"set_uri_args": func(L *glua.LState) int { setURIArgs(L, vm.request(L), 1); return 0 },
 		"set_uri": func(L *glua.LState) int {
 			uri := L.CheckString(1)
 			if uri == "" || uri[0] != '/' {
@@ -504,13 +526,8 @@ func encodeBase64(L *glua.LState) int {
 }
 
 func decodeBase64(L *glua.LState) int {
-	s := L.CheckString(1)
-	enc := base64.StdEncoding
-	if len(s)%4 != 0 {
-		enc = base64.RawStdEncoding
-	}
-	b, err := enc.DecodeString(s)
-	if err != nil {
+	b, ok := ngxbase64.Decode(nil, []byte(L.CheckString(1)))
+	if !ok {
 		L.Push(glua.LNil)
 		return 1
 	}
@@ -564,36 +581,45 @@ func argsTable(L *glua.LState, q string) *glua.LTable {
 	return t
 }
 
-// setURIArgs replaces c's query with v: a string as it is, a table
-// encoded (encodeArgs). It reports false, changing nothing, for any other
-// value.
-func setURIArgs(c *reqctx.Ctx, v glua.LValue) bool {
-	switch a := v.(type) {
+// setURIArgs replaces c's query with argument arg, as
+// ngx.req.set_uri_args does: a string as it is, a number as its text, a
+// table encoded (encodeArgs); anything else raises, changing nothing.
+func setURIArgs(L *glua.LState, c *reqctx.Ctx, arg int) {
+	switch a := L.Get(arg).(type) {
 	case glua.LString:
 		c.SetArgs(bytestr.Bytes(string(a)))
+	case glua.LNumber:
+		c.SetArgs([]byte(a.String()))
 	case *glua.LTable:
 		c.SetArgs([]byte(encodeArgs(a)))
 	default:
-		return false
+		// lua-nginx-module's words; APISIX's core.request.set_uri_args
+		// passes its second argument on as this first one.
+		L.RaiseError("bad argument #1 to 'set_uri_args' (string, number, or table expected, but got %s)", a.Type())
 	}
-	return true
 }
 
-// encodeArgs encodes a table as a query string, keys sorted.
+// encodeArgs encodes a table as a query string, as ngx.encode_args does:
+// keys and values escaped as URI components, a true value as the key
+// alone, a false one left out, a list as the key repeated. Keys are sorted
+// (nginx follows the table's order, which Lua does not define).
 func encodeArgs(t *glua.LTable) string {
 	var keys []string
 	t.ForEach(func(k, _ glua.LValue) { keys = append(keys, glua.LVAsString(k)) })
 	slices.Sort(keys)
-	var b strings.Builder
+	var b []byte
 	for _, k := range keys {
 		add := func(v glua.LValue) {
-			if b.Len() > 0 {
-				b.WriteByte('&')
+			if v == glua.LFalse {
+				return
 			}
-			b.WriteString(url.QueryEscape(k))
+			if len(b) > 0 {
+				b = append(b, '&')
+			}
+			b = escapeComponent(b, k)
 			if v != glua.LTrue {
-				b.WriteByte('=')
-				b.WriteString(url.QueryEscape(glua.LVAsString(v)))
+				b = append(b, '=')
+				b = escapeComponent(b, glua.LVAsString(v))
 			}
 		}
 		switch v := t.RawGetString(k).(type) {
@@ -603,5 +629,21 @@ func encodeArgs(t *glua.LTable) string {
 			add(v)
 		}
 	}
-	return b.String()
+	return string(b)
+}
+
+// escapeComponent appends s escaped as ngx.escape_uri escapes a URI
+// component: every byte but RFC 3986's unreserved ones (letters, digits,
+// "-._~") as %XX, so a space is "%20", not "+" as url.QueryEscape has it.
+func escapeComponent(dst []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return dst
 }

@@ -101,13 +101,16 @@ var ErrFilterFuncUnsupported = errors.New("filter_func needs Lua, which this bui
 // state is what the Builder remembers between changes. Only the source's
 // goroutine touches it.
 type state struct {
-	objs map[*config.Kind]map[string]*stored // last good version of every object
+	// objs holds the last good version of every object, by value: at 1M
+	// routes a pointer per entry was a million more small objects for
+	// the collector to mark (issue 13).
+	objs map[*config.Kind]map[string]stored
 
 	upstreams   map[string]*Upstream // compiled, by upstream id
 	upTable     upTable              // the same, by slot: routes refer to them by it
 	svcUpstream map[string]*Upstream // compiled inline upstream, by service id
 
-	entries map[string]*trie.Route[*Route] // router entry per routable route
+	entries map[string]*Route              // compiled, per routable route (each in the router)
 	users   map[depKey]map[string]struct{} // route ids by what they refer to
 	svcOf   map[string]map[string]struct{} // service ids by upstream id
 	router  *trie.Router[*Route]
@@ -141,10 +144,10 @@ func newState(mode trie.Mode) *state {
 	empty, _ := trie.New[*Route](mode, nil)
 	st := &state{
 		router:      empty,
-		objs:        map[*config.Kind]map[string]*stored{},
+		objs:        map[*config.Kind]map[string]stored{},
 		upstreams:   map[string]*Upstream{},
 		svcUpstream: map[string]*Upstream{},
-		entries:     map[string]*trie.Route[*Route]{},
+		entries:     map[string]*Route{},
 		users:       map[depKey]map[string]struct{}{},
 		svcOf:       map[string]map[string]struct{}{},
 		routeItems:  immutable.NewSortedMap[string, *Item](nil),
@@ -152,7 +155,7 @@ func newState(mode trie.Mode) *state {
 		upstreamL:   immutable.NewSortedMap[string, *Item](nil),
 	}
 	for _, k := range config.Kinds {
-		st.objs[k] = map[string]*stored{}
+		st.objs[k] = map[string]stored{}
 	}
 	return st
 }
@@ -227,17 +230,17 @@ func (st *state) reserve(changes []Change) map[*config.Kind]int {
 	for _, c := range changes {
 		counts[c.Kind]++
 		if rc, ok := c.Obj.(*routeConf); ok {
-			upstreams[rc.UpstreamID.S]++
-			services[rc.ServiceID.S]++
+			upstreams[rc.UpstreamID]++
+			services[rc.ServiceID]++
 		}
 	}
 	for k, n := range counts {
 		if len(st.objs[k]) == 0 && n > 1024 {
-			st.objs[k] = make(map[string]*stored, n)
+			st.objs[k] = make(map[string]stored, n)
 		}
 	}
 	if n := counts[config.Routes]; len(st.entries) == 0 && n > 1024 {
-		st.entries = make(map[string]*trie.Route[*Route], n)
+		st.entries = make(map[string]*Route, n)
 	}
 	st.reserveUsers(upstreamRef, upstreams)
 	st.reserveUsers(config.Services, services)
@@ -304,10 +307,7 @@ func (b *Builder) storedItem(k *config.Kind, id string) *Item {
 	if b.st == nil {
 		return nil
 	}
-	if s := b.st.objs[k][id]; s != nil {
-		return s.item
-	}
-	return nil
+	return b.st.objs[k][id].item
 }
 
 func kindOrder(k *config.Kind) int { return slices.Index(config.Kinds, k) }
@@ -388,18 +388,21 @@ func (b *Builder) Decode(changes []Change, full bool) []error {
 }
 
 func (b *Builder) unchanged(c Change) bool {
-	old := b.st.objs[c.Kind][c.ID]
-	return old != nil && c.Item.ModRev != 0 && old.item.ModRev == c.Item.ModRev
+	old := b.st.objs[c.Kind][c.ID].item
+	return old != nil && c.Item.ModRev != 0 && old.ModRev == c.Item.ModRev
 }
 
 // store records one change and marks the routes it affects.
 func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, problems *[]error) {
 	st := b.st
 	obj = slim(obj)
+	if rc, ok := obj.(*routeConf); ok && c.Item != nil {
+		rc.seq = c.Item.CreateRev // only the builder reads it
+	}
 	if c.Item == nil {
 		delete(st.objs[c.Kind], c.ID)
 	} else {
-		st.objs[c.Kind][c.ID] = &stored{item: c.Item, obj: obj}
+		st.objs[c.Kind][c.ID] = stored{item: c.Item, obj: obj}
 	}
 	markUsers := func(k depKey) {
 		for id := range st.users[k] {
@@ -585,12 +588,10 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	// A rebuild's entries: those compiled here, in the order they were
-	// compiled and allocated in. Walking a million of them in map order
-	// instead missed the cache on nearly every one (trie.New's reads).
-	var compiled []*trie.Route[*Route]
+	// The routes compiled here, in order, for a rebuild (see below).
+	var compiled []*Route
 	if rebuild {
-		compiled = make([]*trie.Route[*Route], 0, len(ids))
+		compiled = make([]*Route, 0, len(ids))
 	}
 	// With no entries yet (a first load) no id has an old one: looking
 	// each up in the map (sized for the whole load) missed the cache on
@@ -598,26 +599,26 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 	first := len(st.entries) == 0
 	for i, id := range ids {
 		b.tick(i)
-		var old *trie.Route[*Route]
+		var old *Route
 		if !first {
 			old = st.entries[id]
 		}
 		if old != nil {
-			st.removeUsers(id, old.Value)
+			st.removeUsers(id, old)
 		}
-		var next *trie.Route[*Route]
-		if s := st.objs[config.Routes][id]; s != nil {
+		var next *Route
+		if s, ok := st.objs[config.Routes][id]; ok {
 			var err error
-			next, err = b.compileRoute(s.obj.(*routeConf), s.item)
+			next, err = b.compileRoute(s.obj.(*routeConf))
 			if err != nil {
 				*problems = append(*problems, fmt.Errorf("%s: %w", s.item.Key, err))
 			}
 			if next != nil {
-				st.addUsers(id, next.Value)
+				st.addUsers(id, next)
 			}
 		}
-		if next != nil && next.Value.Status != 0 && next.Value.Err != nil {
-			*problems = append(*problems, fmt.Errorf("route %s: %w; it answers %d", id, next.Value.Err, next.Value.Status))
+		if next != nil && next.Status != 0 && next.Err != nil {
+			*problems = append(*problems, fmt.Errorf("route %s: %w; it answers %d", id, next.Err, next.Status))
 		}
 		switch {
 		case next == nil:
@@ -629,12 +630,21 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 			}
 		}
 		if old != nil {
-			b.releaseRoute(old.Value)
+			b.releaseRoute(old)
 		}
 		if rebuild || (old == nil && next == nil) {
 			continue
 		}
-		r, err := st.router.Update(old, next)
+		var oe, ne *trie.Route[*Route]
+		if old != nil {
+			e := old.routerEntry()
+			oe = &e
+		}
+		if next != nil {
+			e := next.routerEntry()
+			ne = &e
+		}
+		r, err := st.router.Update(oe, ne)
 		if err != nil {
 			// Paths were vetted by CheckPaths; keep the old router
 			// rather than publish a half-updated one.
@@ -644,11 +654,22 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 		st.router = r
 	}
 	if rebuild {
-		entries := compiled
-		if len(entries) < len(st.entries) { // some routes were not dirty
-			entries = slices.AppendSeq(make([]*trie.Route[*Route], 0, len(st.entries)), maps.Values(st.entries))
+		// The routes in the order they were compiled (and allocated) in,
+		// when every one was: walking a million in map order missed the
+		// cache on nearly every one.
+		all := slices.Values(compiled)
+		if len(compiled) < len(st.entries) { // some routes were not dirty
+			all = maps.Values(st.entries)
 		}
-		r, err := trie.New(b.Mode, entries)
+		r, err := trie.Build(b.Mode, func(yield func(*trie.Route[*Route]) bool) {
+			var e trie.Route[*Route] // one for all: the router keeps none
+			for rt := range all {
+				e = rt.routerEntry()
+				if !yield(&e) {
+					return
+				}
+			}
+		})
 		if err != nil {
 			*problems = append(*problems, fmt.Errorf("building the router: %w; serving nothing rather than half the routes", err))
 			r, _ = trie.New[*Route](b.Mode, nil)
@@ -665,7 +686,7 @@ func (st *state) syncList(m *immutable.SortedMap[string, *Item], k *config.Kind,
 	objs := st.objs[k]
 	if len(changed) <= m.Len()/rebuildFraction {
 		for _, id := range changed {
-			if s := objs[id]; s != nil {
+			if s, ok := objs[id]; ok {
 				m = m.Set(id, s.item)
 			} else {
 				m = m.Delete(id)
@@ -686,7 +707,7 @@ func (st *state) syncList(m *immutable.SortedMap[string, *Item], k *config.Kind,
 	}
 	fresh := immutable.NewSortedMapBuilder[string, *Item](nil)
 	for _, id := range ids {
-		if s := objs[id]; s != nil { // changed lists deletions too
+		if s, ok := objs[id]; ok { // changed lists deletions too
 			fresh.Set(id, s.item)
 		}
 	}
@@ -697,42 +718,30 @@ func (st *state) syncList(m *immutable.SortedMap[string, *Item], k *config.Kind,
 // config as APISIX does at request time. It returns nil for a route that
 // is not routable (status 0, or one that cannot be stored), with an error
 // saying why when that is a problem.
-func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], error) {
+func (b *Builder) compileRoute(rc *routeConf) (*Route, error) {
 	if !rc.Enabled() {
 		return nil, nil
 	}
 	st := b.st
-	r := &Route{ID: rc.ID.S, Name: rc.Name, ServiceID: rc.ServiceID.S, conf: rc}
-	hosts := rc.Hosts
+	r := &Route{ID: rc.ID, Name: rc.Name, ServiceID: rc.ServiceID, conf: rc}
 	var svc *config.Service
 	var pc *config.PluginSet
-	if !rc.ServiceID.IsZero() {
-		if s := st.objs[config.Services][rc.ServiceID.S]; s != nil {
+	if rc.ServiceID != "" {
+		if s, ok := st.objs[config.Services][rc.ServiceID]; ok {
 			svc = s.obj.(*config.Service)
-			if len(hosts) == 0 {
-				hosts = svc.Hosts
+			if len(rc.Hosts) == 0 && len(svc.Hosts) > 0 {
+				r.moreRefs().hosts = svc.Hosts
 			}
 		} else {
-			r.Status, r.Err = http.StatusNotFound, fmt.Errorf("service %s not found", rc.ServiceID.S)
+			r.Status, r.Err = http.StatusNotFound, fmt.Errorf("service %s not found", rc.ServiceID)
 		}
 	}
-	if !rc.PluginConfigID.IsZero() {
-		if s := st.objs[config.PluginConfigs][rc.PluginConfigID.S]; s != nil {
+	if rc.PluginConfigID != "" {
+		if s, ok := st.objs[config.PluginConfigs][rc.PluginConfigID]; ok {
 			pc = s.obj.(*config.PluginSet)
 		} else if r.Status == 0 {
-			r.Status, r.Err = http.StatusServiceUnavailable, fmt.Errorf("plugin config %s not found", rc.PluginConfigID.S)
+			r.Status, r.Err = http.StatusServiceUnavailable, fmt.Errorf("plugin config %s not found", rc.PluginConfigID)
 		}
-	}
-	te := &trie.Route[*Route]{
-		ID:          rc.ID.S,
-		Paths:       rc.Paths,
-		Hosts:       hosts,
-		Methods:     rc.MethodSet,
-		RemoteAddrs: rc.RemoteAddrs,
-		Vars:        rc.VarsExpr,
-		Priority:    rc.Priority,
-		Seq:         int(item.CreateRev),
-		Value:       r,
 	}
 	if err := b.Mode.CheckPaths(rc.Paths...); err != nil {
 		return nil, err
@@ -745,15 +754,15 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 		if err != nil {
 			return nil, fmt.Errorf("filter_func: %w", err)
 		}
-		te.Filter = f
+		r.moreRefs().filter = f
 	}
 	if r.Status != 0 {
-		return te, nil
+		return r, nil
 	}
 	plugins, owners := mergePlugins(rc, svc, pc)
 	for name := range plugins {
 		// A plugin loaded later (Lua, from etcd) recompiles the route.
-		pr := r.pluginRefs()
+		pr := r.moreRefs()
 		pr.deps = append(pr.deps, depKey{config.LuaPlugins, name})
 	}
 	if svc != nil {
@@ -763,21 +772,21 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 		if err := b.compilePlugins(r, plugins, owners); err != nil {
 			// Fail closed: a route never runs without a plugin it names.
 			r.Status, r.Err = http.StatusServiceUnavailable, err
-			return te, nil
+			return r, nil
 		}
 	}
 	switch {
 	case rc.Upstream != nil:
-		r.own = b.routeUpstream(rc.ID.S, rc.Upstream)
+		r.own = b.routeUpstream(rc.ID, rc.Upstream)
 		r.ownsUpstream = true
-	case !rc.UpstreamID.IsZero():
-		if slot, ok := st.upTable.slotOf(rc.UpstreamID.S); ok {
+	case rc.UpstreamID != "":
+		if slot, ok := st.upTable.slotOf(rc.UpstreamID); ok {
 			r.upSlot = slot + 1
 		} else {
-			r.Status, r.Err = http.StatusBadGateway, fmt.Errorf("upstream %s not found", rc.UpstreamID.S)
+			r.Status, r.Err = http.StatusBadGateway, fmt.Errorf("upstream %s not found", rc.UpstreamID)
 		}
 	case svc != nil && svc.Upstream != nil:
-		r.own = st.svcUpstream[rc.ServiceID.S]
+		r.own = st.svcUpstream[rc.ServiceID]
 	case svc != nil && !svc.UpstreamID.IsZero():
 		if slot, ok := st.upTable.slotOf(svc.UpstreamID.S); ok {
 			r.upSlot = slot + 1
@@ -791,7 +800,7 @@ func (b *Builder) compileRoute(rc *routeConf, item *Item) (*trie.Route[*Route], 
 		r.Timeout = timeoutsOf(rc.Timeout)
 		r.OwnTimeout = true
 	}
-	return te, nil
+	return r, nil
 }
 
 // mergePlugins returns the plugin confs that run on a route: its own over
@@ -814,10 +823,10 @@ func mergePlugins(rc *routeConf, svc *config.Service, pc *config.PluginSet) (map
 	plugins := make(map[string]json.RawMessage, n)
 	owners := map[string]string{}
 	for name, conf := range svcConfs {
-		plugins[name], owners[name] = conf, "/apisix/services/"+rc.ServiceID.S
+		plugins[name], owners[name] = conf, "/apisix/services/"+rc.ServiceID
 	}
 	for name, conf := range pcConfs {
-		plugins[name], owners[name] = conf, "/apisix/plugin_configs/"+rc.PluginConfigID.S
+		plugins[name], owners[name] = conf, "/apisix/plugin_configs/"+rc.PluginConfigID
 	}
 	for name, conf := range rc.Plugins {
 		plugins[name] = conf
@@ -863,13 +872,13 @@ func (u *routeUpstreams) Compile(conf []byte) (any, error) {
 		return nil, err
 	}
 	cu := u.b.compileUpstream(config.Routes.Name+"/"+u.r.ID, obj.(*config.Upstream))
-	pr := u.r.pluginRefs()
+	pr := u.r.moreRefs()
 	pr.upstreams = append(pr.upstreams, cu)
 	return cu, nil
 }
 
 func (u *routeUpstreams) Find(id string) (any, error) {
-	pr := u.r.pluginRefs()
+	pr := u.r.moreRefs()
 	pr.deps = append(pr.deps, depKey{config.Upstreams, id})
 	if cu := u.b.st.upstreams[id]; cu != nil {
 		return cu, nil

@@ -39,7 +39,9 @@
 // What the Builder keeps per route is sized for a million of them: the
 // route as stored (Item), a routeConf with only the fields compileRoute
 // reads (the decoded config.Route is dropped as soon as an object is
-// decoded), and the compiled Route with its router entry. A route's
+// decoded), the compiled Route, and the router's record of it; the
+// trie.Route the router is given is built from the routeConf when it is
+// handed over and not kept (Route.routerEntry). A route's
 // dependencies (upstream, service, plugin config, plugins' upstreams) are
 // read from its compiled form; only routes that compiled have any.
 // Identical inline upstreams are compiled once and shared, counted per

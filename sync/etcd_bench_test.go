@@ -3,13 +3,13 @@ package sync
 import (
 	"context"
 	"fmt"
-	"net"
 	"testing"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/sluicegw/sluice/embedetcd"
+	"github.com/sluicegw/sluice/internal/testport"
 )
 
 // BenchmarkEtcdFetch is reading n routes from an embedded etcd, nothing
@@ -42,15 +42,7 @@ func BenchmarkEtcdFetch(b *testing.B) {
 // returns a client of it.
 func benchEtcd(b *testing.B, n int) *clientv3.Client {
 	b.Helper()
-	addr := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().String()
-	}
-	e, err := embedetcd.Start(embedetcd.Options{DataDir: b.TempDir(), ClientAddr: addr(), PeerAddr: addr()})
+	e, err := embedetcd.Start(embedetcd.Options{DataDir: b.TempDir(), ClientAddr: testport.Addr(b), PeerAddr: testport.Addr(b)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -18,18 +18,9 @@ import (
 
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/embedetcd"
+	"github.com/sluicegw/sluice/internal/testport"
 	"github.com/sluicegw/sluice/trie"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // startEtcd starts an embedded etcd in dir (a fresh temp dir if empty) on
 // clientAddr (a free port if empty).
@@ -39,9 +30,9 @@ func startEtcd(t *testing.T, dir, clientAddr string) *embedetcd.Server {
 		dir = t.TempDir()
 	}
 	if clientAddr == "" {
-		clientAddr = freeAddr(t)
+		clientAddr = testport.Addr(t)
 	}
-	e, err := embedetcd.Start(embedetcd.Options{DataDir: dir, ClientAddr: clientAddr, PeerAddr: freeAddr(t)})
+	e, err := embedetcd.Start(embedetcd.Options{DataDir: dir, ClientAddr: clientAddr, PeerAddr: testport.Addr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +160,7 @@ func TestEtcdSourceFollowsWrites(t *testing.T) {
 	}
 	// Credentials live under their consumer.
 	s = h.waitRev(h.put("consumers/jack/credentials/c1", `{"plugins": {}}`))
-	if s.Version < 1 || h.src.Builder.st.objs[config.Credentials]["jack/c1"] == nil {
+	if s.Version < 1 || h.src.Builder.st.objs[config.Credentials]["jack/c1"].obj == nil {
 		t.Fatal("credential not stored under jack/c1")
 	}
 }

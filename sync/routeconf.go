@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"iter"
 	"net/netip"
 
 	"github.com/sluicegw/sluice/config"
@@ -15,7 +16,10 @@ import (
 // update times); at 1M routes keeping it was a third of the heap (issue
 // 13). The route as stored stays in its Item.
 type routeConf struct {
-	ID, ServiceID, PluginConfigID, UpstreamID config.ID
+	// Ids as strings: config.ID's Number flag (how the id was written)
+	// is only for the Admin API's answers, and at 1M routes its four
+	// copies were 32 bytes a route (issue 13). Empty: none.
+	ID, ServiceID, PluginConfigID, UpstreamID string
 
 	Name      string
 	Paths     []string // uri or uris
@@ -24,10 +28,13 @@ type routeConf struct {
 	MethodSet httpmethod.Set
 	Plugins   config.Plugins
 	Upstream  *config.Upstream
+	// seq is the route's load order (trie.Route.Seq): its item's
+	// CreateRev, set when it is stored.
+	seq int64
 
 	// What few routes have sits behind one pointer (its fields promoted):
 	// a route without any shares noRare, so routeConf stays in the
-	// 208-byte size class.
+	// 176-byte size class.
 	*routeRare
 }
 
@@ -56,7 +63,7 @@ func slim(obj config.Object) config.Object {
 
 func newRouteConf(rc *config.Route) *routeConf {
 	c := &routeConf{
-		ID: rc.ID, ServiceID: rc.ServiceID, PluginConfigID: rc.PluginConfigID, UpstreamID: rc.UpstreamID,
+		ID: rc.ID.S, ServiceID: rc.ServiceID.S, PluginConfigID: rc.PluginConfigID.S, UpstreamID: rc.UpstreamID.S,
 		Name: rc.Name, Paths: rc.Paths, Hosts: rc.Hosts, MethodSet: rc.MethodSet, Priority: rc.Priority,
 		Plugins: rc.Plugins, Upstream: rc.Upstream, routeRare: noRare,
 	}
@@ -70,25 +77,29 @@ func newRouteConf(rc *config.Route) *routeConf {
 }
 
 // ObjectID implements config.Object.
-func (r *routeConf) ObjectID() string { return r.ID.S }
+func (r *routeConf) ObjectID() string { return r.ID }
 
 // Enabled reports whether the route is routable (status absent or 1).
 func (r *routeConf) Enabled() bool { return r.Status == nil || *r.Status == 1 }
 
-// depKeys appends to ks what a compiled route refers to: its upstream
-// (through the upTable: upstreamRef), service and plugin config by id, and
-// what its plugins refer to (traffic-split's upstreams, Lua plugins loaded
-// from etcd). Callers pass a small array's slice: a route without plugins
-// then costs no allocation, once per route of a load.
-func (r *Route) depKeys(ks []depKey) []depKey {
-	if r.refs != nil {
-		ks = append(ks, r.refs.deps...)
+// depKeys yields what a compiled route refers to: its upstream (through
+// the upTable: upstreamRef), service and plugin config by id, and what its
+// plugins refer to (traffic-split's upstreams, Lua plugins loaded from
+// etcd). An iterator, not a slice: a first load asks it of every route.
+func (r *Route) depKeys() iter.Seq[depKey] {
+	return func(yield func(depKey) bool) {
+		if r.refs != nil {
+			for _, k := range r.refs.deps {
+				if !yield(k) {
+					return
+				}
+			}
+		}
+		if c := r.conf; c != nil {
+			_ = yield(depKey{upstreamRef, c.UpstreamID}) && yield(depKey{config.Services, c.ServiceID}) &&
+				yield(depKey{config.PluginConfigs, c.PluginConfigID})
+		}
 	}
-	if c := r.conf; c != nil {
-		ks = append(ks, depKey{upstreamRef, c.UpstreamID.S}, depKey{config.Services, c.ServiceID.S},
-			depKey{config.PluginConfigs, c.PluginConfigID.S})
-	}
-	return ks
 }
 
 // addUsers records that route id (compiled as r) refers to what it does:
@@ -96,8 +107,7 @@ func (r *Route) depKeys(ks []depKey) []depKey {
 // (disabled, or paths or filter_func refused) refer to nothing: no other
 // object's change can make them compile.
 func (st *state) addUsers(id string, r *Route) {
-	var buf [3]depKey
-	for _, k := range r.depKeys(buf[:0]) {
+	for k := range r.depKeys() {
 		if k.id == "" {
 			continue
 		}
@@ -112,8 +122,7 @@ func (st *state) addUsers(id string, r *Route) {
 
 // removeUsers undoes addUsers.
 func (st *state) removeUsers(id string, r *Route) {
-	var buf [3]depKey
-	for _, k := range r.depKeys(buf[:0]) {
+	for k := range r.depKeys() {
 		if set := st.users[k]; set != nil {
 			delete(set, id)
 			if len(set) == 0 {

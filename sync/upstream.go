@@ -156,8 +156,8 @@ func (b *Builder) upstreamTLS(u *config.Upstream) (*tls.Config, string) {
 			cert = &c
 		}
 	case t != nil && !t.ClientCertID.IsZero():
-		s := b.st.objs[config.SSLs][t.ClientCertID.S]
-		if s == nil {
+		s, ok := b.st.objs[config.SSLs][t.ClientCertID.S]
+		if !ok {
 			err = fmt.Errorf("ssl %s not found", t.ClientCertID.S)
 			break
 		}
@@ -245,7 +245,7 @@ func (b *Builder) prefetchHosts(changes []Change) {
 			add(o)
 		case *config.Service:
 			add(o.Upstream)
-		case *config.Route:
+		case *routeConf:
 			add(o.Upstream)
 		}
 	}
@@ -304,19 +304,18 @@ func (b *Builder) RefreshDNS(version int64) (*Snapshot, []error) {
 	// new even when no route is dirty.
 	stored := 0
 	for _, id := range sortedKeys(st.upstreams) {
-		if s := st.objs[config.Upstreams][id]; s != nil && uses(st.upstreams[id]) {
+		if s, ok := st.objs[config.Upstreams][id]; ok && uses(st.upstreams[id]) {
 			b.store(Change{Kind: config.Upstreams, ID: id, Item: s.item}, s.obj, dirty, &problems)
 			stored++
 		}
 	}
 	for _, id := range sortedKeys(st.svcUpstream) {
-		if s := st.objs[config.Services][id]; s != nil && uses(st.svcUpstream[id]) {
+		if s, ok := st.objs[config.Services][id]; ok && uses(st.svcUpstream[id]) {
 			b.store(Change{Kind: config.Services, ID: id, Item: s.item}, s.obj, dirty, &problems)
 			stored++
 		}
 	}
-	for id, e := range st.entries {
-		r := e.Value
+	for id, r := range st.entries {
 		if r.ownsUpstream && uses(r.own) || r.refs != nil && slices.ContainsFunc(r.refs.upstreams, uses) {
 			dirty[id] = struct{}{}
 		}

@@ -37,16 +37,17 @@
 // cache lines it touches (and, on a host without huge pages, their pages).
 // The hash table (hash.go) is a small, hot directory of shards; a hit reads
 // one line of slots and one two-line record holding the key's first bytes
-// and the first route's entry. An entry is 32 bytes: the value, the method
-// set, and pointers to the rarer conditions, read only by routes that have
-// them (a parameter pattern sits with its template in one line). A trie
+// and the first route's entry. An entry is 40 bytes: the value, the method
+// set, the builder's route, and pointers to the rarer conditions, read only
+// by routes that have them (a parameter pattern sits with its template in
+// one line); a key's other entries are behind one more pointer. A trie
 // node is one cache line: inline label and children's first bytes, children
 // stored by value in one contiguous array (a 256-slot array when a node has
 // more than 16), the bucket behind one pointer.
 //
 // A Router is immutable. Update copies the hash shard and directory page,
 // or the trie arrays, on the changed keys' paths and shares everything
-// else with the previous version (a few µs and ~14 KiB at 100K routes);
+// else with the previous version (a few µs and ~9 KiB at 100K routes);
 // New and Update mutate in place only what their own txn created.
 // Publishing is the caller's single atomic pointer store; Match is safe
 // from any number of goroutines and allocates nothing.

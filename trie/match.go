@@ -9,7 +9,7 @@ import (
 // on a parameter route q.Params holds the captures. Safe from any
 // goroutine; allocates nothing.
 func (r *Router[T]) Match(q *Query) (v T, ok bool) {
-	q.Params.n = 0
+	q.Params.n, q.mode = 0, r.mode
 	var hp pathHash
 	if r.mode == HostURI && r.hosts.root != nil {
 		if e := r.matchHost(r.hosts.root, q.HostRev, q, &hp); e != nil {
@@ -173,9 +173,13 @@ func (b *bucket[T]) match(q *Query) *entry[T] {
 	if b.first.matches(q) {
 		return &b.first
 	}
-	for i := range b.rest {
-		if b.rest[i].matches(q) {
-			return &b.rest[i]
+	if b.rest == nil {
+		return nil
+	}
+	rest := *b.rest
+	for i := range rest {
+		if rest[i].matches(q) {
+			return &rest[i]
 		}
 	}
 	return nil

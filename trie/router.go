@@ -3,7 +3,9 @@ package trie
 import (
 	"fmt"
 	"hash/maphash"
+	"iter"
 	"net/netip"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -58,6 +60,7 @@ type Query struct {
 	RemoteAddr netip.Addr     // client address
 	Vars       expr.Vars      // variables for vars conditions (may be nil if no route has any)
 	Params     Params         // out: parameter captures of the matched route
+	mode       Mode           // out: how the router that answered reads paths (MatchedPath)
 }
 
 // MaxParams bounds the parameters one route path may capture.
@@ -73,6 +76,9 @@ type Params struct {
 
 // Len returns the number of captures.
 func (p *Params) Len() int { return p.n }
+
+// At returns the i-th capture, 0 <= i < Len.
+func (p *Params) At(i int) (name string, val []byte) { return p.names[i], p.vals[i] }
 
 // Get returns the capture for name.
 func (p *Params) Get(name string) ([]byte, bool) {
@@ -91,6 +97,9 @@ type Filter interface {
 }
 
 // Route is one routable entry: where it matches and the value it leads to.
+// The router keeps none of it but the value and what matching reads, so a
+// caller may build it only when it hands it over (issue 13: a million
+// kept Routes were 144 MB).
 type Route[T any] struct {
 	ID          string
 	Paths       []string       // "/exact", "/prefix*", "/p/:param", "/p/*rest"
@@ -103,14 +112,17 @@ type Route[T any] struct {
 	// Seq is the load order that breaks priority ties (lower first), as
 	// APISIX's: key order at a full load, appended for later additions,
 	// unchanged when a route is modified.
-	Seq   int
+	Seq int
+	// Value is what a match returns. It identifies the route: Update
+	// removes old's entries by it, so no two routes of a router have
+	// equal values.
 	Value T
 }
 
 // Router matches queries against routes. Immutable: Update returns a new
 // Router that shares everything it did not touch. Match is safe from any
 // number of goroutines and allocates nothing.
-type Router[T any] struct {
+type Router[T comparable] struct {
 	mode    Mode
 	seed    maphash.Seed
 	hosts   radix[hostIndexes[T]] // HostURI: reversed host → its path indexes
@@ -192,23 +204,27 @@ type hostIndexes[T any] struct {
 
 // bucket holds the routes stored at one key, in match order. The first
 // entry is inline: most keys have one route, and checking it reads the
-// bucket's own cache line only.
+// bucket's own cache line only. The others are behind one pointer, nil
+// for most keys: a slice header there made every hash record 16 bytes
+// larger than its two cache lines (issue 13).
 type bucket[T any] struct {
 	first entry[T]
-	rest  []entry[T]
+	rest  *[]entry[T] // nil: first is the only entry
 }
 
 // entry is one (route, path) pair as the match reads it: the value, the
 // method set every request checks, and the rarer conditions behind
-// pointers read only when the route has them. 32 bytes for a pointer T, so
-// a bucket is one 64-byte size class: one cache line.
+// pointers read only when the route has them; then what orders a bucket
+// (before). 48 bytes for a pointer T, so a bucket is 56: within one cache
+// line.
 type entry[T any] struct {
 	value   T
 	more    *conds       // nil: no condition beyond methods and parameters
 	pat     *pathPattern // nil: no parameters to check (patternBox)
-	route   *Route[T]    // the builder's: id, priority and load order
 	methods httpmethod.Set
-	orgLen  uint32 // length of the path as written (orders a bucket)
+	orgLen  uint32 // length of the path as written
+
+	priority, seq int // the route's Priority and Seq
 }
 
 // conds are a candidate's conditions other than methods and parameters.
@@ -226,10 +242,17 @@ type hostMatch struct {
 }
 
 // New builds a router over routes.
-func New[T any](mode Mode, routes []*Route[T]) (*Router[T], error) {
+func New[T comparable](mode Mode, routes []*Route[T]) (*Router[T], error) {
+	return Build(mode, slices.Values(routes))
+}
+
+// Build builds a router over the routes seq yields. The router keeps none
+// of them, so seq may yield one Route rewritten each time: a caller with a
+// million routes need not hold a million Routes at once.
+func Build[T comparable](mode Mode, seq iter.Seq[*Route[T]]) (*Router[T], error) {
 	r := &Router[T]{mode: mode, seed: maphash.MakeSeed()}
 	t := buildTxn()
-	for _, rt := range routes {
+	for rt := range seq {
 		if err := r.insert(t, rt); err != nil {
 			return nil, err
 		}
@@ -244,9 +267,10 @@ func (r *Router[T]) Mode() Mode { return r.mode }
 func (r *Router[T]) Len() int { return r.routes }
 
 // Update returns the router with old replaced by new: old nil adds, new nil
-// deletes. Both describe the route as given to New or a previous Update
-// (the router keeps no index by id). Only the trie paths and hash shards
-// of the changed keys are copied.
+// deletes. old describes the route as given to New or a previous Update:
+// the router keeps no index by id, and finds old's entries at its paths
+// and hosts by its Value. Only the trie paths and hash shards of the
+// changed keys are copied.
 func (r *Router[T]) Update(old, new *Route[T]) (*Router[T], error) {
 	next := *r
 	t := newTxn()
@@ -342,7 +366,7 @@ func reverse(s string) string {
 }
 
 func (r *Router[T]) newEntry(rt *Route[T], k key) entry[T] {
-	e := entry[T]{value: rt.Value, route: rt, methods: rt.Methods, orgLen: uint32(len(k.pathOrg))}
+	e := entry[T]{value: rt.Value, methods: rt.Methods, orgLen: uint32(len(k.pathOrg)), priority: rt.Priority, seq: rt.Seq}
 	if k.pattern.set {
 		e.pat = boxPattern(k.pattern)
 	}
@@ -373,12 +397,13 @@ func (r *Router[T]) insert(t *txn, rt *Route[T]) error {
 	for i := range keys {
 		k := &keys[i]
 		idx := r.indexFor(*k)
-		var es []entry[T]
+		e := r.newEntry(rt, *k)
+		es := []entry[T]{e}
 		old := r.bucketAt(&idx, k)
 		if old != nil {
-			es = old.entries()
+			es = with(old.entries(), e)
 		}
-		r.setBucket(t, &idx, k, with(es, r.newEntry(rt, *k)), old != nil)
+		r.setBucket(t, &idx, k, es, old != nil)
 		r.storeIndex(t, *k, idx)
 	}
 	r.routes++
@@ -399,7 +424,7 @@ func (r *Router[T]) remove(t *txn, rt *Route[T]) {
 		if old == nil {
 			continue
 		}
-		es, removed := without(old.entries(), rt.ID)
+		es, removed := without(old.entries(), rt.Value)
 		if !removed {
 			continue
 		}
@@ -510,15 +535,21 @@ func (r *Router[T]) storeIndex(t *txn, k key, idx pathIndex[T]) {
 
 // entries returns b's entries as a new slice.
 func (b *bucket[T]) entries() []entry[T] {
-	out := make([]entry[T], 0, 1+len(b.rest))
-	return append(append(out, b.first), b.rest...)
+	if b.rest == nil {
+		return []entry[T]{b.first}
+	}
+	out := make([]entry[T], 0, 1+len(*b.rest))
+	return append(append(out, b.first), *b.rest...)
 }
 
-// bucketOf makes a bucket of es (at least one entry), sharing its array.
+// bucketOf makes a bucket of es (at least one entry). It copies the rest,
+// so es itself may live on the caller's stack: a new key's one entry
+// allocates nothing but its record.
 func bucketOf[T any](es []entry[T]) bucket[T] {
 	b := bucket[T]{first: es[0]}
 	if len(es) > 1 {
-		b.rest = es[1:]
+		rest := slices.Clone(es[1:])
+		b.rest = &rest
 	}
 	return b
 }
@@ -542,21 +573,21 @@ func with[T any](es []entry[T], e entry[T]) []entry[T] {
 }
 
 func before[T any](a, b *entry[T]) bool {
-	if a.route.Priority != b.route.Priority {
-		return a.route.Priority > b.route.Priority
+	if a.priority != b.priority {
+		return a.priority > b.priority
 	}
 	if a.orgLen != b.orgLen {
 		return a.orgLen > b.orgLen
 	}
-	return a.route.Seq < b.route.Seq
+	return a.seq < b.seq
 }
 
-// without returns es without the entries of route id.
-func without[T any](es []entry[T], id string) ([]entry[T], bool) {
+// without returns es without the entries whose value is v.
+func without[T comparable](es []entry[T], v T) ([]entry[T], bool) {
 	out := es[:0]
 	removed := false
 	for _, x := range es {
-		if x.route.ID == id {
+		if x.value == v {
 			removed = true
 			continue
 		}

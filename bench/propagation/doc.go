@@ -14,7 +14,8 @@
 // and polling pinned to CPU 1. Besides times it reports sluice's RSS (at
 // ready, once settled, after the changes, and its peak) and the CPU it
 // spent loading; with -sluice-log-level debug, how long sluice itself took
-// to apply each change. -source yaml measures a standalone data plane
+// to apply each change, and with -sluice-godebug gctrace=1 its collections
+// among its log lines. -source yaml measures a standalone data plane
 // instead: start to ready from a generated apisix.yaml, and one route
 // changed in the file to the first request it serves.
 //

@@ -55,8 +55,11 @@ func (o runOpts) String() string {
 	return s + ", sluice on CPU " + o.cpus
 }
 
-func goEnv(gogc, limit string) []string {
+func goEnv(gogc, limit, godebug string) []string {
 	var env []string
+	if godebug != "" {
+		env = append(env, "GODEBUG="+godebug)
+	}
 	if gogc != "" {
 		env = append(env, "GOGC="+gogc)
 	}

@@ -202,7 +202,7 @@ func renderSweep(b *strings.Builder, history []*Record, group string) {
 	slices.SortFunc(points, func(x, y *Record) int { return x.Settings.Connections - y.Settings.Connections })
 	fmt.Fprintf(b, "Median of %d repetitions each. %s\n\n", points[0].Settings.Reps, provenance(points[len(points)-1]))
 	peers := []string{targetNginx, targetHAProxy, targetSluice}
-	keys := []string{"rps", "p99_ms", "cpu_us", "upstream_conns_s"}
+	keys := []string{"rps", "p99_ms", "cpu_us", "rss_mib", "upstream_conns_s"}
 	if anyErrors(points) {
 		keys = append(keys, "errors")
 	}
@@ -241,6 +241,41 @@ func renderSweep(b *strings.Builder, history []*Record, group string) {
 		rows = append(rows, row)
 	}
 	writeMarkdownTable(b, header, rows)
+	writeRSSPerClient(b, points, peers)
+}
+
+// writeRSSPerClient says what each added client costs in memory: the RSS
+// difference between the sweep's first and last measured points over the
+// clients between them.
+func writeRSSPerClient(b *strings.Builder, points []*Record, peers []string) {
+	var ok []*Record
+	for _, r := range points {
+		if r.Status == StatusOK {
+			ok = append(ok, r)
+		}
+	}
+	if len(ok) < 2 {
+		return
+	}
+	first, last := ok[0], ok[len(ok)-1]
+	clients := float64(last.Settings.Connections - first.Settings.Connections)
+	var parts []string
+	for _, p := range peers {
+		a, z := first.Targets[p], last.Targets[p]
+		if a == nil || z == nil {
+			continue
+		}
+		r0, ok0 := a.Median["rss_mib"]
+		r1, ok1 := z.Median["rss_mib"]
+		if !ok0 || !ok1 || clients <= 0 {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f KiB", p, (r1-r0)*1024/clients))
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(b, "\nRSS per added client (%s → %s clients): %s.\n", fmtCount(float64(first.Settings.Connections)),
+			fmtCount(float64(last.Settings.Connections)), strings.Join(parts, ", "))
+	}
 }
 
 // recordSortKey orders scenarios by name, a sweep's points by clients.

@@ -44,9 +44,11 @@ func testHistory() []*Record {
 	refused.Status, refused.Detail = StatusRefused, "probe GET /svc7/api/v1/res707/item answered 503"
 	sweep := func(conns int, nginxConns float64) *Record {
 		r := rec("bbbbbbb", 1, "conn-sweep-c"+itoa(conns), conns, map[string]*TargetResult{
-			"nginx":   target("nginx 1.22.1", 60000, 2, 15, map[string]float64{"upstream_conns_s": nginxConns}),
+			// 8 KiB per client for nginx, 12 for sluice; haproxy's RSS stays put.
+			"nginx": target("nginx 1.22.1", 60000, 2, 15, map[string]float64{"upstream_conns_s": nginxConns,
+				"rss_mib": 10 + float64(conns)*8/1024}),
 			"haproxy": target("haproxy 2.6.12", 58000, 3, 16, nil),
-			"sluice":  target("bbbbbbb", 62000, 1.5, 14, nil),
+			"sluice":  target("bbbbbbb", 62000, 1.5, 14, map[string]float64{"rss_mib": 30 + float64(conns)*12/1024}),
 		})
 		r.Group = "conn-sweep"
 		return r

@@ -175,6 +175,56 @@ func parseStatCPU(b []byte) (float64, error) {
 	return float64(u+s) / clockTicks, nil
 }
 
+// cpuTimes is one CPU's line of /proc/stat, in clock ticks: how long it was
+// busy (everything but idle and iowait) out of all.
+type cpuTimes struct{ busy, total uint64 }
+
+// busyShare is the fraction of the time between a and b that the CPU was
+// busy.
+func (a cpuTimes) busyShare(b cpuTimes) float64 {
+	if b.total <= a.total {
+		return 0
+	}
+	return float64(b.busy-a.busy) / float64(b.total-a.total)
+}
+
+// readCPUTimes reads CPU cpu's line of /proc/stat.
+func readCPUTimes(cpu int) (cpuTimes, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}, fmt.Errorf("suite: reading /proc/stat: %w", err)
+	}
+	return parseCPUTimes(b, cpu)
+}
+
+// parseCPUTimes finds "cpuN user nice system idle iowait irq softirq steal
+// ..." in a /proc/stat and sums it.
+func parseCPUTimes(b []byte, cpu int) (cpuTimes, error) {
+	name := "cpu" + strconv.Itoa(cpu)
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || f[0] != name {
+			continue
+		}
+		var t cpuTimes
+		for i, v := range f[1:] {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return cpuTimes{}, fmt.Errorf("suite: /proc/stat %s: %w", name, err)
+			}
+			if i >= 8 { // guest and guest_nice are already counted in user and nice
+				break
+			}
+			t.total += n
+			if i != 3 && i != 4 { // idle, iowait
+				t.busy += n
+			}
+		}
+		return t, nil
+	}
+	return cpuTimes{}, fmt.Errorf("suite: /proc/stat has no %s", name)
+}
+
 // memory returns VmRSS and VmHWM (peak RSS) of pid in MiB.
 func memory(pid int) (rss, peak float64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

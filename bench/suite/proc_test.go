@@ -48,3 +48,21 @@ func TestGroupThousands(t *testing.T) {
 		}
 	}
 }
+
+func TestParseCPUTimes(t *testing.T) {
+	stat := []byte("cpu  10 0 10 100 0 0 0 0 0 0\ncpu0 5 0 5 50 0 0 0 0 0 0\ncpu1 7 1 2 40 10 3 2 5 4 0\nintr 1 2\n")
+	got, err := parseCPUTimes(stat, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// busy: user 7 + nice 1 + system 2 + irq 3 + softirq 2 + steal 5; idle 40 and iowait 10 are not; guest 4 is inside user.
+	if want := (cpuTimes{busy: 20, total: 70}); got != want {
+		t.Errorf("cpu1 = %+v, want %+v", got, want)
+	}
+	if _, err := parseCPUTimes(stat, 2); err == nil {
+		t.Error("cpu2 is not in the file, want an error")
+	}
+	if share := (cpuTimes{busy: 20, total: 70}).busyShare(cpuTimes{busy: 95, total: 170}); share != 0.75 {
+		t.Errorf("busyShare = %v, want 0.75", share)
+	}
+}

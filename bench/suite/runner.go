@@ -363,13 +363,22 @@ func (s *session) measure(ctx context.Context, sc *Scenario, t *server, lua stri
 	if err != nil {
 		return nil, err
 	}
+	load0, err := readCPUTimes(s.cfg.LoadCPU)
+	if err != nil {
+		return nil, err
+	}
 	r, err := runWrk(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	load1, err := readCPUTimes(s.cfg.LoadCPU)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]float64{
 		"rps": r.RPS(), "p50_ms": r.P50US / 1e3, "p90_ms": r.P90US / 1e3, "p99_ms": r.P99US / 1e3,
 		"p999_ms": r.P999US / 1e3, "errors": r.Errors(), "requests": r.Requests,
+		"load_cpu_util": load0.busyShare(load1),
 	}
 	if t.cpuPid == 0 {
 		return out, nil

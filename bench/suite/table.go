@@ -48,7 +48,7 @@ func cell(t *TargetResult, key string, withRange bool) string {
 // recordTable is a record's per-target table: medians of the repetitions,
 // with the range for throughput and CPU.
 func recordTable(rec *Record) (header []string, rows [][]string) {
-	header = []string{"target", "req/s (min–max)", "p50", "p99", "p99.9", "CPU/req (min–max)", "RSS", "upstream connects/s", "errors"}
+	header = []string{"target", "req/s (min–max)", "p50", "p99", "p99.9", "CPU/req (min–max)", "RSS", "upstream connects/s", "proxy/load CPU busy", "errors"}
 	for _, name := range targetOrder(rec) {
 		t := rec.Targets[name]
 		label := name
@@ -57,9 +57,19 @@ func recordTable(rec *Record) (header []string, rows [][]string) {
 		}
 		rows = append(rows, []string{label, cell(t, "rps", true), cell(t, "p50_ms", false), cell(t, "p99_ms", false),
 			cell(t, "p999_ms", false), cell(t, "cpu_us", true), cell(t, "rss_mib", false),
-			cell(t, "upstream_conns_s", false), cell(t, "errors", false)})
+			cell(t, "upstream_conns_s", false), busyCell(t), cell(t, "errors", false)})
 	}
 	return header, rows
+}
+
+// busyCell shows how busy the proxy's CPU and the load's CPU were: a load
+// CPU near 100% says the load generator, not the proxy, set the pace.
+func busyCell(t *TargetResult) string {
+	proxy, load := cell(t, "cpu_util", false), cell(t, "load_cpu_util", false)
+	if proxy == "—" && load == "—" {
+		return "—"
+	}
+	return proxy + " / " + load
 }
 
 // ratio is a/b of one metric's medians; ok is false when either is missing.

@@ -77,7 +77,9 @@ type Ctx struct {
 	BytesSent     int64 // response bytes written to the client
 	BodyBytesSent int64 // of which body
 
-	uri      []byte // $uri, owned (a plugin may have rewritten it)
+	uri      []byte // $uri: path, or rewritten when uriSet
+	path     []byte // the normalised request path, owned: Query.Path points into it
+	rewrite  []byte // the buffer SetURI writes $uri to, so the routed path stays
 	host     []byte // $host, owned
 	args     []byte // rewritten query; used when argsSet
 	argsSet  bool
@@ -158,7 +160,7 @@ func (c *Ctx) Reset() {
 	c.UpstreamOverride = nil
 	c.NodeHost, c.NodePort = "", 0
 	c.RequestLength, c.BytesSent, c.BodyBytesSent = 0, 0, 0
-	c.uri, c.host = c.uri[:0], c.host[:0]
+	c.uri, c.path, c.rewrite, c.host = nil, c.path[:0], c.rewrite[:0], c.host[:0]
 	c.args, c.argsSet = c.args[:0], false
 	c.method = nil
 	c.hostSet, c.upHost, c.sentHost, c.uriSet = false, nil, nil, false
@@ -177,10 +179,30 @@ func (c *Ctx) Reset() {
 // parsed into Req: uri is the normalised path, host the lower-cased host
 // (both copied), now when the head was complete.
 func (c *Ctx) Begin(uri, host []byte, now time.Time) {
-	c.uri = append(c.uri[:0], uri...)
+	c.path = append(c.path[:0], uri...)
+	c.uri = c.path
 	c.host = append(c.host[:0], host...)
 	c.Start = now
 	c.RequestLength = int64(len(c.Head))
+}
+
+// RouteMatch is what the engine's compiled route (Ctx.Route) says about
+// a match.
+type RouteMatch interface {
+	// MatchedOn returns which of the route's paths and hosts, as written,
+	// q matched.
+	MatchedOn(q *trie.Query) (path, host string)
+}
+
+// Matched returns the path and host of the matched route, as written,
+// that the request matched on: APISIX's ctx.curr_req_matched._path and
+// _host (prometheus's matched_uri and matched_host labels). "" when no
+// route matched, or the route has no hosts.
+func (c *Ctx) Matched() (path, host string) {
+	if m, ok := c.Route.(RouteMatch); ok {
+		return m.MatchedOn(&c.Query)
+	}
+	return "", ""
 }
 
 // URI returns $uri: the normalised request path, as rewritten so far.
@@ -188,8 +210,13 @@ func (c *Ctx) URI() []byte { return c.uri }
 
 // SetURI rewrites the path sent upstream (and $uri for later hooks), as
 // ngx.req.set_uri does. The query is kept unless SetArgs changes it.
+//
+// It writes to a buffer of its own: the path the request was routed on
+// (Query.Path, and the parameter captures that point into it) stays as
+// it was, for uri_param_* and Matched in later phases.
 func (c *Ctx) SetURI(uri []byte) {
-	c.uri = append(c.uri[:0], uri...)
+	c.rewrite = append(c.rewrite[:0], uri...)
+	c.uri = c.rewrite
 	c.uriSet = true
 }
 

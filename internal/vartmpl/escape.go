@@ -24,6 +24,17 @@ func AppendEscapedURI(dst, s []byte) []byte {
 	return dst
 }
 
+// HasControl reports whether s holds a control character (0x00-0x1F,
+// 0x7F): one that AppendEscapedControls would encode.
+func HasControl(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
 // AppendEscapedControls appends s with control characters (0x00-0x1F,
 // 0x7F) percent-encoded: APISIX's core.utils.escape_uri_control_chars.
 func AppendEscapedControls(dst, s []byte) []byte {

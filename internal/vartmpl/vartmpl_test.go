@@ -112,6 +112,11 @@ func TestEscapes(t *testing.T) {
 	if got := string(AppendEscapedControls(nil, []byte("?a=b\r\n c\x7f"))); got != "?a=b%0D%0A c%7F" {
 		t.Errorf("controls: %q", got)
 	}
+	for s, want := range map[string]bool{"": false, "a b~": false, "a\tb": true, "\x00": true, "x\x7f": true, "é": false} {
+		if HasControl([]byte(s)) != want {
+			t.Errorf("HasControl(%q) = %v, want %v", s, !want, want)
+		}
+	}
 }
 
 func TestAppendAllocatesNothing(t *testing.T) {

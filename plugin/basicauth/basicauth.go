@@ -3,11 +3,10 @@ package basicauth
 import (
 	"bytes"
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
-	"slices"
 
 	"github.com/sluicegw/sluice/internal/cjson"
+	"github.com/sluicegw/sluice/internal/ngxbase64"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
@@ -167,7 +166,7 @@ func parseAuthorization(dst, h []byte) (buf, user, pass []byte, ok bool) {
 	if !ok {
 		return dst, nil, nil, false
 	}
-	dst, ok = decodeBase64(dst, enc)
+	dst, ok = ngxbase64.Decode(dst, enc)
 	if !ok || len(dst) == 0 {
 		return dst, nil, nil, false
 	}
@@ -202,28 +201,6 @@ func isBasic(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// decodeBase64 decodes as nginx's ngx_decode_base64: the input ends at the
-// first '=', padding is optional, any byte outside the standard alphabet
-// before it is an error. jwt-auth's decodeStd decodes the same by hand;
-// this one is encoding/base64's, which also skips CR and LF (a header
-// from the wire has none, one a Lua hook set may), so the two stay apart.
-func decodeBase64(dst, src []byte) ([]byte, bool) {
-	if i := bytes.IndexByte(src, '='); i >= 0 {
-		src = src[:i]
-	}
-	if len(src)%4 == 1 {
-		return dst, false
-	}
-	n := base64.RawStdEncoding.DecodedLen(len(src))
-	start := len(dst)
-	dst = slices.Grow(dst, n)[:start+n]
-	m, err := base64.RawStdEncoding.Decode(dst[start:], src)
-	if err != nil {
-		return dst[:start], false
-	}
-	return dst[:start+m], true
 }
 
 // isSpace is PCRE's \s: space, \t, \n, \v, \f, \r.

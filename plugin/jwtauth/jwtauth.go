@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluicegw/sluice/expr"
 	"github.com/sluicegw/sluice/internal/cjson"
+	"github.com/sluicegw/sluice/internal/ngxbase64"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
@@ -99,7 +100,7 @@ func check(conf map[string]any, consumer bool) error {
 		return errors.New(`property "secret" is required when using HS based algorithms`)
 	}
 	if b64, _ := conf["base64_secret"].(bool); b64 && hasSecret && !isSecretRef(secret) {
-		if _, ok := decodeStd(nil, []byte(secret)); !ok {
+		if _, ok := ngxbase64.Decode(nil, []byte(secret)); !ok {
 			return errors.New("base64_secret required but the secret is not in base64 format")
 		}
 	}

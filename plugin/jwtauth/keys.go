@@ -10,6 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sluicegw/sluice/internal/bytestr"
+	"github.com/sluicegw/sluice/internal/ngxbase64"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
@@ -65,7 +66,7 @@ func newConsumer(raw []byte) (string, any, error) {
 		b := []byte(secret)
 		ok := true
 		if cf.Base64Secret {
-			b, ok = decodeStd(nil, b)
+			b, ok = ngxbase64.Decode(nil, b)
 		}
 		cred.hash, cred.secret, cred.usable = hm.Hash, b, ok && len(b) > 0
 	} else {

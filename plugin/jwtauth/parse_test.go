@@ -18,31 +18,6 @@ func TestRemoveCookieAsAPISIX(t *testing.T) {
 	}
 }
 
-func TestDecodersAsNginx(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		decode func(dst, src []byte) ([]byte, bool)
-		in     string
-		want   string
-		ok     bool
-	}{
-		{"std padded", decodeStd, "Zm9vOmJhcg==", "foo:bar", true},
-		{"std unpadded", decodeStd, "Zm9vOmJhcg", "foo:bar", true},
-		{"std ends at =", decodeStd, "Zm9v=garbage!", "foo", true},
-		{"std refuses url", decodeStd, "a-_b", "", false},
-		{"std 4n+1", decodeStd, "Zm9vO", "", false},
-		{"url", decodeURL, "-_-_", "\xfb\xff\xbf", true},
-		{"url refuses std", decodeURL, "+/+/", "", false},
-		{"segment takes both", decodeSegment, "+_-/", "\xfb\xff\xbf", true},
-		{"segment refuses others", decodeSegment, "ab.c", "", false},
-	} {
-		got, ok := tc.decode(nil, []byte(tc.in))
-		if ok != tc.ok || ok && string(got) != tc.want {
-			t.Errorf("%s: %q %v, want %q %v", tc.name, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
 func TestParseSplitsAsLoadJWT(t *testing.T) {
 	const h, p = "eyJhbGciOiJIUzI1NiJ9", "eyJrZXkiOiJrIn0"
 	for _, tc := range []struct {

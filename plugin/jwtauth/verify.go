@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluicegw/sluice/internal/bytestr"
+	"github.com/sluicegw/sluice/internal/ngxbase64"
 	"github.com/sluicegw/sluice/internal/reqctx"
 	"github.com/sluicegw/sluice/plugin"
 )
@@ -188,16 +189,16 @@ func parse(sc *scratch, t []byte) (token, bool) {
 		return token{}, false
 	}
 	var ok bool
-	if sc.header, ok = decodeSegment(sc.header[:0], parts[0]); !ok || !json.Valid(sc.header) {
+	if sc.header, ok = ngxbase64.DecodeEither(sc.header[:0], parts[0]); !ok || !json.Valid(sc.header) {
 		return token{}, false
 	}
-	if sc.payload, ok = decodeSegment(sc.payload[:0], parts[1]); !ok || !json.Valid(sc.payload) {
+	if sc.payload, ok = ngxbase64.DecodeEither(sc.payload[:0], parts[1]); !ok || !json.Valid(sc.payload) {
 		return token{}, false
 	}
 	var tok token
 	tok.payload = sc.payload
 	tok.alg, _ = field(sc.header, "alg")
-	if sc.sig, ok = decodeURL(sc.sig[:0], parts[2]); ok {
+	if sc.sig, ok = ngxbase64.DecodeURL(sc.sig[:0], parts[2]); ok {
 		tok.sig = sc.sig
 	}
 	// What the signature covers is the two raw parts joined by '.'; it is

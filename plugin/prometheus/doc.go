@@ -51,8 +51,6 @@
 //     same; a regular expression over the text may not), and the scrape
 //     negotiates the format (text 0.0.4 by default, protobuf or
 //     OpenMetrics when asked).
-//   - matched_uri and matched_host are empty: the router does not report
-//     which of a route's uris and hosts matched (a gap, see the report).
 //   - node is the node's host as configured (APISIX's balancer_ip is the
 //     resolved address; they differ for nodes named by host name).
 //   - The upstream latency of a request retried on several nodes is the

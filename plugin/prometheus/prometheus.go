@@ -96,6 +96,7 @@ func (p *prom) Log(c *reqctx.Ctx) {
 	}
 	l := seriesLabels{route: route, service: service, consumer: consumer, node: c.NodeHost}
 	sk := statusKey{code: uint16(c.Status), source: responseSource(c), seriesLabels: l}
+	sk.matchedURI, sk.matchedHost = c.Matched()
 	tk := trafficKey{seriesLabels: l}
 	if md != nil {
 		md.status.applyStatus(&sk)

@@ -407,18 +407,9 @@ func (p *proxyRewrite) expand(c *reqctx.Ctx, s *scratch, t *vartmpl.Template, ca
 		return v
 	}
 	s.val = t.Append(s.val[:0], c, caps, nil)
-	if hasControl(s.val) {
+	if vartmpl.HasControl(s.val) {
 		s.esc = vartmpl.AppendEscapedControls(s.esc[:0], s.val)
 		return s.esc
 	}
 	return s.val
-}
-
-func hasControl(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 || c == 0x7f {
-			return true
-		}
-	}
-	return false
 }

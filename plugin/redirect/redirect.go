@@ -176,7 +176,7 @@ func (r *redirect) Rewrite(c *reqctx.Ctx) reqctx.Result {
 			loc = append(loc, args...)
 		}
 	}
-	if hasControl(loc) {
+	if vartmpl.HasControl(loc) {
 		enc := vartmpl.AppendEscapedControls(b.enc[:0], loc)
 		loc, b.enc = enc, loc
 	}
@@ -193,13 +193,4 @@ func (r *redirect) isHTTPS(c *reqctx.Ctx) bool {
 	}
 	s, _ := c.Value(&varScheme)
 	return bytes.Equal(s, schemeHTTPS)
-}
-
-func hasControl(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 || c == 0x7f {
-			return true
-		}
-	}
-	return false
 }

@@ -128,11 +128,9 @@ func (p *responseRewrite) expand(c *reqctx.Ctx, st *state, t *vartmpl.Template) 
 		return v
 	}
 	st.a = t.Append(st.a[:0], c, nil, nil)
-	for _, b := range st.a {
-		if b < 0x20 || b == 0x7f {
-			st.b = vartmpl.AppendEscapedControls(st.b[:0], st.a)
-			return st.b
-		}
+	if vartmpl.HasControl(st.a) {
+		st.b = vartmpl.AppendEscapedControls(st.b[:0], st.a)
+		return st.b
 	}
 	return st.a
 }

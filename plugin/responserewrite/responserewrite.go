@@ -1,7 +1,6 @@
 package responserewrite
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/sluicegw/sluice/expr"
+	"github.com/sluicegw/sluice/internal/ngxbase64"
 	"github.com/sluicegw/sluice/internal/ngxre"
 	"github.com/sluicegw/sluice/internal/vartmpl"
 	"github.com/sluicegw/sluice/plugin"
@@ -69,7 +69,7 @@ func check(obj map[string]any, _ bool) error {
 	}
 	if b64, _ := obj["body_base64"].(bool); b64 {
 		body, _ := obj["body"].(string)
-		if _, err := decodeBase64(body); err != nil || body == "" {
+		if _, ok := ngxbase64.Decode(nil, []byte(body)); !ok || body == "" {
 			return errBase64
 		}
 	}
@@ -132,15 +132,6 @@ func checkNames(h map[string]any) error {
 	return nil
 }
 
-// decodeBase64 is ngx.decode_base64: the standard alphabet, padding
-// optional.
-func decodeBase64(s string) ([]byte, error) {
-	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
-		return b, nil
-	}
-	return base64.RawStdEncoding.DecodeString(s)
-}
-
 // filter is one compiled body filter.
 type filter struct {
 	re     *ngxre.Regexp
@@ -194,8 +185,8 @@ func newResponseRewrite(_ *plugin.Env, raw []byte) (any, error) {
 	if c.Body != nil {
 		p.body = []byte(*c.Body)
 		if c.BodyBase64 {
-			b, err := decodeBase64(*c.Body)
-			if err != nil {
+			b, ok := ngxbase64.Decode(nil, []byte(*c.Body))
+			if !ok {
 				return nil, errBase64
 			}
 			p.body = b

@@ -24,15 +24,21 @@ import (
 
 type connMatrix struct {
 	connCount int32
-	connMap   map[int]*conn
+	// sluice patch: the loop's connections indexed by fd, where upstream
+	// keeps a map[int]*conn. The lookup runs for every event; at 1,000-4,000
+	// connections the map's probe was about 2% of the proxy's CPU (hash,
+	// control word, slot: cache misses a slice index does not take). File
+	// descriptors are small and dense, so the slice is at most as long as
+	// the highest fd the loop has seen.
+	conns []*conn
 }
 
 func (cm *connMatrix) init() {
-	cm.connMap = make(map[int]*conn)
+	cm.conns = nil
 }
 
 func (cm *connMatrix) iterate(f func(*conn) bool) {
-	for _, c := range cm.connMap {
+	for _, c := range cm.conns {
 		if c != nil {
 			if !f(c) {
 				return
@@ -51,21 +57,36 @@ func (cm *connMatrix) loadCount() (n int32) {
 
 func (cm *connMatrix) addConn(c *conn, index int) {
 	c.gfd = gfd.NewGFD(c.fd, index, 0, 0)
-	cm.connMap[c.fd] = c
+	if c.fd >= len(cm.conns) {
+		n := 2 * len(cm.conns) // gnet's go.mod says go 1.20: no built-in max
+		if n < 64 {
+			n = 64
+		}
+		if n <= c.fd {
+			n = c.fd + 1
+		}
+		grown := make([]*conn, n)
+		copy(grown, cm.conns)
+		cm.conns = grown
+	}
+	cm.conns[c.fd] = c
 	cm.incCount(0, 1)
 }
 
 func (cm *connMatrix) delConn(c *conn) {
-	delete(cm.connMap, c.fd)
+	cm.conns[c.fd] = nil
 	cm.incCount(0, -1)
 }
 
 func (cm *connMatrix) getConn(fd int) *conn {
-	return cm.connMap[fd]
+	if uint(fd) >= uint(len(cm.conns)) {
+		return nil
+	}
+	return cm.conns[fd]
 }
 
 /*
 func (cm *connMatrix) getConnByGFD(fd gfd.GFD) *conn {
-	return cm.connMap[fd.Fd()]
+	return cm.getConn(fd.Fd())
 }
 */

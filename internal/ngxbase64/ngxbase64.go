@@ -1,20 +1,6 @@
-package jwtauth
+package ngxbase64
 
 import "bytes"
-
-// Three base64 decoders, as the three APISIX calls jwt-auth relies on
-// decode, which differ from encoding/base64 and from each other:
-//
-//   - decodeStd is nginx's ngx.decode_base64 (base64_secret): standard
-//     alphabet, padding optional;
-//   - decodeURL is ngx.base64.decode_base64url (the signature): URL
-//     alphabet only;
-//   - decodeSegment is lua-resty-jwt's jwt_decode (header and payload):
-//     '-' and '_' mapped to '+' and '/', padded, then ngx.decode_base64, so
-//     both alphabets are accepted.
-//
-// All of them stop at the first '=', refuse any other byte outside their
-// alphabet before it and a length of 4n+1, and ignore leftover bits.
 
 // alphabet maps a byte to its 6-bit value, or to invalid.
 type alphabet [256]byte
@@ -45,9 +31,15 @@ var (
 	bothAlphabet = newAlphabet(stdChars, urlChars)
 )
 
-func decodeStd(dst, src []byte) ([]byte, bool)     { return decode(dst, src, stdAlphabet) }
-func decodeURL(dst, src []byte) ([]byte, bool)     { return decode(dst, src, urlAlphabet) }
-func decodeSegment(dst, src []byte) ([]byte, bool) { return decode(dst, src, bothAlphabet) }
+// Decode is ngx.decode_base64: the standard alphabet.
+func Decode(dst, src []byte) ([]byte, bool) { return decode(dst, src, stdAlphabet) }
+
+// DecodeURL is ngx.base64.decode_base64url: the URL alphabet only.
+func DecodeURL(dst, src []byte) ([]byte, bool) { return decode(dst, src, urlAlphabet) }
+
+// DecodeEither takes both alphabets, as lua-resty-jwt's jwt_decode does:
+// it maps '-' and '_' to '+' and '/', pads, then calls ngx.decode_base64.
+func DecodeEither(dst, src []byte) ([]byte, bool) { return decode(dst, src, bothAlphabet) }
 
 // decode appends src decoded with a to dst.
 func decode(dst, src []byte, a *alphabet) ([]byte, bool) {
