@@ -8,6 +8,9 @@
 //     another node), polled through the proxy;
 //   - the serving path's cost: latency of steady traffic on an unrelated
 //     route while changes are applied, against the same traffic with none.
+//     That traffic runs closed loop by default, which keeps CPU 1 (this
+//     tool, etcd, the upstreams) busy, so every probe also waits there;
+//     -load-rate sets a request rate instead.
 //
 // It runs a real etcd server (built from the etcd module this repository
 // depends on), the real sluice binary pinned to CPU 0, and upstreams, load
@@ -21,6 +24,7 @@
 //
 //	go run ./bench/propagation -routes 100000 -changes 300
 //	go run ./bench/propagation -routes 1000000 -changes 300 -sluice-log-level debug
+//	go run ./bench/propagation -routes 1000000 -changes 100 -load-rate 2000
 //	go run ./bench/propagation -routes 1000000 -source yaml
 //	go run ./bench/propagation -routes 1000000 -changes 0 -sluice-cpuprofile /tmp/load.prof
 package main

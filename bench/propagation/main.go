@@ -32,6 +32,7 @@ func main() {
 	changes := flag.Int("changes", 300, "Admin API writes to time (half creations, half upstream moves)")
 	upChanges := flag.Int("upstream-changes", 20, "Admin API writes of upstream a's nodes to time (its routes follow it)")
 	loadConns := flag.Int("load", 8, "connections of steady background traffic")
+	loadRate := flag.Int("load-rate", 0, "background requests per second over all -load connections (0: each as fast as it can, which keeps CPU 1 busy)")
 	out := flag.String("out", "bench/results", "directory for the JSON result")
 	source := flag.String("source", "etcd", "where sluice reads the routes: etcd, or yaml (a standalone apisix.yaml)")
 	inline := flag.Bool("inline-upstreams", false, "give every route its own (identical) inline upstream instead of upstream_id")
@@ -133,7 +134,7 @@ sluice:
 
 	// Background traffic on a loaded route, for the whole run.
 	lat := &latencies{}
-	stopLoad := startLoad(proxy+"/svc3/api/v1/res3", *loadConns, lat)
+	stopLoad := startLoad(proxy+"/svc3/api/v1/res3", *loadConns, *loadRate, lat)
 	time.Sleep(2 * time.Second) // warm up
 	lat.reset()
 	time.Sleep(5 * time.Second)
@@ -179,7 +180,7 @@ sluice:
 		Machine:           machine(),
 		Routes:            *routes,
 		Source:            "etcd",
-		Settings:          opts.String(),
+		Settings:          opts.String() + loadSetting(*loadConns, *loadRate),
 		ReadyMs:           ms(ready),
 		ReadyCPUSeconds:   cpuReady,
 		RSSReadyMiB:       memReady.rssMiB(),
@@ -213,7 +214,7 @@ sluice:
 	if len(applied) > 0 {
 		say("  of which sluice applying the change (-sluice-log-level debug): p50 %.3f ms  p99 %.3f ms", res.ApplyP50Ms, res.ApplyP99Ms)
 	}
-	say("background traffic (%d conns) on another route:", *loadConns)
+	say("background traffic (%s) on another route:", loadSetting(*loadConns, *loadRate)[2:])
 	say("  no changes:     %s", res.TrafficQuiet)
 	say("  during changes: %s", res.TrafficDuringWork)
 	writeResult(*out, res)
@@ -336,13 +337,28 @@ func (l *latencies) reset() []time.Duration {
 	return d
 }
 
-func startLoad(url string, conns int, lat *latencies) (stop func()) {
+// startLoad sends requests to url on conns connections until stopped:
+// each as fast as it can (closed loop) when rate is 0, or spaced so the
+// connections together send rate requests per second. A closed loop keeps
+// CPU 1, which this tool shares with etcd and the upstreams, busy, so a
+// probe's round trip there includes waiting its turn; a set rate measures
+// a change propagating under traffic without that.
+func startLoad(url string, conns, rate int, lat *latencies) (stop func()) {
 	var done atomic.Bool
 	var wg sync.WaitGroup
-	for range conns {
+	var gap time.Duration
+	if rate > 0 {
+		gap = time.Duration(float64(conns) * float64(time.Second) / float64(rate))
+	}
+	for i := range conns {
 		wg.Go(func() {
 			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			next := time.Now().Add(gap * time.Duration(i) / time.Duration(conns)) // staggered
 			for !done.Load() {
+				if gap > 0 {
+					time.Sleep(time.Until(next))
+					next = next.Add(gap)
+				}
 				t := time.Now()
 				resp, err := c.Get(url)
 				if err != nil {
@@ -358,6 +374,14 @@ func startLoad(url string, conns int, lat *latencies) (stop func()) {
 		})
 	}
 	return func() { done.Store(true); wg.Wait() }
+}
+
+// loadSetting describes the background traffic, for the result's settings.
+func loadSetting(conns, rate int) string {
+	if rate > 0 {
+		return fmt.Sprintf(", load %d conns at %d req/s", conns, rate)
+	}
+	return fmt.Sprintf(", load %d conns closed loop", conns)
 }
 
 func summary(d []time.Duration) string {
