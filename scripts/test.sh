@@ -36,5 +36,5 @@ go test -count=1 -run '^$' -bench . -benchtime 3x ./... > /tmp/sluice-bench-smok
 	cat /tmp/sluice-bench-smoke.log; exit 1
 }
 echo "== third_party/gnet patch tests"
-(cd third_party/gnet && go test -race -count=1 -run 'Pause|StopAccepting|DialTCP' .)
+(cd third_party/gnet && go test -race -count=1 -run 'Pause|StopAccepting|DialTCP|Accept' .)
 echo "all tests passed"

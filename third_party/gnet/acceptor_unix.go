@@ -74,23 +74,44 @@ func (el *eventloop) accept0(fd int, _ netpoll.IOEvent, _ netpoll.IOFlags) error
 	}
 }
 
+// acceptBatch bounds the connections one listener event accepts (sluice
+// patch). Upstream accepted one per event: a loop busy with thousands of
+// established connections then took one epoll round per new connection,
+// the accept queue stayed full while a client fleet (re)connected, SYNs
+// were dropped and retried after 1 s, 3 s, and a benchmark at 4,000-5,000
+// clients saw p99.9 latencies of 5.5 s. The bound keeps a connect storm
+// from starving the traffic of connections already open.
+const acceptBatch = 128
+
 func (el *eventloop) accept(fd int, ev netpoll.IOEvent, flags netpoll.IOFlags) error {
 	network := el.listeners[fd].network
 	if network == "udp" {
 		return el.readUDP(fd, ev, flags)
 	}
+	for i := 0; i < acceptBatch; i++ { // sluice patch: a batch, not one
+		if done, err := el.acceptOne(fd, network); done || err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
+// acceptOne accepts and registers one connection; done reports that the
+// accept queue is empty (or the call failed).
+func (el *eventloop) acceptOne(fd int, network string) (done bool, err error) {
 	nfd, sa, err := socket.Accept(fd)
 	switch err {
 	case nil:
-	case unix.EINTR, unix.EAGAIN, unix.ECONNRESET, unix.ECONNABORTED:
+	case unix.EAGAIN:
+		return true, nil
+	case unix.EINTR, unix.ECONNRESET, unix.ECONNABORTED:
 		// ECONNRESET or ECONNABORTED could indicate that a socket
 		// in the Accept queue was closed before we Accept()ed it.
 		// It's a silly error, let's retry it.
-		return nil
+		return false, nil
 	default:
 		el.getLogger().Errorf("Accept() failed due to error: %v", err)
-		return errors.ErrAcceptSocket
+		return true, errors.ErrAcceptSocket
 	}
 
 	remoteAddr := socket.SockaddrToTCPOrUnixAddr(sa)
@@ -112,5 +133,5 @@ func (el *eventloop) accept(fd int, ev netpoll.IOEvent, flags netpoll.IOFlags) e
 	}
 
 	c := newStreamConn(network, nfd, el, sa, el.listeners[fd].addr, remoteAddr)
-	return el.register0(c)
+	return false, el.register0(c)
 }

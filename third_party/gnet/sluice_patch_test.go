@@ -389,3 +389,55 @@ func TestDialTCPRefusedClosesTheConnection(t *testing.T) {
 		t.Fatal("refused connect never closed the connection")
 	}
 }
+
+// TestAcceptTakesABatch: one readable event on a listener accepts every
+// queued connection, up to acceptBatch, not just one. The loop is held in
+// a task while clients connect (the kernel completes their handshakes into
+// the accept queue), then the task hands the listener's event to accept
+// itself and counts what it opened.
+func TestAcceptTakesABatch(t *testing.T) {
+	s := &patchServer{}
+	addr, _ := startPatchServer(t, s)
+	first, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	c := <-s.opened
+	go func() { // OnOpen reports every connection; keep the channel drained
+		for range s.opened {
+		}
+	}()
+	const queued = 40
+	dialed := make(chan []net.Conn)
+	var opened int32
+	onLoop(t, c, func() {
+		go func() {
+			var cs []net.Conn
+			for i := 0; i < queued; i++ {
+				d, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Error(err)
+					break
+				}
+				cs = append(cs, d)
+			}
+			dialed <- cs
+		}()
+		cs := <-dialed
+		defer func() {
+			for _, d := range cs {
+				_ = d.Close()
+			}
+		}()
+		el := c.(*conn).loop
+		before := el.countConn()
+		for fd := range el.listeners {
+			_ = el.accept(fd, 0, 0)
+		}
+		opened = el.countConn() - before
+	})
+	if opened != queued {
+		t.Fatalf("one listener event accepted %d of %d queued connections", opened, queued)
+	}
+}
