@@ -102,10 +102,7 @@ func (d *decoder) object() (any, bool) {
 	}
 	d.i++ // {
 	m := map[string]any{}
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
-		d.depth--
+	if d.closes('}') {
 		return m, true
 	}
 	for {
@@ -127,19 +124,10 @@ func (d *decoder) object() (any, bool) {
 			return nil, false
 		}
 		m[k] = v // a repeated key: the last wins, as in encoding/json
-		d.space()
-		if d.i >= len(d.b) {
+		if end, ok := d.after('}'); !ok {
 			return nil, false
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			d.depth--
+		} else if end {
 			return m, true
-		default:
-			return nil, false
 		}
 	}
 }
@@ -150,10 +138,7 @@ func (d *decoder) array() (any, bool) {
 	}
 	d.i++ // [
 	a := []any{}
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == ']' {
-		d.i++
-		d.depth--
+	if d.closes(']') {
 		return a, true
 	}
 	for {
@@ -162,21 +147,44 @@ func (d *decoder) array() (any, bool) {
 			return nil, false
 		}
 		a = append(a, v)
-		d.space()
-		if d.i >= len(d.b) {
+		if end, ok := d.after(']'); !ok {
 			return nil, false
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			d.depth--
+		} else if end {
 			return a, true
-		default:
-			return nil, false
 		}
 	}
+}
+
+// closes consumes close if it is the next byte past white space: an empty
+// object or array, which leaves its nesting level.
+func (d *decoder) closes(close byte) bool {
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == close {
+		d.i++
+		d.depth--
+		return true
+	}
+	return false
+}
+
+// after reads what follows a member or an element: ',' (another one
+// comes) or close (end: the object or array is done). ok is false for
+// anything else.
+func (d *decoder) after(close byte) (end, ok bool) {
+	d.space()
+	if d.i >= len(d.b) {
+		return false, false
+	}
+	switch d.b[d.i] {
+	case ',':
+		d.i++
+		return false, true
+	case close:
+		d.i++
+		d.depth--
+		return true, true
+	}
+	return false, false
 }
 
 // string reads a string at d.i (its opening quote). Escapes other than
