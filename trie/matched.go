@@ -1,6 +1,10 @@
 package trie
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/sluicegw/sluice/internal/bytestr"
+)
 
 // MatchedPath returns which of the paths of the route q matched the
 // request path matched, as APISIX reports it (ctx.curr_req_matched._path): the path as
@@ -16,6 +20,7 @@ func (q *Query) MatchedPath(paths []string) string {
 		return paths[0]
 	}
 	best, bestLen := "", -1
+	path := bytestr.String(q.Path)         // a view: comparisons allocate nothing
 	longer := func(k key, p string) bool { // the tree's order: longer key, then longer path as written
 		return len(k.path) > bestLen || len(k.path) == bestLen && len(p) > len(best)
 	}
@@ -25,12 +30,12 @@ func (q *Query) MatchedPath(paths []string) string {
 			continue
 		}
 		if k.pathOp == slotExact {
-			if string(q.Path) == k.path {
+			if path == k.path {
 				return p
 			}
 			continue
 		}
-		if !strings.HasPrefix(string(q.Path), k.path) || !longer(k, p) {
+		if !strings.HasPrefix(path, k.path) || !longer(k, p) {
 			continue
 		}
 		if k.pattern.set {
@@ -53,18 +58,18 @@ func (q *Query) MatchedPath(paths []string) string {
 func (q *Query) MatchedHost(hosts []string) string {
 	best, bestLen := "", -1
 	for _, h := range hosts {
-		against := q.Host
+		against := bytestr.String(q.Host) // views: comparisons allocate nothing
 		if strings.Contains(h, ":") {
-			against = q.HostHeader
+			against = bytestr.String(q.HostHeader)
 		}
 		if !strings.HasPrefix(h, "*") {
-			if string(against) == h {
+			if against == h {
 				return h
 			}
 			continue
 		}
 		suffix := h[1:]
-		if len(suffix) > bestLen && strings.HasSuffix(string(against), suffix) {
+		if len(suffix) > bestLen && strings.HasSuffix(against, suffix) {
 			best, bestLen = h, len(suffix)
 		}
 	}

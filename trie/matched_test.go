@@ -61,3 +61,17 @@ func TestMatchTellsWhichPathMatched(t *testing.T) {
 		t.Errorf("matched %q on %q, want /u/:id/x on *.foo.com", p, h)
 	}
 }
+
+// TestMatchedAllocatesNothing: the prometheus plugin asks on every request;
+// paths and hosts longer than the runtime's 32-byte conversion buffer must
+// not be copied to compare them.
+func TestMatchedAllocatesNothing(t *testing.T) {
+	host := "a-long-host-name.example-department.example.com"
+	path := "/a/long/path/that/is/longer/than/thirty/two/bytes/x"
+	q := Query{Path: []byte(path), Host: []byte(host), HostHeader: []byte(host), mode: HostURI}
+	paths := []string{"/a/long/path/that/*", "/b/*", path + "y"}
+	hosts := []string{"*.example.com", "x.com"}
+	if a := testing.AllocsPerRun(100, func() { _, _ = q.MatchedPath(paths), q.MatchedHost(hosts) }); a != 0 {
+		t.Fatalf("%v allocations per call, want 0", a)
+	}
+}
