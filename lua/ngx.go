@@ -19,6 +19,7 @@ import (
 	"github.com/sluicegw/sluice/internal/bytestr"
 	"github.com/sluicegw/sluice/internal/ngxbase64"
 	"github.com/sluicegw/sluice/internal/reqctx"
+	"github.com/sluicegw/sluice/internal/vartmpl"
 )
 
 // The ngx table: OpenResty's API as far as sluice can give it. A name
@@ -105,10 +106,13 @@ func (vm *VM) installAPI() {
 			L.Push(glua.LString(s[:]))
 			return 1
 		},
-		"crc32_short":   crc32Of,
-		"crc32_long":    crc32Of,
-		"hmac_sha1":     hmacSHA1,
-		"escape_uri":    func(L *glua.LState) int { L.Push(glua.LString(escapeComponent(nil, L.CheckString(1)))); return 1 },
+		"crc32_short": crc32Of,
+		"crc32_long":  crc32Of,
+		"hmac_sha1":   hmacSHA1,
+		"escape_uri": func(L *glua.LState) int {
+			L.Push(glua.LString(vartmpl.AppendEscapedComponent(nil, L.CheckString(1))))
+			return 1
+		},
 		"unescape_uri":  unescapeURI,
 		"encode_args":   func(L *glua.LState) int { L.Push(glua.LString(encodeArgs(L.CheckTable(1)))); return 1 },
 		"decode_args":   func(L *glua.LState) int { L.Push(argsTable(L, L.CheckString(1))); return 1 },
@@ -616,10 +620,10 @@ func encodeArgs(t *glua.LTable) string {
 			if len(b) > 0 {
 				b = append(b, '&')
 			}
-			b = escapeComponent(b, k)
+			b = vartmpl.AppendEscapedComponent(b, k)
 			if v != glua.LTrue {
 				b = append(b, '=')
-				b = escapeComponent(b, glua.LVAsString(v))
+				b = vartmpl.AppendEscapedComponent(b, glua.LVAsString(v))
 			}
 		}
 		switch v := t.RawGetString(k).(type) {
@@ -630,20 +634,4 @@ func encodeArgs(t *glua.LTable) string {
 		}
 	}
 	return string(b)
-}
-
-// escapeComponent appends s escaped as ngx.escape_uri escapes a URI
-// component: every byte but RFC 3986's unreserved ones (letters, digits,
-// "-._~") as %XX, so a space is "%20", not "+" as url.QueryEscape has it.
-func escapeComponent(dst []byte, s string) []byte {
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
-			dst = append(dst, c)
-		} else {
-			dst = append(dst, '%', hex[c>>4], hex[c&15])
-		}
-	}
-	return dst
 }

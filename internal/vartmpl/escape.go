@@ -24,6 +24,23 @@ func AppendEscapedURI(dst, s []byte) []byte {
 	return dst
 }
 
+// AppendEscapedComponent appends s escaped as ngx.escape_uri escapes a
+// URI component (NGX_ESCAPE_URI_COMPONENT): every byte but RFC 3986's
+// unreserved ones (letters, digits, "-._~") as %XX, so a space is "%20",
+// not "+" as url.QueryEscape has it. s is a string: Lua hands its
+// arguments over as strings.
+func AppendEscapedComponent(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
+		}
+	}
+	return dst
+}
+
 // HasControl reports whether s holds a control character (0x00-0x1F,
 // 0x7F): one that AppendEscapedControls would encode.
 func HasControl(s []byte) bool {

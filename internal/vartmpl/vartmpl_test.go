@@ -112,6 +112,9 @@ func TestEscapes(t *testing.T) {
 	if got := string(AppendEscapedControls(nil, []byte("?a=b\r\n c\x7f"))); got != "?a=b%0D%0A c%7F" {
 		t.Errorf("controls: %q", got)
 	}
+	if got := string(AppendEscapedComponent(nil, "a b/c?~é")); got != "a%20b%2Fc%3F~%C3%A9" {
+		t.Errorf("component: %q", got)
+	}
 	for s, want := range map[string]bool{"": false, "a b~": false, "a\tb": true, "\x00": true, "x\x7f": true, "é": false} {
 		if HasControl([]byte(s)) != want {
 			t.Errorf("HasControl(%q) = %v, want %v", s, !want, want)
