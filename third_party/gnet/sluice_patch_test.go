@@ -254,11 +254,14 @@ func TestStopAcceptingKeepsExistingConnections(t *testing.T) {
 	// Until the listener is closed on the loop, dials still connect; a dial
 	// caught mid-handshake by the close is reset (the kernel drops the
 	// half-accepted connection), which is a moment of transition too.
-	// After it, every dial is refused.
+	// After it, every dial is refused. A SYN that reaches the listener as it
+	// closes can also be dropped without an answer; the client retransmits
+	// it after 1 s and is refused then, so the dial timeout must outlast one
+	// retransmission (CI saw a 1 s timeout expire there).
 	var dialErr error
 	for i := 0; i < 100; i++ {
 		var c net.Conn
-		c, dialErr = net.DialTimeout("tcp", addr, time.Second)
+		c, dialErr = net.DialTimeout("tcp", addr, 5*time.Second)
 		if dialErr == nil {
 			_ = c.Close()
 		} else if !errors.Is(dialErr, syscall.ECONNRESET) {
