@@ -41,9 +41,10 @@ func main() {
 	cpus := flag.String("sluice-cpus", "0", "CPUs sluice is pinned to (taskset -c); etcd and this tool use CPU 1")
 	logLevel := flag.String("sluice-log-level", "info", "sluice's -log-level (debug logs how long each change took to apply)")
 	godebug := flag.String("sluice-godebug", "", "GODEBUG for sluice alone (gctrace=1 interleaves its collections with its log)")
+	procs := flag.String("sluice-gomaxprocs", "", "GOMAXPROCS for sluice (empty: the runtime's default, one per CPU of -sluice-cpus); sluice runs one event loop either way")
 	profile := flag.String("sluice-cpuprofile", "", "write a CPU profile of sluice's whole run to this file (sluice is then stopped with SIGTERM, so it can finish the file)")
 	flag.Parse()
-	opts := runOpts{routes: *routes, inline: *inline, env: goEnv(*gogc, *memLimit, *godebug), cpus: *cpus, profile: *profile}
+	opts := runOpts{routes: *routes, inline: *inline, env: goEnv(*gogc, *memLimit, *godebug, *procs), cpus: *cpus, profile: *profile}
 
 	work, err := os.MkdirTemp("", "sluice-propagation")
 	check(err)

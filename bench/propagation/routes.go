@@ -55,8 +55,11 @@ func (o runOpts) String() string {
 	return s + ", sluice on CPU " + o.cpus
 }
 
-func goEnv(gogc, limit, godebug string) []string {
+func goEnv(gogc, limit, godebug, procs string) []string {
 	var env []string
+	if procs != "" {
+		env = append(env, "GOMAXPROCS="+procs)
+	}
 	if godebug != "" {
 		env = append(env, "GODEBUG="+godebug)
 	}
