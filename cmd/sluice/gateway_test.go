@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"runtime"
 	"testing"
 	"time"
 
@@ -26,5 +27,21 @@ sluice: {loops: 3, workers: 5, park_queue: 17, high_water: 1m, shutdown_grace: 2
 		o.KeepaliveTimeout != 7*time.Second || o.Limits.MaxBodyBytes != 2<<20 ||
 		o.KeepalivePoolSize != 9 || o.KeepaliveRequests != 11 || o.KeepaliveIdle != 13*time.Second {
 		t.Fatalf("%+v", o)
+	}
+}
+
+// Go gets one P more than the loops, unless GOMAXPROCS says otherwise.
+func TestSparePBesideTheLoops(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	lg := slog.New(slog.DiscardHandler)
+	t.Setenv("GOMAXPROCS", "")
+	spareP(3, lg)
+	if got := runtime.GOMAXPROCS(0); got != 4 {
+		t.Fatalf("GOMAXPROCS %d with 3 loops, want 4", got)
+	}
+	t.Setenv("GOMAXPROCS", "2")
+	spareP(5, lg)
+	if got := runtime.GOMAXPROCS(0); got != 4 {
+		t.Fatalf("GOMAXPROCS set in the environment was overridden: %d", got)
 	}
 }
