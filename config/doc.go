@@ -16,6 +16,11 @@
 // not run is admitted, and the snapshot fails closed on it, rather than
 // keeping the object's previous version serving without the plugin.
 //
+// A source loads a route of the common shapes (no plugins, inline
+// upstream or vars) through a fast decoder (routefast.go) that reads its
+// raw JSON straight into a Route, checking what the schema would, and
+// leaves every other route, and every doubt, to the steps above.
+//
 // Plugin confs are checked through the PluginChecker interface: package
 // plugin imports config, so its registry plugs in here rather than being
 // called from here. Without one (NoPlugins), every plugin is unknown.

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/sluicegw/sluice/internal/jsonschema"
 )
 
 // ID is an object id as APISIX accepts it: a string matching
@@ -18,7 +19,9 @@ type ID struct {
 	Number bool
 }
 
-var idPattern = regexp.MustCompile(`^[a-zA-Z0-9-_.]+$`)
+// idPattern is definitions.id's pattern, matched as the schema matches it
+// (a byte table, not a regexp: every id of every object loaded is checked).
+var idPattern = jsonschema.MustCompilePattern(`^[a-zA-Z0-9-_.]+$`)
 
 func (id ID) String() string { return id.S }
 

@@ -1,9 +1,43 @@
 package jsonschema
 
 import (
+	"regexp"
 	"regexp/syntax"
 	"unicode/utf8"
 )
+
+// Pattern is a compiled "pattern" keyword: a regexp, matched with a byte
+// table instead when it has the shape of one (byteClass). Code that checks
+// a schema's strings itself, without a decoded value to Validate (config's
+// fast route decoder), matches through it and so agrees with the schema.
+// A Pattern is immutable and safe from any goroutine.
+type Pattern struct {
+	re    *regexp.Regexp
+	bytes *byteClass // re, when it is one that needs no regexp
+}
+
+// CompilePattern compiles a pattern as the "pattern" keyword does.
+func CompilePattern(src string) (*Pattern, error) {
+	re, err := regexp.Compile(src)
+	if err != nil {
+		return nil, err
+	}
+	return &Pattern{re: re, bytes: compileByteClass(src)}, nil
+}
+
+// MustCompilePattern is CompilePattern for a pattern known to be good
+// (package-level variables), as regexp.MustCompile is.
+func MustCompilePattern(src string) *Pattern {
+	return &Pattern{re: regexp.MustCompile(src), bytes: compileByteClass(src)}
+}
+
+// MatchString reports whether s matches the pattern.
+func (p *Pattern) MatchString(s string) bool {
+	if p.bytes != nil {
+		return p.bytes.match(s)
+	}
+	return p.re.MatchString(s)
+}
 
 // byteClass is a pattern of the form ^[...]+$ or ^[...]*$ over ASCII
 // characters, the shape of APISIX's id and name patterns
@@ -56,12 +90,4 @@ func (c *byteClass) match(s string) bool {
 		}
 	}
 	return true
-}
-
-// matchPattern reports whether str matches s's pattern.
-func (s *Schema) matchPattern(str string) bool {
-	if s.patternBytes != nil {
-		return s.patternBytes.match(str)
-	}
-	return s.pattern.MatchString(str)
 }

@@ -51,9 +51,8 @@ type Schema struct {
 	uniqueItems bool
 
 	minLen, maxLen int // maxLen -1: no limit
-	pattern        *regexp.Regexp
+	pattern        *Pattern
 	patternSrc     string
-	patternBytes   *byteClass // pattern, when it is one that needs no regexp
 
 	minimum, maximum, exclMinimum, exclMaximum *float64
 
@@ -250,10 +249,9 @@ func compileNode(doc map[string]any) (*Schema, error) {
 			s.maxLen = intOf(v)
 		case "pattern":
 			s.patternSrc = v.(string)
-			if s.pattern, err = regexp.Compile(s.patternSrc); err != nil {
+			if s.pattern, err = CompilePattern(s.patternSrc); err != nil {
 				return nil, fmt.Errorf("jsonschema: pattern %q: %w", s.patternSrc, err)
 			}
-			s.patternBytes = compileByteClass(s.patternSrc)
 		case "minimum":
 			s.minimum = floatPtr(v)
 		case "maximum":
@@ -684,7 +682,7 @@ func (s *Schema) checkString(str string) string {
 	if s.maxLen >= 0 && n > s.maxLen {
 		return fmt.Sprintf("string too long, expected at most %d, got %d", s.maxLen, n)
 	}
-	if s.pattern != nil && !s.matchPattern(str) {
+	if s.pattern != nil && !s.pattern.MatchString(str) {
 		return fmt.Sprintf("failed to match pattern %q with %q", s.patternSrc, str)
 	}
 	return ""
