@@ -84,8 +84,38 @@ const (
 	maxDepth = 20
 )
 
-func newRec[T any](id uint64, key string, b bucket[T]) *hrec[T] {
-	r := &hrec[T]{b: b, key: key, id: id}
+// recSlab hands out the records of a build, cut from slabs of slabRecs:
+// a build makes a record for nearly every route, and a million 128-byte
+// objects (issue 13) cost a million mallocs, and the GC marks each of
+// them on every cycle for as long as the router lives. A nil recSlab (an
+// update, which makes one or two) allocates each record alone.
+//
+// A slab is only written while its build runs; once published, its
+// records are replaced, never modified, like any other. A slab lives while
+// any of its records does, so records that updates replace keep their
+// slab's memory: never more than the build's own records (128 bytes a
+// route, reached only when nearly every route has changed but one in each
+// slab), and given back by the next build.
+type recSlab[T any] struct {
+	free []hrec[T] // the current slab's records not yet handed out
+}
+
+// slabRecs fills 8 KiB for a pointer T (the sync package's): an object
+// over 512 bytes holding pointers carries an 8-byte header, and 64
+// records would take the 9472-byte size class.
+const slabRecs = 63
+
+func (s *recSlab[T]) newRec(id uint64, key string, b bucket[T]) *hrec[T] {
+	var r *hrec[T]
+	if s == nil {
+		r = new(hrec[T])
+	} else {
+		if len(s.free) == 0 {
+			s.free = make([]hrec[T], slabRecs)
+		}
+		r, s.free = &s.free[0], s.free[1:]
+	}
+	r.b, r.key, r.id = b, key, id
 	copy(r.pre[:], key)
 	return r
 }

@@ -15,6 +15,9 @@ func weakHash(k int) uint64 {
 	return x ^ x>>31
 }
 
+// noSlab allocates each record alone, as an update does.
+var noSlab *recSlab[string]
+
 type hkey struct {
 	id uint64
 	k  int
@@ -68,7 +71,7 @@ func TestHashTableMatchesMap(t *testing.T) {
 			hk := hkey{uint64(rng.IntN(3)), rng.IntN(3000)}
 			if growing || rng.IntN(4) == 0 {
 				v := fmt.Sprintf("v%d", rng.Int())
-				h.set(t0, weakHash(hk.k), hk.id, hk.key(), newRec(hk.id, hk.key(), bucket[string]{first: entry[string]{value: v}}))
+				h.set(t0, weakHash(hk.k), hk.id, hk.key(), noSlab.newRec(hk.id, hk.key(), bucket[string]{first: entry[string]{value: v}}))
 				model[hk] = v
 			} else {
 				h.set(t0, weakHash(hk.k), hk.id, hk.key(), nil)
@@ -174,7 +177,7 @@ func TestHashTablePages(t *testing.T) {
 	bt := buildTxn()
 	put := func(t0 *txn, k int) {
 		hk := hkey{uint64(k % 2), k}
-		h.set(t0, weakHash(k), hk.id, hk.key(), newRec(hk.id, hk.key(), bucket[string]{first: entry[string]{value: hk.key()}}))
+		h.set(t0, weakHash(k), hk.id, hk.key(), noSlab.newRec(hk.id, hk.key(), bucket[string]{first: entry[string]{value: hk.key()}}))
 	}
 	for k := range built {
 		put(bt, k)
