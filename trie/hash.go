@@ -353,9 +353,21 @@ func (h *htable[T]) split(t *txn, di uint32, s hshard[T]) {
 		di <<= 1
 	}
 	d := s.depth + 1
-	lo, hi := newShard[T](t, int(s.mask)+1, d), newShard[T](t, int(s.mask)+1, d)
+	hi := newShard[T](t, int(s.mask)+1, d)
+	from := s.slice()
+	var lo hshard[T]
+	var scratch [maxShardSlots]hslot[T]
+	if t.owns(unsafe.Pointer(s.slots)) && len(from) <= maxShardSlots {
+		// Refill s's own array (every split of a build): one new shard
+		// a split rather than two, and no old one left to collect.
+		from = scratch[:copy(scratch[:], from)]
+		clear(s.slice())
+		lo = hshard[T]{slots: s.slots, mask: s.mask, depth: d}
+	} else {
+		lo = newShard[T](t, int(s.mask)+1, d)
+	}
 	bit := uint64(1) << (63 - s.depth)
-	for _, sl := range s.slice() {
+	for _, sl := range from {
 		switch {
 		case sl.rec == nil:
 		case sl.hash&bit == 0:
