@@ -100,10 +100,12 @@ type recSlab[T any] struct {
 	free []hrec[T] // the current slab's records not yet handed out
 }
 
-// slabRecs fills 8 KiB for a pointer T (the sync package's): an object
-// over 512 bytes holding pointers carries an 8-byte header, and 64
-// records would take the 9472-byte size class.
-const slabRecs = 63
+// slabRecs makes a slab 32 KiB for a pointer T (the sync package's): an
+// allocation that size is a run of whole pages, so every record starts on
+// a cache line and stays within two, as a lone record does in its size
+// class. A smaller slab holding pointers starts with an 8-byte type header
+// that shifted every record across three lines, and lookups slowed.
+const slabRecs = 256
 
 func (s *recSlab[T]) newRec(id uint64, key string, b bucket[T]) *hrec[T] {
 	var r *hrec[T]

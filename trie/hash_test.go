@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // weakHash collides on purpose: keys k and k^1 share a hash, and ids are
@@ -206,4 +207,38 @@ func TestHashTablePages(t *testing.T) {
 	}
 	check(&h, built+added, func(k int) bool { return k%2 == 0 })
 	check(&afterBuild, built, func(int) bool { return false })
+}
+
+// TestSlabRecordsAligned checks that a build's records, cut from slabs,
+// start on cache lines as lone records do: one that straddles a third line
+// costs every lookup that reaches it a miss (recSlab).
+func TestSlabRecordsAligned(t *testing.T) {
+	routes := make([]*Route[*int], 3*slabRecs)
+	for i := range routes {
+		routes[i] = &Route[*int]{Paths: []string{fmt.Sprintf("/svc%d/res%d", i%10, i)}, Value: new(int)}
+	}
+	r, err := New(URI, routes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, pg := range r.exact.pages {
+		for _, s := range pg {
+			if s.slots == nil {
+				continue
+			}
+			for _, sl := range s.slice() {
+				if sl.rec == nil {
+					continue
+				}
+				if p := uintptr(unsafe.Pointer(sl.rec)); p%64 != 0 {
+					t.Fatalf("record %q at %#x: not on a cache line", sl.rec.key, p)
+				}
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no records")
+	}
 }
