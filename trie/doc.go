@@ -48,7 +48,9 @@
 // A Router is immutable. Update copies the hash shard and directory page,
 // or the trie arrays, on the changed keys' paths and shares everything
 // else with the previous version (a few µs and ~9 KiB at 100K routes);
-// New and Update mutate in place only what their own txn created.
+// New and Update mutate in place only what their own txn created. A build
+// cuts its hash records from 32 KiB slabs (recSlab); an update allocates
+// its few alone, so a slab is never written once published.
 // Publishing is the caller's single atomic pointer store; Match is safe
 // from any number of goroutines and allocates nothing.
 package trie

@@ -84,8 +84,40 @@ const (
 	maxDepth = 20
 )
 
-func newRec[T any](id uint64, key string, b bucket[T]) *hrec[T] {
-	r := &hrec[T]{b: b, key: key, id: id}
+// recSlab hands out the records of a build, cut from slabs of slabRecs:
+// a build makes a record for nearly every route, and a million 128-byte
+// objects (issue 13) cost a million mallocs, and the GC marks each of
+// them on every cycle for as long as the router lives. A nil recSlab (an
+// update, which makes one or two) allocates each record alone.
+//
+// A slab is only written while its build runs; once published, its
+// records are replaced, never modified, like any other. A slab lives while
+// any of its records does, so records that updates replace keep their
+// slab's memory: never more than the build's own records (128 bytes a
+// route, reached only when nearly every route has changed but one in each
+// slab), and given back by the next build.
+type recSlab[T any] struct {
+	free []hrec[T] // the current slab's records not yet handed out
+}
+
+// slabRecs makes a slab 32 KiB for a pointer T (the sync package's): an
+// allocation that size is a run of whole pages, so every record starts on
+// a cache line and stays within two, as a lone record does in its size
+// class. A smaller slab holding pointers starts with an 8-byte type header
+// that shifted every record across three lines, and lookups slowed.
+const slabRecs = 256
+
+func (s *recSlab[T]) newRec(id uint64, key string, b bucket[T]) *hrec[T] {
+	var r *hrec[T]
+	if s == nil {
+		r = new(hrec[T])
+	} else {
+		if len(s.free) == 0 {
+			s.free = make([]hrec[T], slabRecs)
+		}
+		r, s.free = &s.free[0], s.free[1:]
+	}
+	r.b, r.key, r.id = b, key, id
 	copy(r.pre[:], key)
 	return r
 }
@@ -323,9 +355,21 @@ func (h *htable[T]) split(t *txn, di uint32, s hshard[T]) {
 		di <<= 1
 	}
 	d := s.depth + 1
-	lo, hi := newShard[T](t, int(s.mask)+1, d), newShard[T](t, int(s.mask)+1, d)
+	hi := newShard[T](t, int(s.mask)+1, d)
+	from := s.slice()
+	var lo hshard[T]
+	var scratch [maxShardSlots]hslot[T]
+	if t.owns(unsafe.Pointer(s.slots)) && len(from) <= maxShardSlots {
+		// Refill s's own array (every split of a build): one new shard
+		// a split rather than two, and no old one left to collect.
+		from = scratch[:copy(scratch[:], from)]
+		clear(s.slice())
+		lo = hshard[T]{slots: s.slots, mask: s.mask, depth: d}
+	} else {
+		lo = newShard[T](t, int(s.mask)+1, d)
+	}
 	bit := uint64(1) << (63 - s.depth)
-	for _, sl := range s.slice() {
+	for _, sl := range from {
 		switch {
 		case sl.rec == nil:
 		case sl.hash&bit == 0:

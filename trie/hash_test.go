@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // weakHash collides on purpose: keys k and k^1 share a hash, and ids are
@@ -14,6 +15,9 @@ func weakHash(k int) uint64 {
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
 }
+
+// noSlab allocates each record alone, as an update does.
+var noSlab *recSlab[string]
 
 type hkey struct {
 	id uint64
@@ -68,7 +72,7 @@ func TestHashTableMatchesMap(t *testing.T) {
 			hk := hkey{uint64(rng.IntN(3)), rng.IntN(3000)}
 			if growing || rng.IntN(4) == 0 {
 				v := fmt.Sprintf("v%d", rng.Int())
-				h.set(t0, weakHash(hk.k), hk.id, hk.key(), newRec(hk.id, hk.key(), bucket[string]{first: entry[string]{value: v}}))
+				h.set(t0, weakHash(hk.k), hk.id, hk.key(), noSlab.newRec(hk.id, hk.key(), bucket[string]{first: entry[string]{value: v}}))
 				model[hk] = v
 			} else {
 				h.set(t0, weakHash(hk.k), hk.id, hk.key(), nil)
@@ -174,7 +178,7 @@ func TestHashTablePages(t *testing.T) {
 	bt := buildTxn()
 	put := func(t0 *txn, k int) {
 		hk := hkey{uint64(k % 2), k}
-		h.set(t0, weakHash(k), hk.id, hk.key(), newRec(hk.id, hk.key(), bucket[string]{first: entry[string]{value: hk.key()}}))
+		h.set(t0, weakHash(k), hk.id, hk.key(), noSlab.newRec(hk.id, hk.key(), bucket[string]{first: entry[string]{value: hk.key()}}))
 	}
 	for k := range built {
 		put(bt, k)
@@ -203,4 +207,38 @@ func TestHashTablePages(t *testing.T) {
 	}
 	check(&h, built+added, func(k int) bool { return k%2 == 0 })
 	check(&afterBuild, built, func(int) bool { return false })
+}
+
+// TestSlabRecordsAligned checks that a build's records, cut from slabs,
+// start on cache lines as lone records do: one that straddles a third line
+// costs every lookup that reaches it a miss (recSlab).
+func TestSlabRecordsAligned(t *testing.T) {
+	routes := make([]*Route[*int], 3*slabRecs)
+	for i := range routes {
+		routes[i] = &Route[*int]{Paths: []string{fmt.Sprintf("/svc%d/res%d", i%10, i)}, Value: new(int)}
+	}
+	r, err := New(URI, routes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, pg := range r.exact.pages {
+		for _, s := range pg {
+			if s.slots == nil {
+				continue
+			}
+			for _, sl := range s.slice() {
+				if sl.rec == nil {
+					continue
+				}
+				if p := uintptr(unsafe.Pointer(sl.rec)); p%64 != 0 {
+					t.Fatalf("record %q at %#x: not on a cache line", sl.rec.key, p)
+				}
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no records")
+	}
 }

@@ -251,9 +251,9 @@ func New[T comparable](mode Mode, routes []*Route[T]) (*Router[T], error) {
 // million routes need not hold a million Routes at once.
 func Build[T comparable](mode Mode, seq iter.Seq[*Route[T]]) (*Router[T], error) {
 	r := &Router[T]{mode: mode, seed: maphash.MakeSeed()}
-	t := buildTxn()
+	t, recs := buildTxn(), &recSlab[T]{}
 	for rt := range seq {
-		if err := r.insert(t, rt); err != nil {
+		if err := r.insert(t, recs, rt); err != nil {
 			return nil, err
 		}
 	}
@@ -278,7 +278,7 @@ func (r *Router[T]) Update(old, new *Route[T]) (*Router[T], error) {
 		next.remove(t, old)
 	}
 	if new != nil {
-		if err := next.insert(t, new); err != nil {
+		if err := next.insert(t, nil, new); err != nil {
 			return nil, err
 		}
 	}
@@ -388,7 +388,9 @@ func (r *Router[T]) newEntry(rt *Route[T], k key) entry[T] {
 	return e
 }
 
-func (r *Router[T]) insert(t *txn, rt *Route[T]) error {
+// insert adds rt under t, taking new hash records from recs (nil: one by
+// one).
+func (r *Router[T]) insert(t *txn, recs *recSlab[T], rt *Route[T]) error {
 	var buf [2]key
 	keys, err := r.keysOf(rt, buf[:0])
 	if err != nil {
@@ -403,7 +405,7 @@ func (r *Router[T]) insert(t *txn, rt *Route[T]) error {
 		if old != nil {
 			es = with(old.entries(), e)
 		}
-		r.setBucket(t, &idx, k, es, old != nil)
+		r.setBucket(t, recs, &idx, k, es, old != nil)
 		r.storeIndex(t, *k, idx)
 	}
 	r.routes++
@@ -429,7 +431,7 @@ func (r *Router[T]) remove(t *txn, rt *Route[T]) {
 			continue
 		}
 		found = true
-		r.setBucket(t, &idx, k, es, true)
+		r.setBucket(t, nil, &idx, k, es, true)
 		r.storeIndex(t, *k, idx)
 	}
 	if found {
@@ -451,8 +453,9 @@ func (r *Router[T]) bucketAt(ix *pathIndex[T], k *key) *bucket[T] {
 }
 
 // setBucket stores es at k in ix under t, or removes the key when es is
-// empty; was says whether the key had a bucket before.
-func (r *Router[T]) setBucket(t *txn, ix *pathIndex[T], k *key, es []entry[T], was bool) {
+// empty; was says whether the key had a bucket before. A hash key's new
+// record comes from recs (nil: allocated alone).
+func (r *Router[T]) setBucket(t *txn, recs *recSlab[T], ix *pathIndex[T], k *key, es []entry[T], was bool) {
 	c := k.class()
 	if c == classTrie {
 		if len(es) == 0 {
@@ -467,7 +470,7 @@ func (r *Router[T]) setBucket(t *txn, ix *pathIndex[T], k *key, es []entry[T], w
 	h := r.keyHash(hid, k.path)
 	var rec *hrec[T]
 	if len(es) > 0 {
-		rec = newRec(hid, k.path, bucketOf(es))
+		rec = recs.newRec(hid, k.path, bucketOf(es))
 	}
 	r.exact.set(t, h, hid, k.path, rec)
 	delta := 0

@@ -252,3 +252,74 @@ func BenchmarkUpdate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBuildLarge is the build of the 1M-route first load (issue 13),
+// in its shape (bench/propagation: "/svc<i%100>/api/v1/res<i>", GET) and
+// the way sync calls it: one Route rewritten for each route yielded.
+func BenchmarkBuildLarge(b *testing.B) {
+	const n = 1_000_000
+	paths := make([][]string, n)
+	for i := range paths {
+		paths[i] = []string{fmt.Sprintf("/svc%d/api/v1/res%d", i%100, i)}
+	}
+	build := func() *Router[int] {
+		r, err := Build(URI, func(yield func(*Route[int]) bool) {
+			var rt Route[int]
+			for i, p := range paths {
+				rt = Route[int]{Paths: p, Methods: methodBits["GET"], Seq: i, Value: i}
+				if !yield(&rt) {
+					return
+				}
+			}
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return r
+	}
+	runtime.GC()
+	b.ReportAllocs()
+	for b.Loop() {
+		build()
+	}
+	b.ReportMetric(float64(heapOf(func() any { return build() }))/n, "heap-B/route")
+}
+
+// BenchmarkUpdateLarge changes one route of the 1M-route load, as
+// BenchmarkUpdate does: add, change and delete in turn.
+func BenchmarkUpdateLarge(b *testing.B) {
+	const n = 1_000_000
+	routes := make([]*Route[int], n)
+	for i := range routes {
+		routes[i] = &Route[int]{Paths: []string{fmt.Sprintf("/svc%d/api/v1/res%d", i%100, i)}, Methods: methodBits["GET"], Seq: i, Value: i}
+	}
+	r, err := New(URI, routes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	routes = nil
+	runtime.GC()
+	add := &Route[int]{Paths: []string{"/svc0/api/v1/extra"}, Methods: methodBits["GET"], Seq: n, Value: n}
+	moved := *add
+	moved.Paths = []string{"/svc1/api/v1/extra"}
+	var published atomic.Pointer[Router[int]]
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		var next *Router[int]
+		switch i % 3 {
+		case 0:
+			next, err = r.Update(nil, add)
+		case 1:
+			next, err = r.Update(add, &moved)
+		case 2:
+			next, err = r.Update(&moved, nil)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		published.Store(next)
+		r = next
+		i++
+	}
+}
