@@ -13,8 +13,6 @@ import (
 	"slices"
 	stdsync "sync"
 
-	"github.com/benbjohnson/immutable"
-
 	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/discovery"
@@ -117,9 +115,7 @@ type state struct {
 
 	// What snapshots list: every stored route, service and upstream as
 	// stored (the control API's view).
-	routeItems *immutable.SortedMap[string, *Item]
-	services   *immutable.SortedMap[string, *Item]
-	upstreamL  *immutable.SortedMap[string, *Item]
+	routeItems, services, upstreamL listing
 
 	failClosed *Route // set while a global rule cannot be honoured
 
@@ -150,9 +146,6 @@ func newState(mode trie.Mode) *state {
 		entries:     map[string]*Route{},
 		users:       map[depKey]map[string]struct{}{},
 		svcOf:       map[string]map[string]struct{}{},
-		routeItems:  immutable.NewSortedMap[string, *Item](nil),
-		services:    immutable.NewSortedMap[string, *Item](nil),
-		upstreamL:   immutable.NewSortedMap[string, *Item](nil),
 	}
 	for _, k := range config.Kinds {
 		st.objs[k] = map[string]stored{}
@@ -189,17 +182,17 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 
 	counts := st.reserve(changes)
 	dirty := make(map[string]struct{}, counts[config.Routes])
-	listed := map[*config.Kind][]string{} // ids written or deleted, by kind (may repeat)
+	written := map[*config.Kind][]listed{} // ids written or deleted, by kind, in change order
 	for i, c := range changes {
 		if c.Item != nil && c.Obj == nil {
 			continue // invalid or unchanged: nothing to do
 		}
 		b.store(c, c.Obj, dirty, &problems)
 		changes[i].Obj = nil // stored: the change need not keep it alive
-		if listed[c.Kind] == nil {
-			listed[c.Kind] = make([]string, 0, counts[c.Kind])
+		if written[c.Kind] == nil {
+			written[c.Kind] = make([]listed, 0, counts[c.Kind])
 		}
-		listed[c.Kind] = append(listed[c.Kind], c.ID)
+		written[c.Kind] = append(written[c.Kind], listed{c.ID, c.Item})
 		b.tick(i)
 	}
 	b.compileRoutes(dirty, &problems)
@@ -209,9 +202,9 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 	if st.indexDirty {
 		b.compileIndex(&problems)
 	}
-	st.routeItems = st.syncList(st.routeItems, config.Routes, listed[config.Routes])
-	st.services = st.syncList(st.services, config.Services, listed[config.Services])
-	st.upstreamL = st.syncList(st.upstreamL, config.Upstreams, listed[config.Upstreams])
+	st.routeItems = st.routeItems.apply(sortedChanges(written[config.Routes]))
+	st.services = st.services.apply(sortedChanges(written[config.Services]))
+	st.upstreamL = st.upstreamL.apply(sortedChanges(written[config.Upstreams]))
 	snap := st.snapshot(version)
 	snap.retired = b.nodes.retired
 	return snap, problems
@@ -676,42 +669,6 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 		}
 		st.router = r
 	}
-}
-
-// syncList brings a control-API listing up to date with the stored
-// objects of kind k after the ids in changed were written or deleted:
-// path-copying per id, or building afresh when most of it changed. m lists
-// what was stored before the changes; changed may be reordered.
-func (st *state) syncList(m *immutable.SortedMap[string, *Item], k *config.Kind, changed []string) *immutable.SortedMap[string, *Item] {
-	objs := st.objs[k]
-	if len(changed) <= m.Len()/rebuildFraction {
-		for _, id := range changed {
-			if s, ok := objs[id]; ok {
-				m = m.Set(id, s.item)
-			} else {
-				m = m.Delete(id)
-			}
-		}
-		return m
-	}
-	// In order: the builder appends, no searching back. On a first load
-	// (m empty) what is stored is what changed lists, in its source's
-	// order, which for etcd is already sorted: sorting that is cheaper
-	// than sorting the keys of objs, which map order shuffled.
-	ids := changed
-	if m.Len() == 0 {
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-	} else {
-		ids = sortedKeys(objs)
-	}
-	fresh := immutable.NewSortedMapBuilder[string, *Item](nil)
-	for _, id := range ids {
-		if s, ok := objs[id]; ok { // changed lists deletions too
-			fresh.Set(id, s.item)
-		}
-	}
-	return fresh.Map()
 }
 
 // compileRoute resolves a route against its service, upstream and plugin
