@@ -181,13 +181,16 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 	b.prefetchHosts(changes)
 
 	counts := st.reserve(changes)
-	dirty := make(map[string]struct{}, counts[config.Routes])
+	// Routes to compile again because something they refer to changed;
+	// the routes written are in written. On a first load nothing refers
+	// to anything yet: it stays empty.
+	marked := map[string]struct{}{}
 	written := map[*config.Kind][]listed{} // ids written or deleted, by kind, in change order
 	for i, c := range changes {
 		if c.Item != nil && c.Obj == nil {
 			continue // invalid or unchanged: nothing to do
 		}
-		b.store(c, c.Obj, dirty, &problems)
+		b.store(c, c.Obj, marked, &problems)
 		changes[i].Obj = nil // stored: the change need not keep it alive
 		if written[c.Kind] == nil {
 			written[c.Kind] = make([]listed, 0, counts[c.Kind])
@@ -195,14 +198,15 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 		written[c.Kind] = append(written[c.Kind], listed{c.ID, c.Item})
 		b.tick(i)
 	}
-	b.compileRoutes(dirty, &problems)
+	routes := sortedChanges(written[config.Routes])
+	b.compileRoutes(dirtyRoutes(routes, marked), &problems)
 	if st.globalsDirty {
 		b.compileGlobals(&problems)
 	}
 	if st.indexDirty {
 		b.compileIndex(&problems)
 	}
-	st.routeItems = st.routeItems.apply(sortedChanges(written[config.Routes]))
+	st.routeItems = st.routeItems.apply(routes)
 	st.services = st.services.apply(sortedChanges(written[config.Services]))
 	st.upstreamL = st.upstreamL.apply(sortedChanges(written[config.Upstreams]))
 	snap := st.snapshot(version)
@@ -385,8 +389,9 @@ func (b *Builder) unchanged(c Change) bool {
 	return old != nil && c.Item.ModRev != 0 && old.ModRev == c.Item.ModRev
 }
 
-// store records one change and marks the routes it affects.
-func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, problems *[]error) {
+// store records one change and marks the routes it affects, other than
+// the route it writes.
+func (b *Builder) store(c Change, obj config.Object, marked map[string]struct{}, problems *[]error) {
 	st := b.st
 	obj = slim(obj)
 	if rc, ok := obj.(*routeConf); ok && c.Item != nil {
@@ -399,12 +404,10 @@ func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, 
 	}
 	markUsers := func(k depKey) {
 		for id := range st.users[k] {
-			dirty[id] = struct{}{}
+			marked[id] = struct{}{}
 		}
 	}
 	switch c.Kind {
-	case config.Routes:
-		dirty[c.ID] = struct{}{}
 	case config.Upstreams:
 		old := st.upstreams[c.ID]
 		var cu *Upstream
@@ -435,7 +438,7 @@ func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, 
 		// Upstreams presenting this ssl as their client certificate
 		// (tls.client_cert_id) compile again; route-inline ones compile
 		// with their routes, after every store.
-		b.storeSSLUsers(c.ID, dirty, problems)
+		b.storeSSLUsers(c.ID, marked, problems)
 	case config.GlobalRules:
 		st.globalsDirty = true
 	case config.Consumers, config.Credentials, config.ConsumerGroups, config.PluginMetadata:
@@ -468,12 +471,8 @@ func (b *Builder) storeLuaPlugin(c Change, obj config.Object, problems *[]error)
 func (b *Builder) RecompileAll(version int64) (*Snapshot, []error) {
 	b.init()
 	st := b.st
-	dirty := map[string]struct{}{}
-	for id := range st.objs[config.Routes] {
-		dirty[id] = struct{}{}
-	}
 	var problems []error
-	b.compileRoutes(dirty, &problems)
+	b.compileRoutes(sortedKeys(st.objs[config.Routes]), &problems)
 	b.compileGlobals(&problems)
 	b.compileIndex(&problems)
 	snap := st.snapshot(version)
@@ -568,19 +567,35 @@ func (b *Builder) compileIndex(problems *[]error) {
 	st.index = idx
 }
 
-// compileRoutes recompiles the dirty routes and brings the router up to
-// date, path-copying route by route or rebuilding when most changed.
-func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
-	st := b.st
-	if len(dirty) == 0 {
-		return
+// dirtyRoutes returns the ids of the routes to compile again, sorted, each
+// once: those written (sorted changes) and those marked. With none marked,
+// as on a first load, that is written's ids as they are: a million-entry
+// set of them, then sorted, was half a second of a 1M-route load (issue
+// 13).
+func dirtyRoutes(written []listed, marked map[string]struct{}) []string {
+	ids := make([]string, len(written), len(written)+len(marked))
+	for i, w := range written {
+		ids[i] = w.id
 	}
-	rebuild := len(dirty) > len(st.entries)/rebuildFraction
-	ids := make([]string, 0, len(dirty))
-	for id := range dirty {
+	if len(marked) == 0 {
+		return ids
+	}
+	for id := range marked {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// compileRoutes compiles again the routes with the ids given (sorted, each
+// once) and brings the router up to date, path-copying route by route or
+// rebuilding when most changed.
+func (b *Builder) compileRoutes(ids []string, problems *[]error) {
+	st := b.st
+	if len(ids) == 0 {
+		return
+	}
+	rebuild := len(ids) > len(st.entries)/rebuildFraction
 	// The routes compiled here, in order, for a rebuild (see below).
 	var compiled []*Route
 	if rebuild {
