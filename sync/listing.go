@@ -15,11 +15,14 @@ import (
 // It is a sorted array, base, plus an overlay of what changed since base
 // was made, merged into a new base once it holds more than
 // 1/rebuildFraction of base's length, so a change costs O(log overlay)
-// plus an amortised O(1) share of the next merge. A first load's changes,
-// in etcd key order (which is id order within a kind), become base as
-// they are: a persistent sorted map set one id at a time was a second of a
-// 1M-route load, and looking each item up again in the stored objects
-// another half (issue 13).
+// plus an amortised O(1) share of the next merge. Until then base keeps
+// alive the items the overlay replaced or deleted: at most that fraction
+// of them.
+//
+// A first load's changes, in etcd key order (which is id order within a
+// kind), become base as they are: a persistent sorted map set one id at a
+// time was a second of a 1M-route load, and looking each item up again in
+// the stored objects another half (issue 13).
 type listing struct {
 	base []listed // sorted by id, unique ids, no nil items; never written
 	// over holds the ids written or deleted since base was made; a nil
@@ -131,8 +134,8 @@ func merge(older, newer []listed, keepDeletions bool) []listed {
 	return append(out, older[i:]...)
 }
 
-// sortedChanges sorts a batch of changes in the order they were made by
-// id, keeping the last change of each id, and returns it. A batch already
+// sortedChanges sorts by id a batch of changes given in the order they
+// were made, keeping the last change of each id, and returns it. A batch already
 // strictly in id order (etcd lists keys in order) is returned as it is.
 func sortedChanges(changes []listed) []listed {
 	sorted := true
