@@ -13,8 +13,6 @@ import (
 	"slices"
 	stdsync "sync"
 
-	"github.com/benbjohnson/immutable"
-
 	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/config"
 	"github.com/sluicegw/sluice/discovery"
@@ -117,9 +115,7 @@ type state struct {
 
 	// What snapshots list: every stored route, service and upstream as
 	// stored (the control API's view).
-	routeItems *immutable.SortedMap[string, *Item]
-	services   *immutable.SortedMap[string, *Item]
-	upstreamL  *immutable.SortedMap[string, *Item]
+	routeItems, services, upstreamL listing
 
 	failClosed *Route // set while a global rule cannot be honoured
 
@@ -150,9 +146,6 @@ func newState(mode trie.Mode) *state {
 		entries:     map[string]*Route{},
 		users:       map[depKey]map[string]struct{}{},
 		svcOf:       map[string]map[string]struct{}{},
-		routeItems:  immutable.NewSortedMap[string, *Item](nil),
-		services:    immutable.NewSortedMap[string, *Item](nil),
-		upstreamL:   immutable.NewSortedMap[string, *Item](nil),
 	}
 	for _, k := range config.Kinds {
 		st.objs[k] = map[string]stored{}
@@ -188,30 +181,34 @@ func (b *Builder) Apply(version int64, changes []Change, full bool) (*Snapshot, 
 	b.prefetchHosts(changes)
 
 	counts := st.reserve(changes)
-	dirty := make(map[string]struct{}, counts[config.Routes])
-	listed := map[*config.Kind][]string{} // ids written or deleted, by kind (may repeat)
+	// Routes to compile again because something they refer to changed;
+	// the routes written are in written. On a first load nothing refers
+	// to anything yet: it stays empty.
+	marked := map[string]struct{}{}
+	written := map[*config.Kind][]listed{} // ids written or deleted, by kind, in change order
 	for i, c := range changes {
 		if c.Item != nil && c.Obj == nil {
 			continue // invalid or unchanged: nothing to do
 		}
-		b.store(c, c.Obj, dirty, &problems)
+		b.store(c, c.Obj, marked, &problems)
 		changes[i].Obj = nil // stored: the change need not keep it alive
-		if listed[c.Kind] == nil {
-			listed[c.Kind] = make([]string, 0, counts[c.Kind])
+		if written[c.Kind] == nil {
+			written[c.Kind] = make([]listed, 0, counts[c.Kind])
 		}
-		listed[c.Kind] = append(listed[c.Kind], c.ID)
+		written[c.Kind] = append(written[c.Kind], listed{c.ID, c.Item})
 		b.tick(i)
 	}
-	b.compileRoutes(dirty, &problems)
+	routes := sortedChanges(written[config.Routes])
+	b.compileRoutes(dirtyRoutes(routes, marked), &problems)
 	if st.globalsDirty {
 		b.compileGlobals(&problems)
 	}
 	if st.indexDirty {
 		b.compileIndex(&problems)
 	}
-	st.routeItems = st.syncList(st.routeItems, config.Routes, listed[config.Routes])
-	st.services = st.syncList(st.services, config.Services, listed[config.Services])
-	st.upstreamL = st.syncList(st.upstreamL, config.Upstreams, listed[config.Upstreams])
+	st.routeItems = st.routeItems.apply(routes)
+	st.services = st.services.apply(sortedChanges(written[config.Services]))
+	st.upstreamL = st.upstreamL.apply(sortedChanges(written[config.Upstreams]))
 	snap := st.snapshot(version)
 	snap.retired = b.nodes.retired
 	return snap, problems
@@ -392,8 +389,9 @@ func (b *Builder) unchanged(c Change) bool {
 	return old != nil && c.Item.ModRev != 0 && old.ModRev == c.Item.ModRev
 }
 
-// store records one change and marks the routes it affects.
-func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, problems *[]error) {
+// store records one change and marks the routes it affects, other than
+// the route it writes.
+func (b *Builder) store(c Change, obj config.Object, marked map[string]struct{}, problems *[]error) {
 	st := b.st
 	obj = slim(obj)
 	if rc, ok := obj.(*routeConf); ok && c.Item != nil {
@@ -406,12 +404,10 @@ func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, 
 	}
 	markUsers := func(k depKey) {
 		for id := range st.users[k] {
-			dirty[id] = struct{}{}
+			marked[id] = struct{}{}
 		}
 	}
 	switch c.Kind {
-	case config.Routes:
-		dirty[c.ID] = struct{}{}
 	case config.Upstreams:
 		old := st.upstreams[c.ID]
 		var cu *Upstream
@@ -442,7 +438,7 @@ func (b *Builder) store(c Change, obj config.Object, dirty map[string]struct{}, 
 		// Upstreams presenting this ssl as their client certificate
 		// (tls.client_cert_id) compile again; route-inline ones compile
 		// with their routes, after every store.
-		b.storeSSLUsers(c.ID, dirty, problems)
+		b.storeSSLUsers(c.ID, marked, problems)
 	case config.GlobalRules:
 		st.globalsDirty = true
 	case config.Consumers, config.Credentials, config.ConsumerGroups, config.PluginMetadata:
@@ -475,12 +471,8 @@ func (b *Builder) storeLuaPlugin(c Change, obj config.Object, problems *[]error)
 func (b *Builder) RecompileAll(version int64) (*Snapshot, []error) {
 	b.init()
 	st := b.st
-	dirty := map[string]struct{}{}
-	for id := range st.objs[config.Routes] {
-		dirty[id] = struct{}{}
-	}
 	var problems []error
-	b.compileRoutes(dirty, &problems)
+	b.compileRoutes(sortedKeys(st.objs[config.Routes]), &problems)
 	b.compileGlobals(&problems)
 	b.compileIndex(&problems)
 	snap := st.snapshot(version)
@@ -575,19 +567,35 @@ func (b *Builder) compileIndex(problems *[]error) {
 	st.index = idx
 }
 
-// compileRoutes recompiles the dirty routes and brings the router up to
-// date, path-copying route by route or rebuilding when most changed.
-func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
-	st := b.st
-	if len(dirty) == 0 {
-		return
+// dirtyRoutes returns the ids of the routes to compile again, sorted, each
+// once: those written (sorted changes) and those marked. With none marked,
+// as on a first load, that is written's ids as they are: a million-entry
+// set of them, then sorted, was half a second of a 1M-route load (issue
+// 13).
+func dirtyRoutes(written []listed, marked map[string]struct{}) []string {
+	ids := make([]string, len(written), len(written)+len(marked))
+	for i, w := range written {
+		ids[i] = w.id
 	}
-	rebuild := len(dirty) > len(st.entries)/rebuildFraction
-	ids := make([]string, 0, len(dirty))
-	for id := range dirty {
+	if len(marked) == 0 {
+		return ids
+	}
+	for id := range marked {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// compileRoutes compiles again the routes with the ids given (sorted, each
+// once) and brings the router up to date, path-copying route by route or
+// rebuilding when most changed.
+func (b *Builder) compileRoutes(ids []string, problems *[]error) {
+	st := b.st
+	if len(ids) == 0 {
+		return
+	}
+	rebuild := len(ids) > len(st.entries)/rebuildFraction
 	// The routes compiled here, in order, for a rebuild (see below).
 	var compiled []*Route
 	if rebuild {
@@ -676,42 +684,6 @@ func (b *Builder) compileRoutes(dirty map[string]struct{}, problems *[]error) {
 		}
 		st.router = r
 	}
-}
-
-// syncList brings a control-API listing up to date with the stored
-// objects of kind k after the ids in changed were written or deleted:
-// path-copying per id, or building afresh when most of it changed. m lists
-// what was stored before the changes; changed may be reordered.
-func (st *state) syncList(m *immutable.SortedMap[string, *Item], k *config.Kind, changed []string) *immutable.SortedMap[string, *Item] {
-	objs := st.objs[k]
-	if len(changed) <= m.Len()/rebuildFraction {
-		for _, id := range changed {
-			if s, ok := objs[id]; ok {
-				m = m.Set(id, s.item)
-			} else {
-				m = m.Delete(id)
-			}
-		}
-		return m
-	}
-	// In order: the builder appends, no searching back. On a first load
-	// (m empty) what is stored is what changed lists, in its source's
-	// order, which for etcd is already sorted: sorting that is cheaper
-	// than sorting the keys of objs, which map order shuffled.
-	ids := changed
-	if m.Len() == 0 {
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-	} else {
-		ids = sortedKeys(objs)
-	}
-	fresh := immutable.NewSortedMapBuilder[string, *Item](nil)
-	for _, id := range ids {
-		if s, ok := objs[id]; ok { // changed lists deletions too
-			fresh.Set(id, s.item)
-		}
-	}
-	return fresh.Map()
 }
 
 // compileRoute resolves a route against its service, upstream and plugin

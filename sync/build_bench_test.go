@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -157,6 +158,36 @@ func BenchmarkApplyOneUpstream(b *testing.B) {
 	}
 }
 
+// BenchmarkApplyUpstreamComesAndGoes is an upstream deleted and created
+// again (one Apply each, an op is both) while one route among n names it:
+// the route is compiled again each time (502, then back). Finding that
+// route must not cost in n: counting the routes per upstream id instead
+// of keeping their ids, and searching every compiled route when one
+// appears, saved half a second of a 1M-route first load but made this
+// 500 ms at 1M, against 80 µs (issue 13).
+func BenchmarkApplyUpstreamComesAndGoes(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			bl := &Builder{Mode: trie.URI}
+			changes := append(routeSet(n), put(config.Upstreams, "late", 1, `{"nodes": {"10.1.0.1:80": 1}}`),
+				put(config.Routes, "late", 2, `{"uri": "/late", "upstream_id": "late"}`))
+			if _, problems := bl.Apply(1, changes, true); len(problems) > 0 {
+				b.Fatal(problems[0])
+			}
+			b.ReportAllocs()
+			rev := int64(1 << 40)
+			for b.Loop() {
+				rev += 2
+				bl.Apply(rev, []Change{del(config.Upstreams, "late")}, false)
+				snap, _ := bl.Apply(rev+1, []Change{put(config.Upstreams, "late", rev+1, `{"nodes": {"10.1.0.1:80": 1}}`)}, false)
+				if r := match(snap, "/late"); r == nil || r.Status != 0 {
+					b.Fatalf("route late: %v", r)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkApplySpreadRoutes is bench/propagation's changes applied in
 // process at 1M routes: a route created, then a loaded one moved to an
 // inline upstream, each op a different route, after the load's memory
@@ -212,4 +243,49 @@ func startCPU() cpuClock {
 // too), per iteration.
 func (c cpuClock) report(b *testing.B) {
 	b.ReportMetric(float64(time.Duration(startCPU()-c).Milliseconds())/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkApplyFirstLoad is what EtcdSource.relist's Apply costs on a
+// first load of n routes (issue 13): the changes come in etcd key order
+// and already decoded (relist decodes each chunk while it fetches the
+// next), every route naming upstream "a" as bench/propagation's do. So
+// ns/op is storing, compiling and listing, and the router build; not
+// decoding. cpu-ms/op is the Apply's CPU, the collector's included.
+func BenchmarkApplyFirstLoad(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				changes := etcdRouteSet(n)
+				bl := &Builder{Mode: trie.HostURI}
+				if problems := bl.Decode(changes, true); len(problems) > 0 {
+					b.Fatal(problems[0])
+				}
+				runtime.GC()
+				start := startCPU()
+				b.StartTimer()
+				_, problems := bl.Apply(1, changes, true)
+				b.StopTimer()
+				cpu += time.Duration(startCPU() - start)
+				if len(problems) > 0 {
+					b.Fatal(problems[0])
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
+// etcdRouteSet is upstream "a" and n routes naming it, as etcd lists
+// bench/propagation's keys: by key, so route "10" comes before "2".
+func etcdRouteSet(n int) []Change {
+	changes := make([]Change, 0, n+1)
+	for i := range n {
+		changes = append(changes, put(config.Routes, fmt.Sprint(i), int64(10+i),
+			fmt.Sprintf(`{"uri": "/svc%d/api/v1/res%d", "methods": ["GET"], "upstream_id": "a"}`, i%100, i)))
+	}
+	slices.SortFunc(changes, func(x, y Change) int { return strings.Compare(x.Item.Key, y.Item.Key) })
+	return append(changes, put(config.Upstreams, "a", 1, `{"nodes": {"10.0.0.1:80": 1}, "type": "roundrobin"}`))
 }

@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/benbjohnson/immutable"
-
 	"github.com/sluicegw/sluice/balancer"
 	"github.com/sluicegw/sluice/balancer/health"
 	"github.com/sluicegw/sluice/config"
@@ -37,9 +35,7 @@ type Snapshot struct {
 	// sluice cannot honour.
 	failClosed *Route
 
-	routeItems *immutable.SortedMap[string, *Item]
-	services   *immutable.SortedMap[string, *Item]
-	upstreams  *immutable.SortedMap[string, *Item]
+	routeItems, services, upstreams listing
 
 	retired *Retirements
 }
@@ -82,38 +78,29 @@ func (s *Snapshot) Routes() int { return s.router.Len() }
 // Items lists the stored objects of a kind the control API shows (routes,
 // services, upstreams), sorted by id; nil for other kinds.
 func (s *Snapshot) Items(k *config.Kind) []*Item {
-	var m *immutable.SortedMap[string, *Item]
-	switch k {
-	case config.Routes:
-		m = s.routeItems
-	case config.Services:
-		m = s.services
-	case config.Upstreams:
-		m = s.upstreams
-	default:
-		return nil
+	if l := s.listing(k); l != nil {
+		return l.items()
 	}
-	if m == nil {
-		return nil
-	}
-	out := make([]*Item, 0, m.Len())
-	for it := m.Iterator(); !it.Done(); {
-		_, v, _ := it.Next()
-		out = append(out, v)
-	}
-	return out
+	return nil
 }
 
 // Item returns one stored object of a kind Items lists, or nil.
 func (s *Snapshot) Item(k *config.Kind, id string) *Item {
-	for _, m := range []struct {
-		k *config.Kind
-		m *immutable.SortedMap[string, *Item]
-	}{{config.Routes, s.routeItems}, {config.Services, s.services}, {config.Upstreams, s.upstreams}} {
-		if m.k == k && m.m != nil {
-			it, _ := m.m.Get(id)
-			return it
-		}
+	if l := s.listing(k); l != nil {
+		return l.get(id)
+	}
+	return nil
+}
+
+// listing returns what s lists of kind k, or nil for a kind it does not.
+func (s *Snapshot) listing(k *config.Kind) *listing {
+	switch k {
+	case config.Routes:
+		return &s.routeItems
+	case config.Services:
+		return &s.services
+	case config.Upstreams:
+		return &s.upstreams
 	}
 	return nil
 }

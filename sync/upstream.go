@@ -200,24 +200,24 @@ func compileHashKey(u *config.Upstream) HashKey {
 // storeSSLUsers compiles again the upstreams and services whose upstream
 // names ssl id as its client certificate, and marks routes with such an
 // inline upstream.
-func (b *Builder) storeSSLUsers(id string, dirty map[string]struct{}, problems *[]error) {
+func (b *Builder) storeSSLUsers(id string, marked map[string]struct{}, problems *[]error) {
 	st := b.st
 	usesSSL := func(u *config.Upstream) bool {
 		return u != nil && u.TLS != nil && u.TLS.ClientCertID.S == id
 	}
 	for _, uid := range sortedKeys(st.objs[config.Upstreams]) {
 		if s := st.objs[config.Upstreams][uid]; usesSSL(s.obj.(*config.Upstream)) {
-			b.store(Change{Kind: config.Upstreams, ID: uid, Item: s.item}, s.obj, dirty, problems)
+			b.store(Change{Kind: config.Upstreams, ID: uid, Item: s.item}, s.obj, marked, problems)
 		}
 	}
 	for _, sid := range sortedKeys(st.objs[config.Services]) {
 		if s := st.objs[config.Services][sid]; usesSSL(s.obj.(*config.Service).Upstream) {
-			b.store(Change{Kind: config.Services, ID: sid, Item: s.item}, s.obj, dirty, problems)
+			b.store(Change{Kind: config.Services, ID: sid, Item: s.item}, s.obj, marked, problems)
 		}
 	}
 	for rid, s := range st.objs[config.Routes] {
 		if usesSSL(s.obj.(*routeConf).Upstream) {
-			dirty[rid] = struct{}{}
+			marked[rid] = struct{}{}
 		}
 	}
 }
@@ -297,33 +297,33 @@ func (b *Builder) RefreshDNS(version int64) (*Snapshot, []error) {
 		return u.dnsService != "" && slices.Contains(services, u.dnsService)
 	}
 	st := b.st
-	dirty := map[string]struct{}{}
+	marked := map[string]struct{}{}
 	var problems []error
 	// Routes naming a recompiled upstream by id see it through the
 	// upTable without being compiled again (store), so the snapshot is
-	// new even when no route is dirty.
+	// new even when no route is marked.
 	stored := 0
 	for _, id := range sortedKeys(st.upstreams) {
 		if s, ok := st.objs[config.Upstreams][id]; ok && uses(st.upstreams[id]) {
-			b.store(Change{Kind: config.Upstreams, ID: id, Item: s.item}, s.obj, dirty, &problems)
+			b.store(Change{Kind: config.Upstreams, ID: id, Item: s.item}, s.obj, marked, &problems)
 			stored++
 		}
 	}
 	for _, id := range sortedKeys(st.svcUpstream) {
 		if s, ok := st.objs[config.Services][id]; ok && uses(st.svcUpstream[id]) {
-			b.store(Change{Kind: config.Services, ID: id, Item: s.item}, s.obj, dirty, &problems)
+			b.store(Change{Kind: config.Services, ID: id, Item: s.item}, s.obj, marked, &problems)
 			stored++
 		}
 	}
 	for id, r := range st.entries {
 		if r.ownsUpstream && uses(r.own) || r.refs != nil && slices.ContainsFunc(r.refs.upstreams, uses) {
-			dirty[id] = struct{}{}
+			marked[id] = struct{}{}
 		}
 	}
-	if len(dirty) == 0 && stored == 0 {
+	if len(marked) == 0 && stored == 0 {
 		return nil, problems
 	}
-	b.compileRoutes(dirty, &problems)
+	b.compileRoutes(dirtyRoutes(nil, marked), &problems)
 	snap := st.snapshot(version)
 	snap.retired = b.nodes.retired
 	return snap, problems
