@@ -138,11 +138,7 @@ func merge(older, newer []listed, keepDeletions bool) []listed {
 // were made, keeping the last change of each id, and returns it. A batch already
 // strictly in id order (etcd lists keys in order) is returned as it is.
 func sortedChanges(changes []listed) []listed {
-	sorted := true
-	for i := 1; i < len(changes) && sorted; i++ {
-		sorted = changes[i-1].id < changes[i].id
-	}
-	if sorted {
+	if inIDOrder(changes) {
 		return changes
 	}
 	slices.SortStableFunc(changes, func(x, y listed) int { return strings.Compare(x.id, y.id) })
@@ -154,4 +150,15 @@ func sortedChanges(changes []listed) []listed {
 		out = append(out, c)
 	}
 	return out
+}
+
+// inIDOrder reports whether changes are strictly in id order: sorted, each
+// id once.
+func inIDOrder(changes []listed) bool {
+	for i := 1; i < len(changes); i++ {
+		if changes[i-1].id >= changes[i].id {
+			return false
+		}
+	}
+	return true
 }

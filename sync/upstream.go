@@ -323,7 +323,7 @@ func (b *Builder) RefreshDNS(version int64) (*Snapshot, []error) {
 	if len(marked) == 0 && stored == 0 {
 		return nil, problems
 	}
-	b.compileRoutes(dirtyRoutes(nil, marked), &problems)
+	b.compileRoutes(dirtyRoutes(nil, marked), nil, &problems)
 	snap := st.snapshot(version)
 	snap.retired = b.nodes.retired
 	return snap, problems
