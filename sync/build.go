@@ -370,7 +370,10 @@ func (b *Builder) Decode(changes []Change, full bool) []error {
 		}
 		c.Obj = slim(obj)
 	}
-	workers := runtime.GOMAXPROCS(0)
+	// Parallel only across CPUs: the gateway runs one P more than its
+	// event loops (cmd/sluice spareP), and two decoders sharing one CPU
+	// only added switching to a load.
+	workers := min(runtime.GOMAXPROCS(0), runtime.NumCPU())
 	if len(todo) < 512 || workers == 1 {
 		var scratch *config.Route
 		for _, i := range todo {
