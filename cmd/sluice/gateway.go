@@ -77,7 +77,6 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 		return err
 	}
 	opts := engineOptions(local, lg)
-	spareP(opts.Loops, lg)
 	rlog, access, err := newRequestLog(local, plugins, opts.Loops, lg, &cleanup)
 	if err != nil {
 		return err
@@ -123,6 +122,7 @@ func runGateway(local *localconf.Config, lg *slog.Logger) error {
 	case <-time.After(startupTimeout(local)):
 		return fmt.Errorf("no configuration after %v: is etcd at %v reachable? (sluice.startup_timeout)", startupTimeout(local), src.endpoints)
 	}
+	spareP(opts.Loops, lg) // after the first load: see spareP
 	reload := func(ctx context.Context) error { return reloadPlugins(ctx, local, plugins, src, lg) }
 	var proxy *engine.Server
 	proxyDone := make(chan error, 1)
@@ -439,18 +439,22 @@ func serverHeader(local *localconf.Config) string {
 	return "sluice"
 }
 
-// engineOptions maps config.yaml onto engine options.
 // spareP gives the Go scheduler one P more than there are event loops,
-// unless GOMAXPROCS is set in the environment. An event loop with traffic
-// never parks: it takes events from its own epoll and, when a poll comes
-// back empty, yields with Gosched, which puts it straight back on the run
-// queue. Go's network poller (which wakes the goroutines reading etcd's
-// watch stream, serving the Admin and control APIs, talking to Redis) is
-// then polled only when a P runs out of work, or by sysmon every 10 ms. With
-// as many Ps as loops, a configuration change waited for that behind a busy
-// loop: at 100K routes on one CPU, a change reached traffic after p50
-// 1.5-3.5 ms, p99 10 ms; with the spare P, 0.9 and 4 ms (issue 13). The spare P's
-// thread sleeps in the poller until such a goroutine has work.
+// unless GOMAXPROCS is set in the environment. A loop with traffic does not
+// park: it polls its own epoll, and when idle blocks in epoll_wait holding
+// its P. Goroutines woken by Go's network poller (the etcd watch, the
+// Admin and control APIs, Redis calls that plugins park requests on) then
+// got a P only when sysmon retook one, up to 10 ms later, several times per
+// Admin write. With the spare P, on one CPU, same box and run: an Admin PUT
+// at 1M routes went from p50 21 ms to 2-10 ms, and limit-count-redis from
+// 15.3K to 21.2K req/s at 24% less CPU a request; no-plugin was unchanged.
+// The cost is that on a CPU a loop shares, that work now preempts the loop
+// instead of waiting for it: traffic p99 during a burst of config writes
+// rose (BENCHMARKS.md, issue 13). Tried instead: parking idle loops in
+// Go's poller (a gnet patch) cost the plain data path 3-5% CPU a request.
+//
+// It runs after the first load: on one CPU, a 1M-route load with two Ps
+// took about 1.5 s longer (measured; the cause was not isolated).
 func spareP(loops int, lg *slog.Logger) {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return
@@ -459,6 +463,7 @@ func spareP(loops int, lg *slog.Logger) {
 	lg.Debug("scheduler", "loops", loops, "gomaxprocs", loops+1)
 }
 
+// engineOptions maps config.yaml onto engine options.
 func engineOptions(local *localconf.Config, lg *slog.Logger) engine.Options {
 	h := &local.NginxConfig.HTTP
 	opts := engine.Options{
