@@ -348,71 +348,17 @@ func (d *routeDecoder) key() ([]byte, bool) {
 
 // str reads a string value. The bytes are a view of the document when the
 // string has no escape, else a copy unescaped; either way the caller copies
-// what it keeps.
+// what it keeps. \u escapes decline (surrogates and invalid code points are
+// encoding/json's to settle).
 func (d *routeDecoder) str() ([]byte, bool) {
 	if !d.next('"') {
 		return nil, false
 	}
-	start := d.i
-	ascii := true
-	for d.i < len(d.b) {
-		switch c := d.b[d.i]; {
-		case c == '"':
-			v := d.b[start:d.i]
-			d.i++
-			return v, ascii || utf8.Valid(v)
-		case c == '\\':
-			return d.escaped(start)
-		case c < 0x20:
-			return nil, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-		d.i++
+	s, next, _, ok := jsonschema.ScanString(d.b, d.i, nil)
+	if ok {
+		d.i = next
 	}
-	return nil, false
-}
-
-// escaped finishes a string begun at start whose first escape is at d.i.
-// \u escapes decline (surrogates and invalid code points are
-// encoding/json's to settle).
-func (d *routeDecoder) escaped(start int) ([]byte, bool) {
-	buf := append([]byte(nil), d.b[start:d.i]...)
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			d.i++
-			return buf, utf8.Valid(buf)
-		case c < 0x20:
-			return nil, false
-		case c != '\\':
-			buf = append(buf, c)
-			d.i++
-			continue
-		}
-		if d.i+1 >= len(d.b) {
-			return nil, false
-		}
-		switch e := d.b[d.i+1]; e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		default:
-			return nil, false
-		}
-		d.i += 2
-	}
-	return nil, false
+	return s, ok
 }
 
 // integer reads a number written as an integer of at most 15 digits: exact

@@ -187,61 +187,70 @@ func (d *decoder) after(close byte) (end, ok bool) {
 	return false, false
 }
 
-// string reads a string at d.i (its opening quote). Escapes other than
-// \u are unescaped here; \u (surrogates, invalid code points) and invalid
-// UTF-8 (replaced by U+FFFD) are left to encoding/json.
+// string reads a string at d.i (its opening quote).
 func (d *decoder) string() (string, bool) {
-	d.i++ // "
-	start := d.i
+	s, next, escaped, ok := ScanString(d.b, d.i+1, d.scratch[:0])
+	if !ok {
+		return "", false
+	}
+	if escaped {
+		d.scratch = s
+	}
+	d.i = next
+	return string(s), true
+}
+
+// ScanString reads the JSON string whose body starts at b[i], just after
+// its opening quote, and returns its bytes and the index after its closing
+// quote. The bytes are a view of b when the string has no escape (escaped
+// false); otherwise they are unescaped into scratch, appended. Escapes other
+// than \u are unescaped here; ok is false for what DecodeJSON leaves to
+// encoding/json (a \u escape: surrogates, invalid code points; invalid
+// UTF-8, which it replaces by U+FFFD) and for what is not a string (a raw
+// control character, no closing quote). config's fast route decoder reads
+// its strings with it too.
+func ScanString(b []byte, i int, scratch []byte) (s []byte, next int, escaped, ok bool) {
+	start := i
 	ascii := true
-	for d.i < len(d.b) {
-		switch c := d.b[d.i]; {
+	for ; i < len(b); i++ {
+		switch c := b[i]; {
 		case c == '"':
-			s := d.b[start:d.i]
-			d.i++
-			if !ascii && !utf8.Valid(s) {
-				return "", false
-			}
-			return string(s), true
+			s = b[start:i]
+			return s, i + 1, false, ascii || utf8.Valid(s)
 		case c == '\\':
-			return d.escaped(start)
+			s, next, ok = scanEscaped(b, start, i, scratch)
+			return s, next, true, ok
 		case c < 0x20:
-			return "", false
+			return nil, 0, false, false
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
-		d.i++
 	}
-	return "", false
+	return nil, 0, false, false
 }
 
-// escaped finishes a string that started at start and has an escape at
-// d.i.
-func (d *decoder) escaped(start int) (string, bool) {
-	buf := append(d.scratch[:0], d.b[start:d.i]...)
-	for d.i < len(d.b) {
-		c := d.b[d.i]
+// scanEscaped finishes a string that started at start and has an escape at
+// i.
+func scanEscaped(b []byte, start, i int, scratch []byte) ([]byte, int, bool) {
+	buf := append(scratch, b[start:i]...)
+	for i < len(b) {
+		c := b[i]
 		switch {
 		case c == '"':
-			d.i++
-			d.scratch = buf
-			if !utf8.Valid(buf) {
-				return "", false
-			}
-			return string(buf), true
+			return buf, i + 1, utf8.Valid(buf)
 		case c < 0x20:
-			return "", false
+			return nil, 0, false
 		case c != '\\':
 			buf = append(buf, c)
-			d.i++
+			i++
 			continue
 		}
-		if d.i+1 >= len(d.b) {
-			return "", false
+		if i+1 >= len(b) {
+			return nil, 0, false
 		}
-		switch d.b[d.i+1] {
+		switch e := b[i+1]; e {
 		case '"', '\\', '/':
-			buf = append(buf, d.b[d.i+1])
+			buf = append(buf, e)
 		case 'b':
 			buf = append(buf, '\b')
 		case 'f':
@@ -253,11 +262,11 @@ func (d *decoder) escaped(start int) (string, bool) {
 		case 't':
 			buf = append(buf, '\t')
 		default: // \u, or not an escape
-			return "", false
+			return nil, 0, false
 		}
-		d.i += 2
+		i += 2
 	}
-	return "", false
+	return nil, 0, false
 }
 
 // number reads a number in JSON's grammar. Integers of up to 15 digits
