@@ -270,3 +270,24 @@ func TestSetURIArgs(t *testing.T) {
 		}
 	}
 }
+
+// ngx.unescape_uri and get_uri_args decode as lua-nginx-module does: an
+// invalid escape stays as it is and the valid ones around it are decoded
+// (url.QueryUnescape gave up on the whole string).
+func TestUnescapeKeepsInvalidEscapes(t *testing.T) {
+	_, vm, l := runtime(t, time.Second)
+	c := request(t, l, getHead)
+	f := mustFunc(t, `
+return function(conf, ctx)
+	ngx.req.set_uri_args("a=%zz%41&b=1+2&c%5F=%E4%BD%A0")
+	local args = ngx.req.get_uri_args()
+	return 200, ngx.unescape_uri("%zz%41+x%4") .. "|" .. args.a .. "|" .. args.b .. "|" .. args["c_"]
+end`)
+	if res := vm.RunHook(c, "access", f, "", nil); res != reqctx.Stop {
+		t.Fatalf("result %v", res)
+	}
+	_, body, _, _ := c.Exited()
+	if want := "%zzA x%4|%zzA|1 2|你"; string(body) != want {
+		t.Fatalf("body %q, want %q", body, want)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"hash/crc32"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -552,12 +551,18 @@ func hmacSHA1(L *glua.LState) int {
 }
 
 func unescapeURI(L *glua.LState) int {
-	s, err := url.QueryUnescape(L.CheckString(1))
-	if err != nil {
-		s = L.CheckString(1)
-	}
-	L.Push(glua.LString(s))
+	L.Push(glua.LString(unescapeComponent(L.CheckString(1))))
 	return 1
+}
+
+// unescapeComponent decodes s as lua-nginx-module does (ngx.unescape_uri,
+// ngx.req.get_uri_args): an invalid escape is kept and the rest decoded.
+// url.QueryUnescape refused the whole string instead.
+func unescapeComponent(s string) string {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s
+	}
+	return string(vartmpl.AppendUnescapedComponent(nil, bytestr.Bytes(s)))
 }
 
 // argsTable decodes a query string as ngx.req.get_uri_args does: a list
@@ -571,14 +576,10 @@ func argsTable(L *glua.LState, q string) *glua.LTable {
 			continue
 		}
 		k, v, hasValue := strings.Cut(pair, "=")
-		k, _ = url.QueryUnescape(k)
+		k = unescapeComponent(k)
 		var val glua.LValue = glua.LTrue
 		if hasValue {
-			s, err := url.QueryUnescape(v)
-			if err != nil {
-				s = v
-			}
-			val = glua.LString(s)
+			val = glua.LString(unescapeComponent(v))
 		}
 		addValue(L, t, k, val)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sluicegw/sluice/internal/reqctx"
+	"github.com/sluicegw/sluice/internal/vartmpl"
 )
 
 // ArgKind is what ngx.req.get_uri_args()[name] holds for a query: Lua
@@ -67,7 +68,7 @@ func URIArg(buf, query []byte, name string) ([]byte, ArgKind) {
 	if kind != ArgValue {
 		return nil, kind
 	}
-	return UnescapeURIComponent(buf, val), ArgValue
+	return vartmpl.AppendUnescapedComponent(buf, val), ArgValue
 }
 
 // WithoutURIArg appends to dst the query string without every pair whose
@@ -117,41 +118,9 @@ func argNameIs(raw []byte, name string) bool {
 	}
 	var scratch [64]byte
 	if len(raw) > len(scratch) {
-		return string(UnescapeURIComponent(nil, raw)) == name
+		return string(vartmpl.AppendUnescapedComponent(nil, raw)) == name
 	}
-	return string(UnescapeURIComponent(scratch[:0], raw)) == name
-}
-
-// UnescapeURIComponent appends s percent-decoded to dst, '+' read as a
-// space, as ngx.unescape_uri does; a '%' not followed by two hex digits is
-// kept as it is.
-func UnescapeURIComponent(dst, s []byte) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '+':
-			dst = append(dst, ' ')
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			dst = append(dst, unhex(s[i+1])<<4|unhex(s[i+2]))
-			i += 2
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return dst
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
+	return string(vartmpl.AppendUnescapedComponent(scratch[:0], raw)) == name
 }
 
 // HeaderName is a request header name as APISIX's core.request.header

@@ -41,6 +41,39 @@ func AppendEscapedComponent(dst []byte, s string) []byte {
 	return dst
 }
 
+// AppendUnescapedComponent appends s percent-decoded to dst, '+' read as a
+// space, as ngx.unescape_uri and ngx.req.get_uri_args decode (lua-nginx-
+// module's ngx_http_lua_unescape_uri): a '%' not followed by two hex
+// digits is kept as it is, and the escapes around it are still decoded.
+func AppendUnescapedComponent(dst, s []byte) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			dst = append(dst, ' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			dst = append(dst, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
 // HasControl reports whether s holds a control character (0x00-0x1F,
 // 0x7F): one that AppendEscapedControls would encode.
 func HasControl(s []byte) bool {

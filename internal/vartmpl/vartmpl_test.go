@@ -148,3 +148,25 @@ func TestLuaString(t *testing.T) {
 		t.Error("bool accepted")
 	}
 }
+
+func TestAppendUnescapedComponent(t *testing.T) {
+	for in, want := range map[string]string{
+		"a%20b+c":            "a b c",
+		"%zz%41":             "%zzA",
+		"100%":               "100%",
+		"%4":                 "%4",
+		"%4g%41":             "%4gA",
+		"%e4%BD%a0":          "你",
+		"plain":              "plain",
+		"%%41":               "%A",
+		"a%2Bb":              "a+b",
+		"%0":                 "%0",
+		"%41%4":              "A%4",
+		"trailing%2":         "trailing%2",
+		"%F0%9F%98%80 smile": "😀 smile",
+	} {
+		if got := string(AppendUnescapedComponent([]byte("x:"), []byte(in))); got != "x:"+want {
+			t.Errorf("%q: %q, want %q", in, got, "x:"+want)
+		}
+	}
+}
