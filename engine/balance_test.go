@@ -266,7 +266,7 @@ func TestPassiveHealthEjectsFailingNode(t *testing.T) {
 // A node that refuses connections is hidden by retries, and counted as
 // TCP failures until passive checks eject it.
 func TestRetriesHideDeadNodes(t *testing.T) {
-	dead := testport.Addr(t)
+	dead := testport.Refused(t)
 	good := namedUpstream(t, "good", 0)
 	with, downs := withHealth(t)
 	checks := "      checks:\n        active:\n          type: tcp\n          healthy: {interval: 3600}\n          unhealthy: {interval: 3600}\n"
@@ -280,7 +280,7 @@ func TestRetriesHideDeadNodes(t *testing.T) {
 }
 
 func TestAllNodesDown(t *testing.T) {
-	d1, d2, d3 := testport.Addr(t), testport.Addr(t), testport.Addr(t)
+	d1, d2, d3 := testport.Refused(t), testport.Refused(t), testport.Refused(t)
 	t.Run("retries-exhausted-502", func(t *testing.T) {
 		g := startGateway(t, upstreamYAML("", d1, "1", d2, "1", d3, "1"), Options{})
 		status, body, ups := g.fetch("GET", "/")
@@ -455,7 +455,7 @@ func TestAttemptsAreBracketed(t *testing.T) {
 	defer close(release)
 	good, hang := namedUpstream(t, "good", 0), hangingUpstream(t)
 	g := startGateway(t, upstreamYAML("      type: least_conn\n      timeout: {connect: 1, send: 1, read: 0.2}\n",
-		testport.Addr(t), "1", good.addr, "1", hang, "1", slow.addr, "1"), Options{Loops: 2})
+		testport.Refused(t), "1", good.addr, "1", hang, "1", slow.addr, "1"), Options{Loops: 2})
 	for range 20 {
 		g.fetch("GET", "/")
 	}

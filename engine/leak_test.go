@@ -86,7 +86,7 @@ func newFDs(start, now []string) []string {
 func TestNoLeaksUnderChaos(t *testing.T) {
 	const total = 100_000
 	up := startRawUpstream(t, chaosUpstream)
-	dead := testport.Addr(t)
+	dead := testport.Refused(t)
 	g := startGateway(t, fmt.Sprintf(`routes:
   - uri: /dead
     upstream:

@@ -451,7 +451,7 @@ func TestStalePooledConnectionIsRetried(t *testing.T) {
 }
 
 func TestUpstreamFailures(t *testing.T) {
-	dead := testport.Addr(t)
+	dead := testport.Refused(t)
 	t.Run("refused-502", func(t *testing.T) {
 		g := startGateway(t, routeTo(dead), Options{})
 		c := g.dial()
@@ -557,7 +557,7 @@ func TestHTTP10Client(t *testing.T) {
 // twice.
 func TestGeneratedRepliesConsumeTheirRequest(t *testing.T) {
 	up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, r.URL.Path) }))
-	dead := testport.Addr(t)
+	dead := testport.Refused(t)
 	g := startGateway(t, fmt.Sprintf(`routes:
   - uri: /live
     upstream:

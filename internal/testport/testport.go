@@ -4,6 +4,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -49,4 +50,27 @@ func next(t testing.TB, probe func(testing.TB) int) int {
 func Addr(t testing.TB) string {
 	t.Helper()
 	return "127.0.0.1:" + strconv.Itoa(Port(t))
+}
+
+// Refused returns "127.0.0.1:<port>" for a port that refuses connections
+// for the rest of the test: a socket is bound to it but never listens.
+// A port Addr probed and closed can be taken meanwhile by anything else on
+// the machine (go test runs packages in parallel): a gateway test routed
+// to a "dead" node once got a 404 from whatever listened there. Holding
+// the binding keeps the port out of the kernel's hands.
+func Refused(t testing.TB) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "127.0.0.1:" + strconv.Itoa(sa.(*syscall.SockaddrInet4).Port)
 }

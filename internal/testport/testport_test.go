@@ -30,3 +30,17 @@ func TestAddrListens(t *testing.T) {
 	}
 	_ = ln.Close()
 }
+
+// A Refused address refuses connections, and nothing can listen on it
+// while the test holds it.
+func TestRefusedStaysRefused(t *testing.T) {
+	addr := Refused(t)
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Fatalf("dial %s connected", addr)
+	}
+	if ln, err := net.Listen("tcp", addr); err == nil {
+		ln.Close()
+		t.Fatalf("listened on %s, which Refused holds", addr)
+	}
+}
