@@ -418,13 +418,4 @@ func (d *routeDecoder) next(c byte) bool {
 	return false
 }
 
-func (d *routeDecoder) space() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
-	}
-}
+func (d *routeDecoder) space() { d.i = jsonschema.SkipSpace(d.b, d.i) }

@@ -52,15 +52,19 @@ func (d *decoder) document() (any, bool) {
 	return v, d.i == len(d.b)
 }
 
-func (d *decoder) space() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
+func (d *decoder) space() { d.i = SkipSpace(d.b, d.i) }
+
+// SkipSpace returns the index of the first byte at or after i in b that
+// is not JSON white space (len(b) if none).
+func SkipSpace(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		switch b[i] {
 		case ' ', '\t', '\n', '\r':
-			d.i++
 		default:
-			return
+			return i
 		}
 	}
+	return i
 }
 
 func (d *decoder) value() (any, bool) {
